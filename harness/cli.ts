@@ -1,0 +1,86 @@
+// The `./lab` command line: one table of subcommands, each implemented in the module that owns the idea.
+// Exit codes (CONTRACT.md): 0 nothing failed, 1 a variant or check failed, 2 bad usage or environment.
+
+import { UsageError, EnvironmentError } from './errors.js';
+
+type Command = { summary: string; run: (argv: string[]) => Promise<number> };
+
+const notImplemented = (name: string, issue: string): Command => ({
+  summary: `(not implemented yet: ${issue})`,
+  run: async () => {
+    process.stderr.write(`lab ${name}: not implemented yet (${issue})\n`);
+    return 2;
+  },
+});
+
+const commands: Record<string, Command> = {
+  setup: {
+    summary: 'install and build what is missing; print what was done',
+    run: async (argv) => (await import('./setup.js')).setupCommand(argv),
+  },
+  compare: {
+    summary: 'run every variant against the workload and compare with the ground truth',
+    run: async (argv) => (await import('./compare-cmd.js')).compareCommand(argv),
+  },
+  trace: {
+    summary: 'attach one variant and stream its normalized events until SIGINT',
+    run: async (argv) => (await import('./trace-cmd.js')).traceCommand(argv),
+  },
+  matrix: {
+    summary: 'compare on each kernel and print one compatibility table',
+    run: async (argv) => (await import('./matrix.js')).matrixCommand(argv),
+  },
+  vm: {
+    summary: 'run a command inside a VM booted on a Debian kernel; list kernels',
+    run: async (argv) => (await import('../vm/cli.js')).vmCommand(argv),
+  },
+  test: {
+    summary: 'the test suite, or one part of it: unit, kernel, vm, notebooks, labs',
+    run: async (argv) => (await import('./test-cmd.js')).testCommand(argv),
+  },
+  notebook: notImplemented('notebook', 'the notebooks are not written yet'),
+  grade: notImplemented('grade', 'the labs and the autograder are not written yet'),
+  bench: notImplemented('bench', 'the benchmarks are not written yet'),
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((c) => c.length));
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `usage: ./lab COMMAND [OPTIONS]\n\ncommands:\n${lines.join('\n')}\n`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '-h' || name === '--help' || name === 'help') {
+    process.stdout.write(usage());
+    return name ? 0 : 2;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`lab: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`lab ${name}: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof EnvironmentError) {
+      process.stderr.write(`lab ${name}: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`lab: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 2;
+  },
+);
