@@ -1,0 +1,225 @@
+// The comparison: grade what one variant reported against the workload's truth. A field that differs
+// is either an expected difference the variant declared (with its reason) or a failure. Pure functions:
+// no processes, no kernel — so every rule here has a unit test.
+
+import type { CounterSnapshot, ExecEvent, ExecOutcome, ExecTruth, WorkloadRun } from './types.js';
+import type { CounterExpectations, ExecsnoopExpectations } from './variant.js';
+
+/** The verdict on one variant's output, before it becomes a VariantResult. */
+export interface Grade {
+  /** Cases graded (workload execs, or workload processes for a counter). */
+  expected: number;
+  /** Cases whose outcome is exactly what the variant declares: a match, or an expected difference. */
+  matched: number;
+  /** Expected differences (with their reason) first, then failures; one line each. */
+  differences: string[];
+  /** Failures only: when empty, the variant passes. */
+  failures: string[];
+  execs: ExecOutcome[];
+}
+
+/** The event a variant should print for an exec, given what it declares about itself. */
+export interface ExpectedView {
+  pid: number;
+  comm?: string;
+  ppid?: number;
+  ret?: number;
+  args: string[];
+  truncated: boolean;
+}
+
+const ellipsis = '...';
+
+/** Applies a variant's declared limits to the truth: what a correct implementation of *it* prints. */
+export function expectedView(t: ExecTruth, e: ExecsnoopExpectations): ExpectedView {
+  let args = [...t.argv];
+  if (e.firstArg === 'filename') args[0] = t.filename;
+  let truncated = false;
+  if (e.maxArgs !== null && args.length > e.maxArgs) {
+    args = args.slice(0, e.maxArgs);
+    truncated = true;
+  }
+  if (e.maxArgLen !== null) {
+    const cap = e.maxArgLen;
+    args = args.map((a) => {
+      if (Buffer.byteLength(a) <= cap) return a;
+      truncated = true;
+      return Buffer.from(a).subarray(0, cap).toString() + ellipsis;
+    });
+  }
+  const comm = e.comm === 'enter' ? t.commBefore : e.comm === 'exit' ? (t.ret === 0 ? t.commAfter : t.commBefore) : undefined;
+  return {
+    pid: e.threadExec === 'tid' ? t.tid : t.pid,
+    comm,
+    ppid: e.ppid ? t.ppid : undefined,
+    ret: e.ret ? t.ret : undefined,
+    args,
+    truncated,
+  };
+}
+
+/** Why a case is expected to produce no event at all, or undefined when an event is due. */
+export function expectedAbsence(t: ExecTruth, e: ExecsnoopExpectations): string | undefined {
+  if (t.syscall === 'execveat' && e.execveat === 'missed') return e.why.execveat ?? 'execve tracepoints do not fire for execveat';
+  if (t.ret !== 0 && e.failedExec === 'missed') return e.why.failedExec ?? 'failed execs are not reported';
+  if (t.tid !== t.pid && e.threadExec === 'missed') return e.why.threadExec ?? 'execs from a non-main thread are missed';
+  return undefined;
+}
+
+const show = (v: unknown): string => JSON.stringify(v);
+
+/** Field-by-field differences between an event and the view expected of it; empty when they agree. */
+export function fieldDifferences(ev: ExecEvent, want: ExpectedView, e: ExecsnoopExpectations): string[] {
+  const out: string[] = [];
+  if (ev.pid !== want.pid) out.push(`pid ${ev.pid} ≠ ${want.pid}`);
+  if (want.comm !== undefined && ev.comm !== want.comm) out.push(`comm ${show(ev.comm)} ≠ ${show(want.comm)}`);
+  if (want.ppid !== undefined && ev.ppid !== want.ppid) out.push(`ppid ${ev.ppid} ≠ ${want.ppid}`);
+  if (want.ret !== undefined && ev.ret !== want.ret) out.push(`ret ${ev.ret} ≠ ${want.ret}`);
+  if (e.argBoundaries) {
+    if (show(ev.args) !== show(want.args)) out.push(`args ${show(ev.args)} ≠ ${show(want.args)}`);
+  } else {
+    // the tool prints arguments joined by spaces: only the joined text can be compared
+    const got = ev.args.join(' ').trimEnd();
+    const exp = want.args.join(' ').trimEnd();
+    if (got !== exp) out.push(`args ${show(got)} ≠ ${show(exp)}`);
+  }
+  if (ev.truncated !== want.truncated) out.push(`truncated ${ev.truncated} ≠ ${want.truncated}`);
+  return out;
+}
+
+/** The expected differences that shaped a case's view, as sentences for the report. */
+function declaredDifferences(t: ExecTruth, want: ExpectedView, e: ExecsnoopExpectations): string[] {
+  const notes: string[] = [];
+  const why = (k: keyof ExecsnoopExpectations['why'], fallback: string) => e.why[k] ?? fallback;
+  if (e.firstArg === 'filename' && t.argv[0] !== t.filename) notes.push(`first argument is the filename: ${why('firstArg', 'the tool shows the path passed to exec, not argv[0]')}`);
+  if (e.maxArgs !== null && t.argv.length > e.maxArgs) notes.push(`${t.argv.length - e.maxArgs} arguments dropped: ${why('maxArgs', `keeps ${e.maxArgs}`)}`);
+  if (e.maxArgLen !== null && t.argv.some((a) => Buffer.byteLength(a) > e.maxArgLen!)) notes.push(`argument cut to ${e.maxArgLen} characters: ${why('maxArgLen', 'per-argument cap')}`);
+  if (!e.argBoundaries && t.argv.some((a) => a === '' || /\s/.test(a))) notes.push(`argument boundaries lost: ${why('argBoundaries', 'arguments are printed joined by spaces')}`);
+  if (e.comm === 'enter' && t.commBefore !== t.commAfter && t.ret === 0) notes.push(`comm is ${show(want.comm)}, the caller's: ${why('comm', 'read before exec')}`);
+  if (e.threadExec === 'tid' && t.tid !== t.pid) notes.push(`pid shown is the thread id: ${why('threadExec', 'the tool reports the tid')}`);
+  return notes;
+}
+
+/** Picks the event that best fits a truth among the unclaimed ones of the same process. */
+function bestCandidate(pool: ExecEvent[], want: ExpectedView, e: ExecsnoopExpectations): { ev: ExecEvent; diffs: string[] } | undefined {
+  let best: { ev: ExecEvent; diffs: string[] } | undefined;
+  for (const ev of pool) {
+    if (ev.pid !== want.pid) continue;
+    const diffs = fieldDifferences(ev, want, e);
+    if (!best || diffs.length < best.diffs.length) best = { ev, diffs };
+  }
+  return best;
+}
+
+/**
+ * Grades an execsnoop variant. Events from processes the workload did not start are noise and ignored;
+ * launcher execs are matched (so they do not count as extra) but not graded.
+ */
+export function gradeExecsnoop(run: WorkloadRun, events: ExecEvent[], e: ExecsnoopExpectations): Grade {
+  const ours = new Set(run.execs.flatMap((t) => [t.pid, t.tid]));
+  const pool = events.filter((ev) => ours.has(ev.pid));
+  const claim = (ev: ExecEvent) => pool.splice(pool.indexOf(ev), 1);
+  const grade: Grade = { expected: 0, matched: 0, differences: [], failures: [], execs: [] };
+
+  // cases first, so a launcher never steals a case's event; launchers then claim what they explain
+  const ordered = [...run.execs.filter((t) => !t.launcher), ...run.execs.filter((t) => t.launcher)];
+  for (const t of ordered) {
+    const want = expectedView(t, e);
+    const absence = expectedAbsence(t, e);
+    const found = absence === undefined || t.launcher ? bestCandidate(pool, want, e) : exactCandidate(pool, want, e);
+    if (t.launcher) {
+      if (found) claim(found.ev); // not graded: it only explains the event
+      continue;
+    }
+    grade.expected++;
+    const expected: string[] = []; // differences the variant declares, with their reason
+    const problems: string[] = []; // everything else
+    let verdict: ExecOutcome['verdict'] = 'matched';
+    if (absence !== undefined) {
+      if (found) {
+        claim(found.ev);
+        verdict = 'differs';
+        problems.push(`seen although the variant declares it missed (${absence})`);
+      } else {
+        verdict = 'expected-missing';
+        expected.push(`not reported, as expected: ${absence}`);
+      }
+    } else if (!found) {
+      verdict = 'missed';
+      problems.push(`no event for pid ${want.pid}`);
+    } else {
+      claim(found.ev);
+      expected.push(...declaredDifferences(t, want, e));
+      if (found.diffs.length > 0) {
+        verdict = 'differs';
+        problems.push(...found.diffs);
+      }
+    }
+    record(grade, { id: t.id, verdict, notes: [...expected, ...problems] }, expected, problems);
+  }
+  // whatever a workload process printed that no exec explains (a duplicate, a garbled line) is a failure
+  for (const ev of pool) {
+    const line = `extra event for workload pid ${ev.pid}: ${show({ comm: ev.comm, ret: ev.ret, args: ev.args })}`;
+    grade.differences.push(line);
+    grade.failures.push(line);
+  }
+  return grade;
+}
+
+/** For a case expected to be absent, only an event that really is this exec counts as "seen". */
+function exactCandidate(pool: ExecEvent[], want: ExpectedView, e: ExecsnoopExpectations) {
+  const c = bestCandidate(pool, want, e);
+  return c && c.diffs.length === 0 ? c : undefined;
+}
+
+function record(grade: Grade, o: ExecOutcome, expected: string[], problems: string[]): void {
+  grade.execs.push(o);
+  if (problems.length === 0) grade.matched++;
+  for (const n of expected) grade.differences.push(`${o.id}: ${n} (expected)`);
+  for (const n of problems) {
+    grade.differences.push(`${o.id}: ${n}`);
+    grade.failures.push(`${o.id}: ${n}`);
+  }
+}
+
+/** What each workload process should have counted: its execve calls (execveat only if counted). */
+export function expectedCounts(run: WorkloadRun, e: CounterExpectations): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (const t of run.execs) {
+    if (t.syscall === 'execveat' && e.execveat === 'not-counted') continue;
+    counts.set(t.pid, (counts.get(t.pid) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/**
+ * Grades a counter variant exactly: every workload process counted exactly as many times as it called
+ * execve, and a total at least their sum (other processes on the machine exec too).
+ */
+export function gradeCounter(run: WorkloadRun, snap: CounterSnapshot, e: CounterExpectations): Grade {
+  const grade: Grade = { expected: 0, matched: 0, differences: [], failures: [], execs: [] };
+  const want = expectedCounts(run, e);
+  const idsByPid = new Map<number, string>();
+  for (const t of run.execs) if (!t.launcher || !idsByPid.has(t.pid)) idsByPid.set(t.pid, t.id.replace(/:launcher$/, ''));
+  if (e.perPid) {
+    for (const [pid, n] of want) {
+      grade.expected++;
+      const got = snap.perPid.get(pid) ?? 0;
+      const id = idsByPid.get(pid) ?? String(pid);
+      const problems = got === n ? [] : [`pid ${pid} counted ${got}, expected ${n}`];
+      const expected =
+        e.execveat === 'not-counted' && run.execs.some((t) => t.pid === pid && t.syscall === 'execveat')
+          ? [`execveat not counted: ${e.why.execveat ?? 'the execve tracepoint does not fire for execveat'}`]
+          : [];
+      const verdict = got === n ? 'matched' : got === 0 ? 'missed' : 'differs';
+      record(grade, { id, verdict, notes: [...expected, ...problems] }, expected, problems);
+    }
+  }
+  if (e.total) {
+    const sum = [...want.values()].reduce((a, b) => a + b, 0);
+    grade.expected++;
+    const problems = snap.total >= sum ? [] : [`total ${snap.total} < ${sum} workload execve calls`];
+    record(grade, { id: 'total', verdict: problems.length ? 'differs' : 'matched', notes: problems }, [], problems);
+  }
+  return grade;
+}

@@ -1,0 +1,105 @@
+// Presenting results: the side-by-side table a person reads, the JSON (schema 1, CONTRACT.md) and the
+// CSV that scripts read. Nothing here decides a verdict; it only shows the verdicts of compare.ts.
+
+import Table from 'cli-table3';
+import { stringify } from 'csv-stringify/sync';
+import type { CompareReport, ExecOutcome, TargetInfo, VariantResult } from './types.js';
+
+const plainStyle = { head: [], border: [] };
+
+const CELL: Record<ExecOutcome['verdict'], string> = {
+  matched: 'match',
+  differs: 'DIFFERS',
+  missed: 'MISSED',
+  'expected-missing': 'absent*',
+};
+
+function cell(o: ExecOutcome | undefined): string {
+  if (!o) return '';
+  // a match that needed a declared difference (a cap, comm at enter) is marked so the notes explain it
+  if (o.verdict === 'matched' && o.notes.length > 0) return 'match*';
+  return CELL[o.verdict];
+}
+
+export function describeTarget(t: TargetInfo): string {
+  const parts = [`${t.kind} ${t.kernel}`];
+  if (t.kind !== 'host') parts.push(t.accel);
+  if (t.bootMs !== undefined) parts.push(`boot ${(t.bootMs / 1000).toFixed(1)} s`);
+  parts.push(t.btf ? 'BTF' : 'no BTF');
+  return parts.join(', ');
+}
+
+/** One table per example: an exec per row, a variant per column, then the notes that explain them. */
+export function formatTables(report: CompareReport): string {
+  const out: string[] = [`target: ${describeTarget(report.target)}`, ''];
+  const examples = [...new Set(report.variants.map((v) => v.example))];
+  for (const example of examples) {
+    const variants = report.variants.filter((v) => v.example === example);
+    const caseIds = [...new Set(variants.flatMap((v) => (v.execs ?? []).map((o) => o.id)))];
+    const table = new Table({ head: [example, ...variants.map((v) => v.tool)], style: plainStyle });
+    table.push(['status', ...variants.map((v) => v.status.toUpperCase())]);
+    table.push(['startup', ...variants.map((v) => (v.startupMs === undefined ? '' : `${(v.startupMs / 1000).toFixed(2)} s`))]);
+    for (const id of caseIds) table.push([id, ...variants.map((v) => cell(v.execs?.find((o) => o.id === id)))]);
+    out.push(table.toString(), '');
+    out.push(...formatNotes(variants), '');
+  }
+  out.push(summaryLine(report.variants));
+  return out.join('\n');
+}
+
+function formatNotes(variants: VariantResult[]): string[] {
+  const lines: string[] = ['* expected difference, declared by the variant with its reason:'];
+  for (const v of variants) {
+    if (v.status === 'skip' || v.status === 'error' || (v.status === 'fail' && !v.execs)) {
+      lines.push(`  ${v.name}: ${v.status.toUpperCase()} — ${v.reason ?? ''}`);
+      continue;
+    }
+    const expected = [...new Set(v.differences.filter((d) => d.endsWith('(expected)')).map(stripCase))];
+    const failures = v.differences.filter((d) => !d.endsWith('(expected)'));
+    for (const d of expected) lines.push(`  ${v.name}: ${d}`);
+    for (const d of failures) lines.push(`  ${v.name}: FAIL ${d}`);
+  }
+  return lines;
+}
+
+/** "many-args: 20 arguments dropped: … (expected)" → the reason without the case, to deduplicate. */
+const stripCase = (d: string): string => d.replace(/^[\w-]+: /, '').replace(/ \(expected\)$/, '');
+
+export function summaryLine(results: VariantResult[]): string {
+  const count = (s: string) => results.filter((r) => r.status === s).length;
+  return `${results.length} variants: ${count('pass')} pass, ${count('fail')} fail, ${count('skip')} skip, ${count('error')} error`;
+}
+
+/** For a failure: the command, what was expected and what was found (STYLE.md). */
+export function formatFailureDetails(results: VariantResult[]): string {
+  const out: string[] = [];
+  for (const r of results.filter((r) => r.status === 'fail' || r.status === 'error')) {
+    out.push(`--- ${r.name}: ${r.reason ?? r.status}`);
+    if (r.command) out.push(`command: ${r.command.join(' ')}`);
+    if (r.output) out.push(r.output);
+  }
+  return out.join('\n');
+}
+
+/** The JSON of CONTRACT.md, schema 1. */
+export function toJson(report: CompareReport): string {
+  return JSON.stringify(report, null, 2) + '\n';
+}
+
+export const CSV_COLUMNS = [
+  'target', 'kernel', 'accel', 'variant', 'example', 'tool', 'status', 'skip_kind', 'reason', 'expected', 'matched', 'startup_ms', 'differences',
+] as const;
+
+export function csvRows(report: CompareReport): (string | number)[][] {
+  return report.variants.map((v) => [
+    report.target.kind, report.target.kernel, report.target.accel, v.name, v.example, v.tool, v.status,
+    v.skipKind ?? '', v.reason ?? '', v.expected, v.matched, v.startupMs ?? '', v.differences.join('; '),
+  ]);
+}
+
+export function toCsv(report: CompareReport): string {
+  return stringify(csvRows(report), { header: true, columns: [...CSV_COLUMNS] });
+}
+
+/** Exit code per CONTRACT.md: 1 when anything failed or broke, else 0 (skips allowed). */
+export const exitCodeFor = (results: VariantResult[]): number => (results.some((r) => r.status === 'fail' || r.status === 'error') ? 1 : 0);

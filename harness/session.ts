@@ -1,0 +1,255 @@
+// A session runs tracers against one workload: start each tracer, wait until every one says its
+// probes are attached, run the workload once, let the events drain, stop the tracers with SIGINT, and
+// grade each tracer's parsed output against the workload's truth.
+//
+// Tracers run together by default (one workload for all of them, which matters when a BCC compile in
+// a TCG guest takes 30 s); `serial` runs one per workload, for exact per-tool startup times.
+
+import { createInterface } from 'node:readline';
+import { execa, type ResultPromise } from 'execa';
+import { gradeCounter, gradeExecsnoop, expectedAbsence, type Grade } from './compare.js';
+import { createParser, parseCounter } from './parse.js';
+import { runWorkload } from './workload.js';
+import type { ExecEvent, SkipKind, VariantResult, WorkloadRun } from './types.js';
+import { variantName, type Variant } from './variant.js';
+
+export interface Unmet {
+  kind: SkipKind;
+  reason: string;
+}
+
+export interface SessionOptions {
+  /** Project root: variants' commands and sources are relative to it. */
+  root: string;
+  /** Returns why a variant cannot run here, or undefined when it can. */
+  check: (v: Variant) => Promise<Unmet | undefined>;
+  /** Multiplies every timeout: a TCG guest runs 5–20× slower than the host. */
+  slowdown?: number;
+  serial?: boolean;
+  /** Each tracer output line, for --verbose and for `./lab trace`. */
+  onLine?: (variant: string, stream: 'stdout' | 'stderr', line: string) => void;
+  /** Progress messages ("execsnoop/bcc: attached after 31.2 s"). */
+  onProgress?: (message: string) => void;
+  /** A workload to run instead of the standard one (tests use it). */
+  workload?: () => Promise<WorkloadRun>;
+  signal?: AbortSignal;
+}
+
+/** Quiet time after the workload before tracers are stopped, unless every expected event arrived. */
+const DRAIN_MS = 1000;
+/** How long a tracer may take to exit after SIGINT before it is killed. */
+const STOP_MS = 5000;
+const OUTPUT_TAIL_LINES = 30;
+
+/** One running tracer and everything it has printed so far. */
+class Tracer {
+  readonly name: string;
+  readonly child: ResultPromise;
+  readonly stdout: string[] = [];
+  readonly stderr: string[] = [];
+  readonly events: ExecEvent[] = [];
+  readonly parser;
+  readonly started = performance.now();
+  readyAt?: number;
+  exited = false;
+  exitCode?: number;
+  exitSignal?: string;
+  private readonly readyWaiters: Array<() => void> = [];
+  readonly done: Promise<void>;
+
+  constructor(readonly variant: Variant, root: string, onLine: SessionOptions['onLine']) {
+    this.name = variantName(variant);
+    this.parser = variant.example === 'execsnoop' ? createParser(variant.parser) : undefined;
+    const [file, ...args] = variant.command;
+    // setpriv --pdeathsig: the kernel kills the tracer if this process dies, even by SIGKILL,
+    // so no tracer (and no BPF program it holds) outlives the harness.
+    this.child = execa('setpriv', ['--pdeathsig', 'KILL', '--', file, ...args], {
+      cwd: root,
+      reject: false,
+      stdin: 'ignore',
+      buffer: false,
+      cleanup: true,
+      env: { PYTHONUNBUFFERED: '1' },
+    });
+    const watch = (stream: NodeJS.ReadableStream | null, kind: 'stdout' | 'stderr', sink: string[]) => {
+      if (!stream) return Promise.resolve();
+      const rl = createInterface({ input: stream, crlfDelay: Infinity });
+      rl.on('line', (line) => {
+        sink.push(line);
+        onLine?.(this.name, kind, line);
+        if (this.readyAt === undefined && variant.ready.test(line)) {
+          this.readyAt = performance.now();
+          this.readyWaiters.splice(0).forEach((w) => w());
+        } else if (kind === 'stdout' && this.parser && this.readyAt !== undefined) {
+          const evs = this.parser.line(line);
+          if (evs) this.events.push(...evs);
+        }
+      });
+      return new Promise<void>((resolve) => rl.on('close', () => resolve()));
+    };
+    const streams = Promise.all([watch(this.child.stdout, 'stdout', this.stdout), watch(this.child.stderr, 'stderr', this.stderr)]);
+    this.done = Promise.all([this.child, streams]).then(([result]) => {
+      this.exited = true;
+      this.exitCode = result.exitCode;
+      this.exitSignal = result.signal;
+      this.readyWaiters.splice(0).forEach((w) => w());
+      if (this.parser) this.events.push(...this.parser.end());
+    });
+  }
+
+  /** Resolves with true once attached, false if it exited or timed out first. */
+  async waitReady(timeoutMs: number): Promise<boolean> {
+    if (this.readyAt !== undefined) return true;
+    if (this.exited) return false;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => this.readyWaiters.push(resolve)),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    return this.readyAt !== undefined;
+  }
+
+  /** SIGINT, as a user would; SIGKILL if it does not exit in time. Returns false if it had to be killed. */
+  async stop(timeoutMs: number): Promise<boolean> {
+    if (this.exited) return true;
+    this.child.kill('SIGINT');
+    let timer: NodeJS.Timeout | undefined;
+    const exitedInTime = await Promise.race([
+      this.done.then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    if (!exitedInTime) {
+      this.child.kill('SIGKILL');
+      await this.done;
+    }
+    return exitedInTime;
+  }
+
+  get startupMs(): number | undefined {
+    return this.readyAt === undefined ? undefined : Math.round(this.readyAt - this.started);
+  }
+
+  /** The first line of stderr that looks like an error, for a one-line reason. */
+  firstError(): string {
+    const line =
+      this.stderr.find((l) => /error|fail|unable|cannot|can't|not found|denied|invalid/i.test(l) && !/RLIMIT_MEMLOCK/.test(l)) ??
+      this.stderr.find((l) => l.trim() !== '') ??
+      this.stdout.find((l) => l.trim() !== '');
+    return line?.trim() ?? 'no output';
+  }
+
+  tail(): string {
+    return [...this.stdout.slice(-OUTPUT_TAIL_LINES).map((l) => `stdout: ${l}`), ...this.stderr.slice(-OUTPUT_TAIL_LINES).map((l) => `stderr: ${l}`)].join('\n');
+  }
+}
+
+const base = (v: Variant): Pick<VariantResult, 'name' | 'example' | 'tool' | 'expected' | 'matched' | 'differences'> => ({
+  name: variantName(v),
+  example: v.example,
+  tool: v.tool,
+  expected: 0,
+  matched: 0,
+  differences: [],
+});
+
+/** True when this tracer has printed as many events per workload process as it should. */
+function complete(t: Tracer, run: WorkloadRun): boolean {
+  if (t.variant.example !== 'execsnoop') return true; // counters print only when stopped
+  const e = t.variant.expect;
+  const due = new Map<number, number>();
+  for (const x of run.execs) {
+    if (!x.launcher && expectedAbsence(x, e) !== undefined) continue;
+    const pid = e.threadExec === 'tid' ? x.tid : x.pid;
+    due.set(pid, (due.get(pid) ?? 0) + 1);
+  }
+  const seen = new Map<number, number>();
+  for (const ev of t.events) seen.set(ev.pid, (seen.get(ev.pid) ?? 0) + 1);
+  return [...due].every(([pid, n]) => (seen.get(pid) ?? 0) >= n);
+}
+
+async function drain(tracers: Tracer[], run: WorkloadRun, maxMs: number): Promise<void> {
+  const deadline = performance.now() + maxMs;
+  while (performance.now() < deadline && !tracers.every((t) => t.exited || complete(t, run))) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function verdict(t: Tracer, run: WorkloadRun, stoppedCleanly: boolean): VariantResult {
+  const v = t.variant;
+  const result: VariantResult = { ...base(v), status: 'pass', startupMs: t.startupMs, command: v.command };
+  if (v.example === 'counter') {
+    let grade: Grade;
+    try {
+      grade = gradeCounter(run, parseCounter(v.parser, t.stdout.join('\n')), v.expect);
+    } catch (err) {
+      return { ...result, status: 'fail', reason: `unreadable output: ${(err as Error).message}`, output: t.tail() };
+    }
+    Object.assign(result, { expected: grade.expected, matched: grade.matched, differences: grade.differences, execs: grade.execs });
+    if (grade.failures.length) Object.assign(result, { status: 'fail', reason: grade.failures[0], output: t.tail() });
+  } else {
+    const grade = gradeExecsnoop(run, t.events, v.expect);
+    Object.assign(result, { expected: grade.expected, matched: grade.matched, differences: grade.differences, execs: grade.execs });
+    if (grade.failures.length) Object.assign(result, { status: 'fail', reason: grade.failures[0], output: t.tail() });
+  }
+  if (!stoppedCleanly) {
+    const line = `did not exit within ${STOP_MS / 1000} s of SIGINT: killed`;
+    result.differences.push(line);
+    if (result.status === 'pass') Object.assign(result, { status: 'fail', reason: line, output: t.tail() });
+  } else if (t.exitCode !== 0 && result.status === 'pass') {
+    Object.assign(result, { status: 'fail', reason: `exited with ${t.exitCode ?? t.exitSignal} after SIGINT: ${t.firstError()}`, output: t.tail() });
+  }
+  return result;
+}
+
+/** Runs tracers against the workload and returns one result per variant, in the order given. */
+export async function runSession(variants: Variant[], opts: SessionOptions): Promise<VariantResult[]> {
+  if (opts.serial && variants.length > 1) {
+    const results: VariantResult[] = [];
+    for (const v of variants) results.push(...(await runSession([v], { ...opts, serial: false })));
+    return results;
+  }
+  const slow = opts.slowdown ?? 1;
+  const results = new Map<Variant, VariantResult>();
+  const runnable: Variant[] = [];
+  for (const v of variants) {
+    const unmet = await opts.check(v);
+    if (unmet) results.set(v, { ...base(v), status: 'skip', reason: unmet.reason, skipKind: unmet.kind });
+    else runnable.push(v);
+  }
+
+  const tracers = runnable.map((v) => new Tracer(v, opts.root, opts.onLine));
+  const abort = () => tracers.forEach((t) => t.child.kill('SIGKILL'));
+  opts.signal?.addEventListener('abort', abort, { once: true });
+  try {
+    const ready = await Promise.all(
+      tracers.map(async (t) => {
+        const ok = await t.waitReady(t.variant.attachTimeoutMs * slow);
+        opts.onProgress?.(ok ? `${t.name}: attached after ${((t.startupMs ?? 0) / 1000).toFixed(1)} s` : `${t.name}: did not attach`);
+        return ok;
+      }),
+    );
+    const attached = tracers.filter((_, i) => ready[i]);
+    for (const t of tracers.filter((_, i) => !ready[i])) {
+      const timedOut = !t.exited;
+      if (timedOut) await t.stop(STOP_MS * slow);
+      const reason = timedOut
+        ? `did not attach within ${((t.variant.attachTimeoutMs * slow) / 1000).toFixed(0)} s: ${t.firstError()}`
+        : `exited with ${t.exitCode ?? t.exitSignal} before attaching: ${t.firstError()}`;
+      results.set(t.variant, { ...base(t.variant), status: 'fail', reason, command: t.variant.command, output: t.tail() });
+    }
+
+    if (attached.length > 0) {
+      const run = await (opts.workload ?? runWorkload)();
+      await drain(attached, run, DRAIN_MS * slow);
+      const stopped = await Promise.all(attached.map((t) => t.stop(STOP_MS * slow)));
+      attached.forEach((t, i) => results.set(t.variant, verdict(t, run, stopped[i])));
+    }
+  } finally {
+    opts.signal?.removeEventListener('abort', abort);
+    // whatever happened above, no tracer survives the session
+    await Promise.all(tracers.map((t) => (t.exited ? undefined : (t.child.kill('SIGKILL'), t.done))));
+  }
+  return variants.map((v) => results.get(v)!);
+}

@@ -1,0 +1,166 @@
+import t from 'tap';
+import { expectedView, gradeCounter, gradeExecsnoop } from '../../harness/compare.js';
+import type { ExecEvent, ExecTruth, WorkloadRun } from '../../harness/types.js';
+import type { CounterExpectations, ExecsnoopExpectations } from '../../harness/variant.js';
+
+// A workload as the real one reports it (pids made up), and a tool that sees everything perfectly.
+const truth = (over: Partial<ExecTruth> & Pick<ExecTruth, 'id' | 'pid'>): ExecTruth => ({
+  marker: `run-${over.id}`,
+  syscall: 'execve',
+  tid: over.pid,
+  ppid: 100,
+  filename: '/bin/true',
+  argv: ['/bin/true', `run-${over.id}`],
+  ret: 0,
+  commBefore: 'node',
+  commAfter: 'true',
+  ...over,
+});
+
+const run: WorkloadRun = {
+  runId: 'run',
+  execs: [
+    truth({ id: 'plain', pid: 201, argv: ['/bin/true'] }),
+    truth({ id: 'many-args', pid: 202, argv: ['/bin/true', ...Array.from({ length: 29 }, (_, i) => `a${i}`)] }),
+    truth({ id: 'long-arg', pid: 203, argv: ['/bin/true', 'L'.repeat(300)] }),
+    truth({ id: 'arg-with-spaces', pid: 204, argv: ['/bin/true', 'two words', ''] }),
+    truth({ id: 'failed-enoent:launcher', pid: 205, filename: '/bin/sh', argv: ['/bin/sh', '-c', 'x'], commAfter: 'sh', launcher: true }),
+    truth({ id: 'failed-enoent', pid: 205, filename: '/nonexistent/x', argv: ['/nonexistent/x'], ret: -2, commBefore: 'sh', commAfter: 'sh' }),
+    truth({ id: 'from-thread:launcher', pid: 206, filename: '/usr/bin/python3', argv: ['/usr/bin/python3', 'h.py'], commAfter: 'python3', launcher: true }),
+    truth({ id: 'from-thread', pid: 206, tid: 207, commBefore: 'python3' }),
+    truth({ id: 'execveat:launcher', pid: 208, filename: '/usr/bin/python3', argv: ['/usr/bin/python3', 'h.py'], commAfter: 'python3', launcher: true }),
+    truth({ id: 'execveat', pid: 208, syscall: 'execveat', commBefore: 'python3' }),
+  ],
+};
+
+const ideal: ExecsnoopExpectations = {
+  maxArgs: null, maxArgLen: null, firstArg: 'argv0', argBoundaries: true, comm: 'exit', ppid: true, ret: true,
+  failedExec: 'seen', threadExec: 'seen', execveat: 'missed', why: { execveat: 'execve tracepoints do not fire for execveat' },
+};
+
+/** What a tool with expectations `e` prints for every exec it can see. */
+const perfectEvents = (e: ExecsnoopExpectations): ExecEvent[] =>
+  run.execs
+    .filter((x) => !(x.syscall === 'execveat' && e.execveat === 'missed') && !(x.tid !== x.pid && e.threadExec === 'missed'))
+    .map((x) => {
+      const v = expectedView(x, e);
+      return { pid: v.pid, ppid: v.ppid, comm: v.comm ?? '', ret: v.ret, args: v.args, truncated: v.truncated };
+    });
+
+t.test('a tool that reports every exec exactly passes with every case matched', async (t) => {
+  const g = gradeExecsnoop(run, perfectEvents(ideal), ideal);
+  t.same(g.failures, []);
+  t.equal(g.expected, 7);
+  t.equal(g.matched, 7);
+  t.match(g.differences, [/execveat: not reported, as expected: execve tracepoints do not fire/]);
+});
+
+t.test('events from processes the workload did not start are ignored', async (t) => {
+  const noise: ExecEvent = { pid: 999, comm: 'cron', args: ['/usr/sbin/cron'], truncated: false, ret: 0, ppid: 1 };
+  t.same(gradeExecsnoop(run, [noise, ...perfectEvents(ideal)], ideal).failures, []);
+});
+
+t.test('declared caps turn cut and dropped arguments into expected differences', async (t) => {
+  const capped: ExecsnoopExpectations = { ...ideal, maxArgs: 20, maxArgLen: 127, why: { ...ideal.why, maxArgs: 'MAX_ARGS is 20' } };
+  const events = perfectEvents(capped);
+  const many = events.find((e) => e.pid === 202)!;
+  t.equal(many.args.length, 20);
+  t.ok(many.truncated);
+  t.equal(events.find((e) => e.pid === 203)!.args[1], 'L'.repeat(127) + '...');
+  const g = gradeExecsnoop(run, events, capped);
+  t.same(g.failures, []);
+  t.match(g.differences.join('\n'), /many-args: 10 arguments dropped: MAX_ARGS is 20 \(expected\)/);
+  t.match(g.differences.join('\n'), /long-arg: argument cut to 127 characters/);
+});
+
+t.test('a capped argument the tool did not cut is a failure that names the field', async (t) => {
+  const capped: ExecsnoopExpectations = { ...ideal, maxArgLen: 127 };
+  const events = perfectEvents(ideal); // prints the whole 300-character argument
+  const g = gradeExecsnoop(run, events, capped);
+  t.equal(g.matched, 6);
+  t.match(g.failures, [/^long-arg: args .* ≠ /, /^long-arg: truncated false ≠ true/]);
+});
+
+t.test('a missing event fails the case with the pid it looked for', async (t) => {
+  const events = perfectEvents(ideal).filter((e) => e.pid !== 201);
+  const g = gradeExecsnoop(run, events, ideal);
+  t.same(g.failures, ['plain: no event for pid 201']);
+  t.equal(g.execs.find((o) => o.id === 'plain')!.verdict, 'missed');
+});
+
+t.test('the failed exec is told apart from its launcher in the same process', async (t) => {
+  const events = perfectEvents(ideal);
+  const failed = events.find((e) => e.ret === -2)!;
+  failed.ret = 0; // a tool that loses the return value
+  const g = gradeExecsnoop(run, events, ideal);
+  t.same(g.failures, ['failed-enoent: ret 0 ≠ -2']);
+});
+
+t.test('comm read at enter is the caller’s name, and is reported as an expected difference', async (t) => {
+  const atEnter: ExecsnoopExpectations = { ...ideal, comm: 'enter', why: { comm: 'read at sys_enter' } };
+  const events = perfectEvents(atEnter);
+  t.equal(events.find((e) => e.pid === 201)!.comm, 'node');
+  const g = gradeExecsnoop(run, events, atEnter);
+  t.same(g.failures, []);
+  t.match(g.differences.join('\n'), /plain: comm is "node", the caller's: read at sys_enter \(expected\)/);
+  t.same(gradeExecsnoop(run, perfectEvents(ideal), atEnter).failures.length > 0, true, 'exit comm fails an enter-comm tool');
+});
+
+t.test('a thread exec declared missed is expected-missing; reporting it anyway is a difference', async (t) => {
+  const missesThreads: ExecsnoopExpectations = { ...ideal, threadExec: 'missed', why: { threadExec: 'tid changes in de_thread' } };
+  const g = gradeExecsnoop(run, perfectEvents(missesThreads), missesThreads);
+  t.same(g.failures, []);
+  t.equal(g.execs.find((o) => o.id === 'from-thread')!.verdict, 'expected-missing');
+  const g2 = gradeExecsnoop(run, perfectEvents(ideal), missesThreads);
+  t.equal(g2.execs.find((o) => o.id === 'from-thread')!.verdict, 'differs');
+});
+
+t.test('a tool that shows the thread id is matched on the tid', async (t) => {
+  const tid: ExecsnoopExpectations = { ...ideal, threadExec: 'tid' };
+  const events = perfectEvents(tid);
+  t.ok(events.some((e) => e.pid === 207));
+  t.same(gradeExecsnoop(run, events, tid).failures, []);
+});
+
+t.test('joined arguments are compared as text when the tool loses their boundaries', async (t) => {
+  const joined: ExecsnoopExpectations = { ...ideal, argBoundaries: false };
+  const events = perfectEvents(ideal).map((e) => ({ ...e, args: e.args.join(' ').split(' ') }));
+  t.same(gradeExecsnoop(run, events, joined).failures, []);
+  t.not(gradeExecsnoop(run, events, ideal).failures.length, 0, 'split arguments fail a tool that keeps boundaries');
+});
+
+t.test('the filename as first argument is applied before the comparison', async (t) => {
+  const byFilename: ExecsnoopExpectations = { ...ideal, firstArg: 'filename' };
+  const events = perfectEvents(byFilename);
+  t.equal(events.find((e) => e.pid === 205 && e.ret === -2)!.args[0], '/nonexistent/x');
+  t.same(gradeExecsnoop(run, events, byFilename).failures, []);
+});
+
+t.test('a duplicate event for a workload process is a failure', async (t) => {
+  const events = perfectEvents(ideal);
+  events.push({ ...events[0] });
+  t.match(gradeExecsnoop(run, events, ideal).failures, [/^extra event for workload pid 201/]);
+});
+
+const counter: CounterExpectations = { perPid: true, total: true, execveat: 'not-counted', why: { execveat: 'execveat is its own syscall' } };
+
+t.test('a counter passes when each process is counted once per execve and the total covers them', async (t) => {
+  // 201..204 one exec each, 205 launcher + failed exec, 206 launcher + thread exec, 208 only its launcher
+  const perPid = new Map([[201, 1], [202, 1], [203, 1], [204, 1], [205, 2], [206, 2], [208, 1], [999, 7]]);
+  const g = gradeCounter(run, { total: 16, perPid }, counter);
+  t.same(g.failures, []);
+  t.equal(g.expected, 8);
+  t.equal(g.matched, 8);
+  t.match(g.differences, [/execveat: execveat not counted: execveat is its own syscall \(expected\)/]);
+});
+
+t.test('a counter that double counts or misses a process fails with the pid', async (t) => {
+  const perPid = new Map([[201, 2], [202, 1], [203, 1], [204, 1], [205, 2], [206, 2]]);
+  const g = gradeCounter(run, { total: 100, perPid }, counter);
+  t.same(g.failures, ['plain: pid 201 counted 2, expected 1', 'execveat: pid 208 counted 0, expected 1']);
+});
+
+t.test('a counter total below the workload’s execve calls fails', async (t) => {
+  const perPid = new Map([[201, 1], [202, 1], [203, 1], [204, 1], [205, 2], [206, 2], [208, 1]]);
+  t.same(gradeCounter(run, { total: 3, perPid }, counter).failures, ['total: total 3 < 9 workload execve calls']);
+});
