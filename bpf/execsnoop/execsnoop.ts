@@ -1,0 +1,312 @@
+// execsnoop, the fourth way: no compiler, no libbpf. The two programs are written instruction by
+// instruction with the builder in bpf/ts/insn.ts, loaded with the bpf() syscall through koffi, attached
+// to the execve tracepoints, and their events read from a ring buffer (or a perf event array on kernels
+// before 5.8) that this process maps into its own memory.
+//
+// What libbpf does for the C version is done here by hand, in plain sight:
+//  - the context offsets of argv and ret come from the tracepoints' format files in tracefs;
+//  - the offsets of task_struct.real_parent and .tgid come from the kernel's BTF (CO-RE by hand, btf.ts);
+//  - the maps are created first and their fds patched into the ld_imm64 instructions (assemble()).
+//
+// Logic, as in execsnoop.bpf.c: sys_enter_execve fills an event (pid, comm, up to MAX_ARGS arguments of
+// up to ARGSIZE bytes) in per-CPU scratch space and saves it in a hash map keyed by the thread id;
+// sys_exit_execve finds it, adds the return value and the parent's pid, sends it and deletes it.
+//
+// Run: node --import tsx bpf/execsnoop/execsnoop.ts — prints the same table as the libbpf version.
+
+import { pathToFileURL } from 'node:url';
+import { Btf } from '../ts/btf.js';
+import { bytes, cstring, s32, struct, u32, type CodecValue } from '../ts/codec.js';
+import { probeFeature } from '../ts/features.js';
+import { asm, assemble, R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, type Instruction } from '../ts/insn.js';
+import { createMap, createPerfEventArray, createRingBuffer, type BpfMap } from '../ts/map.js';
+import { openPerfBuffer, openRingBuffer, type PerfBufferReader, type RingBufferReader } from '../ts/perf.js';
+import { loadProgram, type Program } from '../ts/prog.js';
+import { attachTracepoint, tracepointFormat, type Link } from '../ts/tracepoint.js';
+import { formatArgs } from './format.js';
+
+/** The same limits as execsnoop.h (libbpf) and execsnoop_bcc.c. */
+export const TASK_COMM_LEN = 16;
+export const MAX_ARGS = 20;
+export const ARGSIZE = 128;
+
+/** struct event of execsnoop.h, as a codec: the offsets below come from it, so both sides agree. */
+export const Event = struct({
+  pid: u32,
+  ppid: u32,
+  ret: s32,
+  args_count: u32,
+  args_truncated: u32,
+  args_dropped: u32,
+  comm: cstring(TASK_COMM_LEN),
+  args: bytes(MAX_ARGS * ARGSIZE),
+});
+export type RawEvent = CodecValue<typeof Event>;
+
+/** Everything about the running kernel the programs need baked in. */
+export interface Layout {
+  /** Offset of `argv` in sys_enter_execve's context (tracefs format). */
+  argv: number;
+  /** Offset of `ret` in sys_exit_execve's context. */
+  ret: number;
+  /** task_struct field offsets from BTF. */
+  realParent: number;
+  tgid: number;
+  /** How events reach user space. */
+  output: 'ringbuf' | 'perf';
+}
+
+const BPF_ANY = 0;
+const off = Event.offsets;
+
+/** Reads the layout from this kernel: tracefs for the contexts, BTF for task_struct. */
+export function kernelLayout(output?: Layout['output']): Layout {
+  const btf = Btf.load();
+  return {
+    argv: tracepointFormat('syscalls', 'sys_enter_execve').field('argv').offset,
+    ret: tracepointFormat('syscalls', 'sys_exit_execve').field('ret').offset,
+    realParent: btf.fieldOf('task_struct', 'real_parent').offset,
+    tgid: btf.fieldOf('task_struct', 'tgid').offset,
+    output: output ?? (probeFeature('ringbuf').status === 'supported' ? 'ringbuf' : 'perf'),
+  };
+}
+
+/** Reads argument i into its slot; stops at the NULL that ends argv (jumps to 'save'). */
+function readArg(i: number): Instruction[] {
+  const slot = off.args + i * ARGSIZE;
+  const next = `arg${i}_count`;
+  return [
+    asm.mov(R1, R10).comment(`argument ${i}: read the pointer argv[${i}] onto the stack`),
+    asm.add(R1, -16),
+    asm.mov(R2, 8),
+    asm.mov(R3, R9),
+    asm.add(R3, i * 8),
+    asm.call('probe_read_user'),
+    asm.jne(R0, 0, 'save').comment('unreadable argv: keep what we have'),
+    asm.ldx('dw', R3, R10, -16),
+    asm.jeq(R3, 0, 'save').comment(`argv[${i}] == NULL: that was the last argument`),
+    asm.mov(R1, R8).comment(`copy the string into event->args[${i} * ARGSIZE]`),
+    asm.add(R1, slot),
+    asm.mov(R2, ARGSIZE),
+    asm.call('probe_read_user_str'),
+    asm.jsgt(R0, 0, `arg${i}_read`),
+    asm.st('b', R8, slot, 0).comment('a fault: keep an empty string'),
+    asm.jne(R0, ARGSIZE, next).label(`arg${i}_read`).comment('the buffer is full: the argument was cut'),
+    asm.ldx('w', R1, R8, off.args_truncated),
+    asm.or(R1, 1 << i),
+    asm.stx('w', R8, off.args_truncated, R1),
+    asm.st('w', R8, off.args_count, i + 1).label(next),
+  ];
+}
+
+/** sys_enter_execve: fill the event in per-CPU scratch space, save it under the thread id. */
+export function enterProgram(l: Layout): Instruction[] {
+  return [
+    asm.mov(R6, R1).comment('r6 = ctx (struct trace_event_raw_sys_enter)'),
+    asm.call('get_current_pid_tgid'),
+    asm.mov(R7, R0).comment('r7 = tgid << 32 | tid'),
+    asm.st('w', R10, -4, 0).comment('key 0 of the scratch array'),
+    asm.ldMapFd(R1, 'scratch'),
+    asm.mov(R2, R10),
+    asm.add(R2, -4),
+    asm.call('map_lookup_elem'),
+    asm.jeq(R0, 0, 'out'),
+    asm.mov(R8, R0).comment('r8 = event: 2600 bytes, too many for the 512-byte stack'),
+    asm.mov(R1, R7),
+    asm.rsh(R1, 32),
+    asm.stx('w', R8, off.pid, R1).comment('event->pid = tgid'),
+    asm.st('w', R8, off.ppid, 0),
+    asm.st('w', R8, off.ret, 0),
+    asm.st('w', R8, off.args_count, 0),
+    asm.st('w', R8, off.args_truncated, 0),
+    asm.st('w', R8, off.args_dropped, 0),
+    asm.mov(R1, R8).comment("event->comm: the caller's name, before exec replaces it"),
+    asm.add(R1, off.comm),
+    asm.mov(R2, TASK_COMM_LEN),
+    asm.call('get_current_comm'),
+    asm.ldx('dw', R9, R6, l.argv).comment(`r9 = ctx->argv (offset ${l.argv} in the tracepoint's format)`),
+    ...Array.from({ length: MAX_ARGS }, (_, i) => readArg(i)).flat(),
+    asm.mov(R1, R10).comment(`more than ${MAX_ARGS} arguments? look at argv[${MAX_ARGS}]`),
+    asm.add(R1, -16),
+    asm.mov(R2, 8),
+    asm.mov(R3, R9),
+    asm.add(R3, MAX_ARGS * 8),
+    asm.call('probe_read_user'),
+    asm.jne(R0, 0, 'save'),
+    asm.ldx('dw', R3, R10, -16),
+    asm.jeq(R3, 0, 'save'),
+    asm.st('w', R8, off.args_dropped, 1),
+    asm.stx('w', R10, -4, R7).label('save').comment('key: the thread id (low 32 bits)'),
+    asm.ldMapFd(R1, 'execs'),
+    asm.mov(R2, R10),
+    asm.add(R2, -4),
+    asm.mov(R3, R8),
+    asm.mov(R4, BPF_ANY),
+    asm.call('map_update_elem'),
+    asm.mov(R0, 0).label('out'),
+    asm.exit(),
+  ];
+}
+
+/** sys_exit_execve: complete the saved event with ret and ppid, send it, forget it. */
+export function exitProgram(l: Layout): Instruction[] {
+  const send =
+    l.output === 'ringbuf'
+      ? [
+          asm.ldMapFd(R1, 'events').comment('bpf_ringbuf_output(&events, event, size, 0)'),
+          asm.mov(R2, R8),
+          asm.mov(R3, Event.size),
+          asm.mov(R4, 0),
+          asm.call('ringbuf_output'),
+        ]
+      : [
+          asm.mov(R1, R6).comment('bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, event, size)'),
+          asm.ldMapFd(R2, 'events'),
+          asm.mov32(R3, 0xffffffff),
+          asm.mov(R4, R8),
+          asm.mov(R5, Event.size),
+          asm.call('perf_event_output'),
+        ];
+  return [
+    asm.mov(R6, R1).comment('r6 = ctx (struct trace_event_raw_sys_exit)'),
+    asm.call('get_current_pid_tgid'),
+    asm.stx('w', R10, -4, R0).comment('key: the thread id — after an exec from a thread it is the pid, so the lookup misses'),
+    asm.ldMapFd(R1, 'execs'),
+    asm.mov(R2, R10),
+    asm.add(R2, -4),
+    asm.call('map_lookup_elem'),
+    asm.jeq(R0, 0, 'out').comment('no enter seen for this thread'),
+    asm.mov(R8, R0),
+    asm.ldx('dw', R1, R6, l.ret).comment(`ctx->ret (offset ${l.ret})`),
+    asm.stx('w', R8, off.ret, R1),
+    asm.call('get_current_task'),
+    asm.mov(R3, R0).comment(`r3 = &task->real_parent (offset ${l.realParent} in this kernel's BTF)`),
+    asm.add(R3, l.realParent),
+    asm.mov(R1, R10),
+    asm.add(R1, -16),
+    asm.mov(R2, 8),
+    asm.call('probe_read_kernel'),
+    asm.ldx('dw', R3, R10, -16).comment(`r3 = &parent->tgid (offset ${l.tgid})`),
+    asm.add(R3, l.tgid),
+    asm.mov(R1, R8),
+    asm.add(R1, off.ppid),
+    asm.mov(R2, 4),
+    asm.call('probe_read_kernel'),
+    ...send,
+    asm.ldMapFd(R1, 'execs'),
+    asm.mov(R2, R10),
+    asm.add(R2, -4),
+    asm.call('map_delete_elem'),
+    asm.mov(R0, 0).label('out'),
+    asm.exit(),
+  ];
+}
+
+/** One exec as this tool reports it. */
+export interface ExecsnoopEvent {
+  pid: number;
+  ppid: number;
+  ret: number;
+  comm: string;
+  /** A cut argument ends in "...". */
+  args: string[];
+  /** argv had more than MAX_ARGS entries. */
+  dropped: boolean;
+}
+
+export function decodeEvent(sample: Buffer): ExecsnoopEvent {
+  const e = Event.decode(sample);
+  const args: string[] = [];
+  for (let i = 0; i < Math.min(e.args_count, MAX_ARGS); i++) {
+    const slot = e.args.subarray(i * ARGSIZE, (i + 1) * ARGSIZE);
+    const end = slot.indexOf(0);
+    const text = slot.subarray(0, end < 0 ? ARGSIZE : end).toString('utf8');
+    args.push((e.args_truncated >>> i) & 1 ? `${text}...` : text);
+  }
+  return { pid: e.pid, ppid: e.ppid, ret: e.ret, comm: e.comm, args, dropped: e.args_dropped !== 0 };
+}
+
+/** The table line, exactly as execsnoop.c prints it. */
+export function formatEvent(e: ExecsnoopEvent): string {
+  const head = `${e.comm.padEnd(16)} ${String(e.pid).padEnd(7)} ${String(e.ppid).padEnd(7)} ${String(e.ret).padStart(3)} `;
+  return head + formatArgs(e.args) + (e.dropped ? ' ...' : '');
+}
+
+export const HEADER = 'PCOMM            PID     PPID    RET ARGS';
+
+/** The loaded and attached tool; close() detaches and frees everything. */
+export class Execsnoop {
+  private constructor(
+    readonly layout: Layout,
+    private readonly maps: BpfMap<any, any>[],
+    private readonly programs: Program[],
+    private readonly links: Link[],
+    private readonly reader: PerfBufferReader | RingBufferReader,
+  ) {}
+
+  /** Loads, attaches and starts delivering events to onEvent. Throws with the verifier's words on rejection. */
+  static open(opts: { onEvent: (e: ExecsnoopEvent) => void; output?: Layout['output'] }): Execsnoop {
+    const layout = kernelLayout(opts.output);
+    const owned: { close(): void }[] = [];
+    try {
+      const scratch = createMap({ name: 'execsnoop_heap', type: 'percpu_array', key: u32, value: Event, maxEntries: 1 });
+      owned.push(scratch);
+      const execs = createMap({ name: 'execsnoop_execs', type: 'hash', key: u32, value: Event, maxEntries: 1024 });
+      owned.push(execs);
+      const events = layout.output === 'ringbuf' ? createRingBuffer('execsnoop_rb', 256 * 1024) : createPerfEventArray('execsnoop_pb');
+      owned.push(events);
+      const maps = { scratch, execs, events };
+      const enter = loadProgram({ name: 'execsnoop_enter', type: 'tracepoint', insns: assemble(enterProgram(layout), { maps }) });
+      owned.push(enter);
+      const exit = loadProgram({ name: 'execsnoop_exit', type: 'tracepoint', insns: assemble(exitProgram(layout), { maps }) });
+      owned.push(exit);
+      const onSample = (s: Buffer) => opts.onEvent(decodeEvent(s));
+      const onLost = (n: number, cpu?: number) => process.stderr.write(`read perf buffer: lost ${n} events on CPU ${cpu}\n`);
+      const reader =
+        layout.output === 'ringbuf'
+          ? openRingBuffer(events as BpfMap<never, never>, { onSample })
+          : openPerfBuffer(events as BpfMap<number, number>, { onSample, onLost });
+      owned.push(reader);
+      // attach last: every event from here on has a reader waiting for it
+      const links = [attachTracepoint(enter, 'syscalls', 'sys_enter_execve')];
+      owned.push(links[0]);
+      links.push(attachTracepoint(exit, 'syscalls', 'sys_exit_execve'));
+      return new Execsnoop(layout, [scratch, execs, events], [enter, exit], links, reader);
+    } catch (err) {
+      for (const o of owned.reverse()) o.close();
+      throw err;
+    }
+  }
+
+  /** Detach first (no new events), drain what is buffered, then free everything. */
+  close(): void {
+    for (const l of this.links) l.close();
+    this.reader.poll();
+    this.reader.close();
+    for (const p of this.programs) p.close();
+    for (const m of this.maps) m.close();
+  }
+}
+
+function main(): void {
+  if (process.argv.length > 2) {
+    process.stderr.write('usage: execsnoop.ts (no options; Ctrl-C ends)\n');
+    process.exit(2);
+  }
+  let tool: Execsnoop;
+  try {
+    tool = Execsnoop.open({ onEvent: (e) => process.stdout.write(formatEvent(e) + '\n') });
+  } catch (err) {
+    process.stderr.write(`execsnoop: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  process.stdout.write(HEADER + '\n'); // attached: the ready signal
+  const stop = () => {
+    tool.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) main();

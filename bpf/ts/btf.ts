@@ -1,0 +1,159 @@
+// Reading the kernel's BTF (/sys/kernel/btf/vmlinux) to find where a struct field lives — what libbpf's
+// CO-RE relocations do when it loads a program, done by hand: the `ts` execsnoop asks for
+// task_struct.real_parent and task_struct.tgid here and bakes the offsets into its instructions.
+//
+// Format: include/uapi/linux/btf.h — a header, then a type section (struct btf_type records, each followed
+// by kind-specific data) and a string section. Type ids count from 1 (0 is void), in section order.
+
+import { readFileSync } from 'node:fs';
+
+const BTF_MAGIC = 0xeb9f;
+
+/** BTF_KIND_* from <linux/btf.h>. */
+export const BtfKind = {
+  INT: 1, PTR: 2, ARRAY: 3, STRUCT: 4, UNION: 5, ENUM: 6, FWD: 7, TYPEDEF: 8, VOLATILE: 9, CONST: 10,
+  RESTRICT: 11, FUNC: 12, FUNC_PROTO: 13, VAR: 14, DATASEC: 15, FLOAT: 16, DECL_TAG: 17, TYPE_TAG: 18, ENUM64: 19,
+} as const;
+
+export interface BtfMember {
+  name: string;
+  type: number;
+  /** Offset from the start of the struct, in bits. */
+  bitOffset: number;
+  /** Non-zero for a bitfield. */
+  bitSize: number;
+}
+
+export interface BtfType {
+  id: number;
+  kind: number;
+  name: string;
+  /** size for INT/STRUCT/UNION/ENUM/DATASEC/FLOAT; the referenced type id for PTR/TYPEDEF/CONST/… */
+  sizeOrType: number;
+  members?: BtfMember[];
+  /** ARRAY: element type and count. */
+  array?: { type: number; nelems: number };
+}
+
+/** Bytes of kind-specific data after a btf_type, per member/param/etc. (vlen) or fixed. */
+function trailing(kind: number, vlen: number): number {
+  switch (kind) {
+    case BtfKind.INT: return 4;
+    case BtfKind.ARRAY: return 12;
+    case BtfKind.STRUCT: case BtfKind.UNION: return 12 * vlen;
+    case BtfKind.ENUM: return 8 * vlen;
+    case BtfKind.FUNC_PROTO: return 8 * vlen;
+    case BtfKind.VAR: return 4;
+    case BtfKind.DATASEC: return 12 * vlen;
+    case BtfKind.DECL_TAG: return 4;
+    case BtfKind.ENUM64: return 12 * vlen;
+    default: return 0; // PTR, FWD, TYPEDEF, VOLATILE, CONST, RESTRICT, FUNC, FLOAT, TYPE_TAG
+  }
+}
+
+export class Btf {
+  readonly types: BtfType[] = [];
+  readonly #byName = new Map<string, BtfType[]>();
+
+  constructor(data: Buffer) {
+    if (data.length < 24 || data.readUInt16LE(0) !== BTF_MAGIC) throw new Error('read BTF: bad magic (not little-endian BTF data)');
+    const hdrLen = data.readUInt32LE(4);
+    const typeOff = hdrLen + data.readUInt32LE(8);
+    const typeLen = data.readUInt32LE(12);
+    const strOff = hdrLen + data.readUInt32LE(16);
+    const strLen = data.readUInt32LE(20);
+    const str = (off: number) => {
+      const start = strOff + off;
+      const end = data.indexOf(0, start);
+      return data.toString('utf8', start, end < 0 || end > strOff + strLen ? strOff + strLen : end);
+    };
+    let at = typeOff;
+    const stop = typeOff + typeLen;
+    for (let id = 1; at < stop; id++) {
+      const info = data.readUInt32LE(at + 4);
+      const kind = (info >>> 24) & 0x1f;
+      const vlen = info & 0xffff;
+      const kindFlag = info >>> 31;
+      const t: BtfType = { id, kind, name: str(data.readUInt32LE(at)), sizeOrType: data.readUInt32LE(at + 8) };
+      const extra = at + 12;
+      if (kind === BtfKind.STRUCT || kind === BtfKind.UNION) {
+        t.members = [];
+        for (let i = 0; i < vlen; i++) {
+          const m = extra + 12 * i;
+          const offset = data.readUInt32LE(m + 8);
+          // with kind_flag set, the top 8 bits hold a bitfield's size and the low 24 its bit offset
+          t.members.push({
+            name: str(data.readUInt32LE(m)),
+            type: data.readUInt32LE(m + 4),
+            bitOffset: kindFlag ? offset & 0xffffff : offset,
+            bitSize: kindFlag ? offset >>> 24 : 0,
+          });
+        }
+      } else if (kind === BtfKind.ARRAY) {
+        t.array = { type: data.readUInt32LE(extra), nelems: data.readUInt32LE(extra + 8) };
+      }
+      this.types.push(t);
+      if (t.name) {
+        const list = this.#byName.get(t.name) ?? [];
+        list.push(t);
+        this.#byName.set(t.name, list);
+      }
+      at = extra + trailing(kind, vlen);
+    }
+  }
+
+  static load(path = '/sys/kernel/btf/vmlinux'): Btf {
+    return new Btf(readFileSync(path));
+  }
+
+  type(id: number): BtfType {
+    const t = this.types[id - 1];
+    if (!t) throw new Error(`read BTF: no type with id ${id}`);
+    return t;
+  }
+
+  /** The struct (or union) of that name that has members (not a forward declaration). */
+  struct(name: string): BtfType {
+    const t = this.#byName.get(name)?.find((x) => (x.kind === BtfKind.STRUCT || x.kind === BtfKind.UNION) && x.members);
+    if (!t) throw new Error(`read BTF: no struct ${name} in the kernel's BTF`);
+    return t;
+  }
+
+  /** Follows typedefs and qualifiers to the type that has a size. */
+  resolve(id: number): BtfType {
+    let t = this.type(id);
+    const skip = new Set<number>([BtfKind.TYPEDEF, BtfKind.VOLATILE, BtfKind.CONST, BtfKind.RESTRICT, BtfKind.TYPE_TAG]);
+    while (skip.has(t.kind)) t = this.type(t.sizeOrType);
+    return t;
+  }
+
+  sizeOf(id: number): number {
+    const t = this.resolve(id);
+    if (t.kind === BtfKind.PTR) return 8;
+    if (t.kind === BtfKind.ARRAY) return t.array!.nelems * this.sizeOf(t.array!.type);
+    return t.sizeOrType;
+  }
+
+  /**
+   * Byte offset and size of a field, searching anonymous structs and unions on the way as C does:
+   * fieldOf('task_struct', 'tgid') → { offset: 2516, size: 4 } (the numbers depend on the kernel).
+   */
+  fieldOf(structName: string, field: string): { offset: number; size: number } {
+    const found = this.#find(this.struct(structName), field, 0);
+    if (!found) throw new Error(`read BTF: struct ${structName} has no field ${field}`);
+    if (found.member.bitSize || found.bitOffset % 8) throw new Error(`read BTF: ${structName}.${field} is a bitfield`);
+    return { offset: found.bitOffset / 8, size: this.sizeOf(found.member.type) };
+  }
+
+  #find(t: BtfType, field: string, base: number): { member: BtfMember; bitOffset: number } | undefined {
+    for (const m of t.members ?? []) {
+      if (m.name === field) return { member: m, bitOffset: base + m.bitOffset };
+      if (m.name === '') {
+        const inner = this.resolve(m.type);
+        const hit = inner.members ? this.#find(inner, field, base + m.bitOffset) : undefined;
+        if (hit) return hit;
+      }
+    }
+    return undefined;
+  }
+}

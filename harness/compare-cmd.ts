@@ -1,0 +1,138 @@
+// `./lab compare`: every selected variant against the workload on one target, one table, JSON and CSV.
+// On a VM target the same command runs inside the guest (`--target host` there), so the VM is only
+// "run this on that kernel"; its JSON comes back through a shared directory.
+
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { EnvironmentError, UsageError } from './errors.js';
+import { exitCodeFor, formatFailureDetails, formatTables, toCsv, toJson } from './report.js';
+import { runSession } from './session.js';
+import { ensureSetup } from './setup.js';
+import { checkVariant, hostTarget, slowdownFor } from './requirements.js';
+import { projectRoot } from './paths.js';
+import { VARIANTS } from './variants.js';
+import type { CompareReport } from './types.js';
+import type { Variant } from './variant.js';
+
+/** The default target (issue 4): Debian stable's kernel in a VM, where every variant, BCC included, can run. */
+export const DEFAULT_KERNEL = '6.1';
+
+export interface CompareOptions {
+  target: 'host' | 'qemu' | 'vagrant';
+  kernel: string;
+  examples: string[];
+  tools: string[];
+  json?: string;
+  csv?: string;
+  serial: boolean;
+  verbose: boolean;
+}
+
+export function parseCompareArgs(argv: string[]): CompareOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        target: { type: 'string' },
+        kernel: { type: 'string' },
+        example: { type: 'string', multiple: true },
+        tool: { type: 'string', multiple: true },
+        json: { type: 'string' },
+        csv: { type: 'string' },
+        serial: { type: 'boolean', default: false },
+        verbose: { type: 'boolean', short: 'v', default: false },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const kernel = values.kernel ?? (values.target === 'host' ? 'host' : DEFAULT_KERNEL);
+  const target = (values.target ?? (kernel === 'host' ? 'host' : 'qemu')) as CompareOptions['target'];
+  if (!['host', 'qemu', 'vagrant'].includes(target)) throw new UsageError(`--target must be host, qemu or vagrant, not "${target}"`);
+  if (target === 'host' && kernel !== 'host') throw new UsageError(`--kernel ${kernel} needs a VM target: use --target qemu (or leave --target out)`);
+  const split = (xs: string[] | undefined) => (xs ?? []).flatMap((x) => x.split(',')).filter(Boolean);
+  const examples = split(values.example);
+  const tools = split(values.tool);
+  const knownExamples = new Set(VARIANTS.map((v) => v.example));
+  const knownTools = new Set(VARIANTS.map((v) => v.tool));
+  for (const e of examples) if (!knownExamples.has(e as Variant['example'])) throw new UsageError(`unknown example "${e}" (examples: ${[...knownExamples].join(', ')})`);
+  for (const t of tools) if (!knownTools.has(t as Variant['tool'])) throw new UsageError(`unknown tool "${t}" (tools: ${[...knownTools].join(', ')})`);
+  return { target, kernel, examples, tools, json: values.json, csv: values.csv, serial: values.serial!, verbose: values.verbose! };
+}
+
+export function selectVariants(o: Pick<CompareOptions, 'examples' | 'tools'>): Variant[] {
+  return VARIANTS.filter((v) => (o.examples.length === 0 || o.examples.includes(v.example)) && (o.tools.length === 0 || o.tools.includes(v.tool)));
+}
+
+async function writeOutputs(report: CompareReport, o: CompareOptions): Promise<void> {
+  if (o.json) await writeFile(o.json, toJson(report));
+  if (o.csv) await writeFile(o.csv, toCsv(report));
+}
+
+/** Runs the variants right here (the host, or the guest when called inside a VM). */
+export async function compareHere(o: CompareOptions): Promise<CompareReport> {
+  const variants = selectVariants(o);
+  if (variants.length === 0) throw new UsageError('no variant matches --example/--tool');
+  const target = await hostTarget();
+  const log = (l: string) => process.stderr.write(`lab compare: ${l}\n`);
+  log(`${variants.length} variants on ${target.kind} ${target.kernel}${o.serial ? ', one at a time' : ', started together'}`);
+  const results = await runSession(variants, {
+    root: projectRoot,
+    check: checkVariant,
+    slowdown: slowdownFor(target),
+    serial: o.serial,
+    onProgress: log,
+    onLine: o.verbose ? (v, s, l) => process.stderr.write(`[${v} ${s}] ${l}\n`) : undefined,
+  });
+  return { schema: 1, target, variants: results };
+}
+
+/** Runs `compare --target host` inside a VM booted on `kernel` and returns the guest's report. */
+async function compareInVm(o: CompareOptions): Promise<{ report?: CompareReport; exitCode: number }> {
+  const { runInVm } = await import('../vm/qemu.js');
+  const shared = await mkdtemp(path.join(tmpdir(), 'ebpf-lab-compare-'));
+  try {
+    const json = path.join(shared, 'report.json');
+    const inner = ['./lab', 'compare', '--target', 'host', '--json', json];
+    for (const e of o.examples) inner.push('--example', e);
+    for (const t of o.tools) inner.push('--tool', t);
+    if (o.serial) inner.push('--serial');
+    if (o.verbose) inner.push('--verbose');
+    const result = await runInVm({ kernel: o.kernel, command: inner, cwd: projectRoot, writable: [shared], stdout: process.stdout, stderr: process.stderr });
+    if (result.timedOut) throw new EnvironmentError(`compare in VM (${o.kernel}): timed out; console log: ${result.consoleLog}`);
+    const text = await readFile(json, 'utf8').catch(() => undefined);
+    if (!text) throw new EnvironmentError(`compare in VM (${o.kernel}): the guest wrote no report (exit ${result.exitCode}); console log: ${result.consoleLog}`);
+    const report = JSON.parse(text) as CompareReport;
+    report.target = { ...report.target, kind: 'qemu', accel: result.accel, bootMs: result.bootMs };
+    return { report, exitCode: result.exitCode };
+  } finally {
+    await rm(shared, { recursive: true, force: true });
+  }
+}
+
+export async function compareCommand(argv: string[]): Promise<number> {
+  const o = parseCompareArgs(argv);
+  if (o.target === 'vagrant') throw new EnvironmentError('--target vagrant: not implemented yet; use --target qemu (the default) or --target host');
+  const inGuest = process.env.LAB_IN_VM === '1';
+  await ensureSetup({
+    build: !inGuest, // the guest sees the host's build read-only: it was built before the VM booted
+    kernels: o.target === 'qemu' ? [o.kernel] : [],
+    log: (l) => process.stderr.write(`lab compare: ${l}\n`),
+  });
+  if (o.target === 'qemu') {
+    const { report, exitCode } = await compareInVm(o);
+    if (!report) return exitCode;
+    await writeOutputs(report, o);
+    return exitCodeFor(report.variants);
+  }
+  const report = await compareHere(o);
+  process.stdout.write(formatTables(report) + '\n');
+  const details = formatFailureDetails(report.variants);
+  if (details) process.stderr.write(details + '\n');
+  await writeOutputs(report, o);
+  return exitCodeFor(report.variants);
+}

@@ -1,0 +1,62 @@
+// Installation and build: everything `./lab compare` and `./lab test` need, done once and skipped
+// when already in place. Debian and npm packages are installed by the ./lab script itself (it must
+// run before node_modules exists); this module builds the libbpf variants, fetches the VM kernels,
+// and reports what it did.
+
+import { parseArgs } from 'node:util';
+import { execa } from 'execa';
+import { EnvironmentError } from './errors.js';
+import { projectRoot } from './paths.js';
+
+export interface SetupNeeds {
+  /** Build the libbpf variants (make -C bpf). */
+  build?: boolean;
+  /** Debian kernels to fetch (with headers) for the VM target: '6.1', … */
+  kernels?: string[];
+  /** One line per action taken. */
+  log?: (line: string) => void;
+}
+
+/** Runs `make -C bpf`; returns true when something was rebuilt. */
+export async function buildBpf(log: (line: string) => void): Promise<boolean> {
+  const q = await execa('make', ['-C', 'bpf', '-q'], { cwd: projectRoot, reject: false });
+  if (q.exitCode === 0) return false; // up to date
+  log('building the libbpf variants (make -C bpf)');
+  const r = await execa('make', ['-C', 'bpf'], { cwd: projectRoot, reject: false, all: true });
+  if (r.exitCode !== 0) {
+    const tail = String(r.all ?? '').split('\n').slice(-15).join('\n');
+    throw new EnvironmentError(`build libbpf variants: make -C bpf failed (exit ${r.exitCode}):\n${tail}`);
+  }
+  return true;
+}
+
+/** Brings the machine to what `needs` asks for; returns the lines describing what was done. */
+export async function ensureSetup(needs: SetupNeeds): Promise<string[]> {
+  const done: string[] = [];
+  const log = (l: string) => {
+    done.push(l);
+    needs.log?.(l);
+  };
+  if (process.env.LAB_INSTALLED_DEBIAN) log(`installed Debian packages: ${process.env.LAB_INSTALLED_DEBIAN}`);
+  if (process.env.LAB_INSTALLED_NPM) log('installed npm packages (npm ci)');
+  if (needs.build) await buildBpf(log);
+  for (const k of needs.kernels ?? []) {
+    const { ensureKernel } = await import('../vm/kernels.js');
+    const cached = await ensureKernel(k, { headers: true, onProgress: (line: string) => needs.log?.(line) });
+    log(`kernel ${k}: ${cached.release} ready in ${cached.dir}`);
+  }
+  return done;
+}
+
+export async function setupCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { kernels: { type: 'string', default: '6.1' } },
+    strict: true,
+  });
+  const kernels = values.kernels ? values.kernels.split(',').filter((k) => k && k !== 'host') : [];
+  const done = await ensureSetup({ build: true, kernels, log: (l) => process.stderr.write(`lab setup: ${l}\n`) });
+  const installed = done.filter((l) => /^(installed|building)/.test(l));
+  process.stdout.write(installed.length ? `${installed.join('\n')}\n` : 'nothing to install: everything is in place\n');
+  return 0;
+}
