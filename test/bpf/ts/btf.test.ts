@@ -1,0 +1,67 @@
+import t from 'tap';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { Btf, BtfKind } from '../../../bpf/ts/btf.js';
+
+/** A BTF blob built by hand: int, a pointer, a struct with an anonymous union and a bitfield. */
+function tinyBtf(): Buffer {
+  const strings = ['', 'int', 'task', 'pid', 'parent', 'flags', 'tgid'];
+  const strOff = (s: string) => strings.slice(0, strings.indexOf(s)).reduce((n, x) => n + x.length + 1, 0);
+  const strSec = Buffer.from(strings.map((s) => s + '\0').join(''));
+  const words: number[] = [];
+  const type = (name: string, kind: number, vlen: number, sizeOrType: number, kindFlag = 0) =>
+    words.push(name ? strOff(name) : 0, ((kindFlag << 31) | (kind << 24) | vlen) >>> 0, sizeOrType);
+  type('int', BtfKind.INT, 0, 4); words.push(32); // id 1: int (encoding: 32 bits)
+  type('', BtfKind.PTR, 0, 3); // id 2: struct task *
+  type('task', BtfKind.STRUCT, 3, 24, 1); // id 3: kind_flag: member offsets carry bitfield sizes
+  words.push(strOff('pid'), 1, 0); // int pid at bit 0
+  words.push(strOff('parent'), 2, 64); // struct task *parent at byte 8
+  words.push(0, 4, 128); // anonymous union at byte 16
+  type('', BtfKind.UNION, 2, 4); // id 4
+  words.push(strOff('tgid'), 1, 0);
+  words.push(strOff('flags'), 1, 0);
+  const typeSec = Buffer.alloc(words.length * 4);
+  words.forEach((w, i) => typeSec.writeUInt32LE(w >>> 0, i * 4));
+  const hdr = Buffer.alloc(24);
+  hdr.writeUInt16LE(0xeb9f, 0);
+  hdr.writeUInt8(1, 2);
+  hdr.writeUInt32LE(24, 4);
+  hdr.writeUInt32LE(0, 8);
+  hdr.writeUInt32LE(typeSec.length, 12);
+  hdr.writeUInt32LE(typeSec.length, 16);
+  hdr.writeUInt32LE(strSec.length, 20);
+  return Buffer.concat([hdr, typeSec, strSec]);
+}
+
+t.test('a field is found by name, also inside an anonymous union, with its byte offset and size', async (t) => {
+  const btf = new Btf(tinyBtf());
+  t.same(btf.fieldOf('task', 'parent'), { offset: 8, size: 8 });
+  t.same(btf.fieldOf('task', 'tgid'), { offset: 16, size: 4 });
+  t.throws(() => btf.fieldOf('task', 'comm'), /struct task has no field comm/);
+  t.throws(() => btf.struct('mm_struct'), /no struct mm_struct/);
+});
+
+t.test('data that is not BTF is refused', async (t) => {
+  t.throws(() => new Btf(Buffer.alloc(32)), /bad magic/);
+});
+
+t.test('task_struct offsets read from the kernel BTF equal what clang computes from vmlinux.h', async (t) => {
+  const vmlinux = '/sys/kernel/btf/vmlinux';
+  if (!existsSync(vmlinux)) return t.plan(0, `${vmlinux} is missing: boot a kernel built with CONFIG_DEBUG_INFO_BTF`);
+  const dir = await mkdtemp(path.join(tmpdir(), 'btf-test-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const dump = await execa('bpftool', ['btf', 'dump', 'file', vmlinux, 'format', 'c'], { reject: false, maxBuffer: 1 << 30 });
+  if (dump.exitCode !== 0) return t.plan(0, 'bpftool is missing: apt-get install bpftool');
+  await writeFile(path.join(dir, 'vmlinux.h'), dump.stdout);
+  await writeFile(path.join(dir, 'off.c'), '#include "vmlinux.h"\nint printf(const char *, ...);\nint main(void) { printf("%lu %lu\\n", __builtin_offsetof(struct task_struct, real_parent), __builtin_offsetof(struct task_struct, tgid)); return 0; }\n');
+  const cc = await execa('clang', ['-w', '-o', path.join(dir, 'off'), path.join(dir, 'off.c')], { reject: false });
+  if (cc.exitCode !== 0 && /ENOENT/.test(cc.message)) return t.plan(0, 'clang is missing: apt-get install clang');
+  t.equal(cc.exitCode, 0, cc.stderr);
+  const [realParent, tgid] = (await execa(path.join(dir, 'off'))).stdout.trim().split(' ').map(Number);
+  const btf = Btf.load(vmlinux);
+  t.equal(btf.fieldOf('task_struct', 'real_parent').offset, realParent);
+  t.equal(btf.fieldOf('task_struct', 'tgid').offset, tgid);
+});
