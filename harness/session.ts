@@ -16,6 +16,8 @@ import { variantName, type Variant } from './variant.js';
 export interface Unmet {
   kind: SkipKind;
   reason: string;
+  /** The kernel should have it (it is new enough), so its absence is a failure, not a skip. */
+  fail?: boolean;
 }
 
 export interface SessionOptions {
@@ -42,7 +44,7 @@ const STOP_MS = 5000;
 const OUTPUT_TAIL_LINES = 30;
 
 /** One running tracer and everything it has printed so far. */
-class Tracer {
+export class Tracer {
   readonly name: string;
   readonly child: ResultPromise;
   readonly stdout: string[] = [];
@@ -57,7 +59,13 @@ class Tracer {
   private readonly readyWaiters: Array<() => void> = [];
   readonly done: Promise<void>;
 
-  constructor(readonly variant: Variant, root: string, onLine: SessionOptions['onLine']) {
+  constructor(
+    readonly variant: Variant,
+    root: string,
+    onLine: SessionOptions['onLine'],
+    /** Each normalized event as soon as it is parsed (`./lab trace`). */
+    private readonly onEvent?: (e: ExecEvent) => void,
+  ) {
     this.name = variantName(variant);
     this.parser = variant.example === 'execsnoop' ? createParser(variant.parser) : undefined;
     const [file, ...args] = variant.command;
@@ -82,7 +90,7 @@ class Tracer {
           this.readyWaiters.splice(0).forEach((w) => w());
         } else if (kind === 'stdout' && this.parser && this.readyAt !== undefined) {
           const evs = this.parser.line(line);
-          if (evs) this.events.push(...evs);
+          if (evs) this.#deliver(evs);
         }
       });
       return new Promise<void>((resolve) => rl.on('close', () => resolve()));
@@ -93,8 +101,13 @@ class Tracer {
       this.exitCode = result.exitCode;
       this.exitSignal = result.signal;
       this.readyWaiters.splice(0).forEach((w) => w());
-      if (this.parser) this.events.push(...this.parser.end());
+      if (this.parser) this.#deliver(this.parser.end());
     });
+  }
+
+  #deliver(evs: ExecEvent[]): void {
+    this.events.push(...evs);
+    if (this.onEvent) evs.forEach(this.onEvent);
   }
 
   /** Resolves with true once attached, false if it exited or timed out first. */
@@ -215,7 +228,7 @@ export async function runSession(variants: Variant[], opts: SessionOptions): Pro
   const runnable: Variant[] = [];
   for (const v of variants) {
     const unmet = await opts.check(v);
-    if (unmet) results.set(v, { ...base(v), status: 'skip', reason: unmet.reason, skipKind: unmet.kind });
+    if (unmet) results.set(v, { ...base(v), status: unmet.fail ? 'fail' : 'skip', reason: unmet.reason, skipKind: unmet.fail ? undefined : unmet.kind });
     else runnable.push(v);
   }
 
