@@ -62,3 +62,9 @@ export {
   type Gate,
   type KernelInfo,
 } from './features.js';
+// Instructions: the builder, the encoder and the verifier-style disassembler.
+export { asm, assemble, decode, encode, Instruction, AsmError, Reg, R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, type Insn } from './insn.js';
+export { disasm, disasmLines, printInsn, verifierLine, compareWithVerifierLog, parseVerifierLog } from './disasm.js';
+export { HELPERS, helperId, helperName } from './helpers.js';
+// The kernel's BTF: struct field offsets, as CO-RE finds them.
+export { Btf } from './btf.js';

@@ -58,7 +58,7 @@ t.test('task_struct offsets read from the kernel BTF equal what clang computes f
   await writeFile(path.join(dir, 'vmlinux.h'), dump.stdout);
   await writeFile(path.join(dir, 'off.c'), '#include "vmlinux.h"\nint printf(const char *, ...);\nint main(void) { printf("%lu %lu\\n", __builtin_offsetof(struct task_struct, real_parent), __builtin_offsetof(struct task_struct, tgid)); return 0; }\n');
   const cc = await execa('clang', ['-w', '-o', path.join(dir, 'off'), path.join(dir, 'off.c')], { reject: false });
-  if (cc.exitCode !== 0 && /ENOENT/.test(cc.message)) return t.plan(0, 'clang is missing: apt-get install clang');
+  if (cc.exitCode !== 0 && /ENOENT/.test(cc.message ?? '')) return t.plan(0, 'clang is missing: apt-get install clang');
   t.equal(cc.exitCode, 0, String(cc.stderr));
   const [realParent, tgid] = (await execa(path.join(dir, 'off'))).stdout.trim().split(' ').map(Number);
   const btf = Btf.load(vmlinux);
