@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { EnvironmentError, UsageError } from './errors.js';
+import { applyKnown } from './known.js';
 import { exitCodeFor, formatFailureDetails, formatTables, toCsv, toJson } from './report.js';
 import { runSession } from './session.js';
 import { ensureSetup } from './setup.js';
@@ -88,11 +89,14 @@ export async function compareHere(o: CompareOptions): Promise<CompareReport> {
     onProgress: log,
     onLine: o.verbose ? (v, s, l) => process.stderr.write(`[${v} ${s}] ${l}\n`) : undefined,
   });
-  return { schema: 1, target, variants: results };
+  return { schema: 1, target, variants: applyKnown(results, target.kernel) };
 }
 
-/** Runs `compare --target host` inside a VM booted on `kernel` and returns the guest's report. */
-async function compareInVm(o: CompareOptions): Promise<{ report?: CompareReport; exitCode: number }> {
+/**
+ * Runs `compare --target host` inside a VM booted on `o.kernel` and returns the guest's report. The
+ * guest's own output (its table, its progress) streams through unless `quiet`.
+ */
+export async function compareInVm(o: CompareOptions, opts: { quiet?: boolean } = {}): Promise<{ report?: CompareReport; exitCode: number }> {
   const { runInVm } = await import('../vm/qemu.js');
   const shared = await mkdtemp(path.join(tmpdir(), 'ebpf-lab-compare-'));
   try {
@@ -102,7 +106,14 @@ async function compareInVm(o: CompareOptions): Promise<{ report?: CompareReport;
     for (const t of o.tools) inner.push('--tool', t);
     if (o.serial) inner.push('--serial');
     if (o.verbose) inner.push('--verbose');
-    const result = await runInVm({ kernel: o.kernel, command: inner, cwd: projectRoot, writable: [shared], stdout: process.stdout, stderr: process.stderr });
+    const result = await runInVm({
+      kernel: o.kernel,
+      command: inner,
+      cwd: projectRoot,
+      writable: [shared],
+      stdout: opts.quiet ? undefined : process.stdout,
+      stderr: process.stderr,
+    });
     if (result.timedOut) throw new EnvironmentError(`compare in VM (${o.kernel}): timed out; console log: ${result.consoleLog}`);
     const text = await readFile(json, 'utf8').catch(() => undefined);
     if (!text) throw new EnvironmentError(`compare in VM (${o.kernel}): the guest wrote no report (exit ${result.exitCode}); console log: ${result.consoleLog}`);

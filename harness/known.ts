@@ -1,0 +1,52 @@
+// Known incompatibilities, as data: a variant that fails in a way explained here, on the kernels named
+// here, is reported as a skip that carries the explanation (which feature, since which kernel) next to
+// the tool's own first error line. Anything that fails otherwise stays a failure.
+
+import type { SkipKind, VariantResult } from './types.js';
+
+export interface KnownIncompatibility {
+  /** Variant names it applies to (example/tool). */
+  variants: string[];
+  /** Kernel releases it applies to: a test on the release string (uname -r). */
+  kernels: (release: string) => boolean;
+  /** The failure's own words that identify it (searched in the reason and the output). */
+  symptom: RegExp;
+  kind: SkipKind;
+  /** What breaks, since when, and what would fix it. */
+  explanation: string;
+}
+
+const atLeast = (major: number, minor: number) => (release: string) => {
+  const [a, b] = release.split(/[.-]/).map(Number);
+  return a > major || (a === major && b >= minor);
+};
+
+export const KNOWN: KnownIncompatibility[] = [
+  {
+    variants: ['execsnoop/bcc', 'counter/bcc', 'execsnoop/upstream-bcc'],
+    kernels: atLeast(6, 13),
+    symptom: /static_assert failed.*sizeof\(struct filename\)/,
+    kind: 'compile-failed',
+    explanation:
+      'BCC compiles against the running kernel’s headers at start-up; since 6.13 include/linux/fs.h has a ' +
+      'static_assert on struct filename that clang 14 (Debian 12’s, used by BCC 0.26) evaluates wrongly — ' +
+      'needs a newer clang/BCC; CO-RE variants (libbpf, ts) are unaffected',
+  },
+];
+
+/** The explanation for a failed result, when it is a known incompatibility on this kernel. */
+export function knownIncompatibility(r: VariantResult, release: string): KnownIncompatibility | undefined {
+  if (r.status !== 'fail') return undefined;
+  const text = `${r.reason ?? ''}\n${r.output ?? ''}`;
+  return KNOWN.find((k) => k.variants.includes(r.name) && k.kernels(release) && k.symptom.test(text));
+}
+
+/** Turns failures that are known incompatibilities into skips that say so. */
+export function applyKnown(results: VariantResult[], release: string): VariantResult[] {
+  return results.map((r) => {
+    const k = knownIncompatibility(r, release);
+    if (!k) return r;
+    const symptom = `${r.reason ?? ''}\n${r.output ?? ''}`.split('\n').find((l) => k.symptom.test(l))?.replace(/^std(out|err): /, '').trim();
+    return { ...r, status: 'skip', skipKind: k.kind, reason: `known incompatibility: ${k.explanation} (${symptom ?? r.reason})` };
+  });
+}
