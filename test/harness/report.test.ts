@@ -1,0 +1,56 @@
+import t from 'tap';
+import { csvRows, exitCodeFor, formatTables, summaryLine, toCsv, toJson } from '../../harness/report.js';
+import type { CompareReport, VariantResult } from '../../harness/types.js';
+
+const pass: VariantResult = {
+  name: 'execsnoop/libbpf', example: 'execsnoop', tool: 'libbpf', status: 'pass', expected: 2, matched: 2, startupMs: 120,
+  differences: ['many-args: 20 arguments dropped: MAX_ARGS is 20 (expected)'],
+  execs: [
+    { id: 'plain', verdict: 'matched', notes: [] },
+    { id: 'many-args', verdict: 'matched', notes: ['20 arguments dropped: MAX_ARGS is 20'] },
+  ],
+};
+const fail: VariantResult = {
+  name: 'execsnoop/ts', example: 'execsnoop', tool: 'ts', status: 'fail', reason: 'plain: no event for pid 7', expected: 2, matched: 1,
+  differences: ['plain: no event for pid 7'],
+  execs: [
+    { id: 'plain', verdict: 'missed', notes: ['no event for pid 7'] },
+    { id: 'many-args', verdict: 'matched', notes: [] },
+  ],
+};
+const skip: VariantResult = {
+  name: 'execsnoop/bcc', example: 'execsnoop', tool: 'bcc', status: 'skip', skipKind: 'no-kernel-headers',
+  reason: 'bcc: no kernel headers for 6.18.44 — install linux-headers-6.18.44', expected: 0, matched: 0, differences: [],
+};
+const report: CompareReport = { schema: 1, target: { kind: 'host', kernel: '6.18.44', accel: 'none', btf: true }, variants: [pass, fail, skip] };
+
+t.test('the table shows each exec per variant: a match, a match with an expected difference, a miss', async (t) => {
+  const text = formatTables(report);
+  t.match(text, /target: host 6\.18\.44, BTF/);
+  t.match(text, /│ plain\s+│ match\s+│ MISSED\s+│\s+│/);
+  t.match(text, /│ many-args\s+│ match\*\s+│ match\s+│/);
+  t.match(text, /execsnoop\/libbpf: 20 arguments dropped: MAX_ARGS is 20/);
+  t.match(text, /execsnoop\/ts: FAIL plain: no event for pid 7/);
+  t.match(text, /execsnoop\/bcc: SKIP — bcc: no kernel headers/);
+  t.match(summaryLine(report.variants), '3 variants: 1 pass, 1 fail, 1 skip, 0 error');
+});
+
+t.test('JSON is schema 1 with the target and every variant', async (t) => {
+  const json = JSON.parse(toJson(report));
+  t.equal(json.schema, 1);
+  t.same(json.target, report.target);
+  t.same(json.variants.map((v: VariantResult) => [v.name, v.status]), [['execsnoop/libbpf', 'pass'], ['execsnoop/ts', 'fail'], ['execsnoop/bcc', 'skip']]);
+});
+
+t.test('CSV has one row per variant, the skip kind beside its reason', async (t) => {
+  const lines = toCsv(report).trim().split('\n');
+  t.equal(lines[0], 'target,kernel,accel,variant,example,tool,status,skip_kind,reason,expected,matched,startup_ms,differences');
+  t.equal(lines.length, 4);
+  t.same(csvRows(report)[2].slice(6, 9), ['skip', 'no-kernel-headers', skip.reason]);
+});
+
+t.test('the exit code is 1 when anything failed, 0 when only skips', async (t) => {
+  t.equal(exitCodeFor([pass, skip]), 0);
+  t.equal(exitCodeFor([pass, fail]), 1);
+  t.equal(exitCodeFor([{ ...pass, status: 'error' }]), 1);
+});
