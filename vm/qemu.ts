@@ -1,0 +1,455 @@
+// Run one command inside a QEMU guest booted on a Debian kernel, with the host's userland: the host's /
+// is the guest's root (9p, read-only, a tmpfs overlay on top), so the same node, bpftrace and harness
+// run inside. The command's stdout and stderr come back live on their own virtio-serial ports, its exit
+// code on a third; the serial console carries only the kernel's log, kept on disk for failures.
+
+import { execa, type ResultPromise } from 'execa';
+import { closeSync, existsSync, openSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, realpath, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import { release as hostRelease, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { EnvironmentError, UsageError } from '../harness/errors.js';
+import { cacheDir } from './cache.js';
+import { ensureBootFiles, type BootFiles } from './initramfs.js';
+import { ensureKernel, KERNELS, readCachedKernel, type CachedKernel, type ProgressFn } from './kernels.js';
+
+export type Accel = 'kvm' | 'tcg';
+
+export interface VmRunOptions {
+  /** '5.10' | '6.1' | '6.12' | '7.2'. */
+  kernel: string;
+  /** argv run inside the guest; PATH is the host's. */
+  command: string[];
+  /** Same path inside the guest (the host's / is shared read-only); default process.cwd(). */
+  cwd?: string;
+  /** Added to the guest command's environment (PATH, HOME, LANG, TERM, TZ come from the host). */
+  env?: Record<string, string>;
+  /** Host directories the guest may write, mounted read-write at the same path. */
+  writable?: string[];
+  /** Kills the VM; the result says timedOut. */
+  timeoutMs?: number;
+  /** The guest command's stdout, streamed live; when absent it is collected into the result. */
+  stdout?: NodeJS.WritableStream;
+  /** Its stderr, separately, streamed live; when absent it is collected into the result. */
+  stderr?: NodeJS.WritableStream;
+  /** Guest RAM; BCC's clang needs 1.5–2 GiB. Default 2048. */
+  memoryMb?: number;
+  /** Default 2. */
+  cpus?: number;
+  /** Abort → VM killed, and runInVm rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Fetch the kernel's headers too, so /lib/modules/<kv>/build resolves in the guest. Default true. */
+  headers?: boolean;
+  /** Default: $LAB_ACCEL, else KVM when probeAccel() says it works, else TCG. */
+  accel?: Accel;
+  /** Extra kernel command-line arguments (also from $LAB_VM_KERNEL_ARGS), for debugging a boot. */
+  kernelArgs?: string[];
+  /** Download and build progress (default: stderr). */
+  onProgress?: ProgressFn;
+}
+
+export interface VmRunResult {
+  /** The guest command's own exit code (124 when the VM was killed by the timeout). */
+  exitCode: number;
+  kernel: string;
+  kernelRelease: string;
+  accel: Accel;
+  /** QEMU start → guest command start. */
+  bootMs: number;
+  totalMs: number;
+  timedOut: boolean;
+  /** Path of the kept serial console log (the kernel's messages and the guest init's). */
+  consoleLog: string;
+  /** The command's output when no stream was given (else ''). */
+  stdout: string;
+  stderr: string;
+}
+
+const QEMU = 'qemu-system-x86_64';
+const MSIZE = 262144;
+
+/** Quote for POSIX sh: 'it'\''s'. */
+export function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+export interface GuestSetup {
+  kernelRelease: string;
+  /** A host directory of symlinks standing for /lib/modules/<kv> (see linkModulesDir). */
+  modulesLinks: string;
+  headers?: CachedKernel['headers'];
+  /** [mount tag, host path] of each writable share. */
+  writable: [string, string][];
+  hostname: string;
+}
+
+/**
+ * setup.sh: run by the guest init inside the chroot with the initramfs's busybox, before the command.
+ * It mounts the writable shares, puts the kernel's cached modules (and its headers as build/source) at
+ * /lib/modules/<kv>, and links the headers' trees where their Makefiles expect them (/usr/src/…).
+ * Few commands on purpose: each one is a fork under TCG.
+ */
+export function setupScript(s: GuestSetup): string {
+  const q = shellQuote;
+  const mods = `/lib/modules/${s.kernelRelease}`;
+  const lines = ['set -e', `echo ${q(s.hostname)} > /proc/sys/kernel/hostname`, 'ip link set lo up || true'];
+  for (const [tag, path] of s.writable) {
+    lines.push(`mount -t 9p -o trans=virtio,version=9p2000.L,msize=${MSIZE},cache=none ${q(tag)} ${q(path)}`);
+  }
+  // A bind mount over the directory, so a host that has this release's own modules does not mix in.
+  lines.push(`mkdir -p ${q(mods)} /usr/src`, `mount -o bind ${q(s.modulesLinks)} ${q(mods)}`);
+  for (const dir of ['/usr/src', '/usr/lib']) {
+    const paths = (s.headers?.paths ?? []).filter((p) => p.guestPath === `${dir}/${p.guestPath.split('/').pop()}`);
+    // One ln for all; an entry the host already has (the same Debian package installed) stays the host's.
+    if (paths.length) lines.push(`ln -s ${paths.map((p) => q(p.hostPath)).join(' ')} ${dir}/ 2>/dev/null || true`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * Fill `dir` with one symlink per entry of the kernel's modules directory, plus build and source
+ * pointing at the cached headers: the guest bind-mounts it at /lib/modules/<kv>.
+ */
+export async function linkModulesDir(kernel: CachedKernel, dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  for (const name of await readdir(kernel.modulesDir)) {
+    if (name !== 'build' && name !== 'source') await symlink(join(kernel.modulesDir, name), join(dir, name));
+  }
+  if (kernel.headers) {
+    await symlink(kernel.headers.dir, join(dir, 'build'));
+    if (kernel.headers.sourceDir) await symlink(kernel.headers.sourceDir, join(dir, 'source'));
+  }
+}
+
+/** command.sh: the guest command with its environment and working directory; LAB_BOOT_MS comes from init. */
+export function commandScript(c: { command: string[]; cwd: string; env: Record<string, string> }): string {
+  const exports = Object.entries(c.env).map(([k, v]) => {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new UsageError(`run in vm: "${k}" is not a valid environment variable name`);
+    return `export ${k}=${shellQuote(v)}`;
+  });
+  return [...exports, `cd ${shellQuote(c.cwd)} || exit 125`, `exec ${c.command.map(shellQuote).join(' ')}`].join('\n') + '\n';
+}
+
+export interface QemuPlan {
+  boot: BootFiles;
+  accel: Accel;
+  memoryMb: number;
+  cpus: number;
+  runDir: string;
+  consoleLog: string;
+  sockets: { stdout: string; stderr: string; ctl: string };
+  writable: [string, string][];
+  kernelArgs?: string[];
+}
+
+/**
+ * The QEMU command line: the pc machine booting the PVH kernel directly. The microvm machine was 0.5 s
+ * faster, but it has no HPET and no ACPI PM timer, and under TCG on a loaded host its TSC calibration
+ * failed and the guest hung in 3 of 3 boots; pc fell back to the HPET and booted in 3 of 3.
+ */
+export function qemuArgs(p: QemuPlan): string[] {
+  // QEMU option values end at a comma; a literal comma is written twice.
+  const v = (value: string) => value.replace(/,/g, ',,');
+  // cryptomgr.notests: the crypto self-tests took 0.7 s of a 3 s TCG boot; nothing here depends on them.
+  const append = ['console=ttyS0', 'panic=-1', 'rdinit=/init', 'cryptomgr.notests', ...(p.kernelArgs ?? []), `labrun=${p.runDir}`];
+  const args = [
+    '-M', 'pc',
+    '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot', '-nic', 'none',
+    ...(p.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg', '-cpu', 'max']),
+    '-m', String(p.memoryMb), '-smp', String(p.cpus),
+    '-kernel', p.boot.kernel, '-initrd', p.boot.initramfs, '-append', append.join(' '),
+    '-chardev', `file,id=labconsole,path=${v(p.consoleLog)}`, '-serial', 'chardev:labconsole',
+    '-virtfs', 'local,path=/,mount_tag=labroot,security_model=none,readonly=on,multidevs=remap',
+  ];
+  for (const [tag, path] of p.writable) args.push('-virtfs', `local,path=${v(path)},mount_tag=${tag},security_model=none,multidevs=remap`);
+  args.push('-device', 'virtio-serial-pci,max_ports=4');
+  for (const [id, name] of [['labout', 'lab.stdout'], ['laberr', 'lab.stderr'], ['labctl', 'lab.ctl']] as const) {
+    const path = id === 'labout' ? p.sockets.stdout : id === 'laberr' ? p.sockets.stderr : p.sockets.ctl;
+    args.push('-chardev', `socket,id=${id},path=${v(path)}`, '-device', `virtserialport,chardev=${id},name=${name}`);
+  }
+  return args;
+}
+
+/** The host environment the guest command inherits: enough to find the same tools, nothing else. */
+function baseEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TERM']) {
+    const v = process.env[k];
+    if (v !== undefined) out[k] = v;
+  }
+  out.PATH ??= '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+  return out;
+}
+
+/** One listening unix socket that QEMU connects to as a chardev client. */
+class Port {
+  readonly server: Server;
+  readonly connected: Promise<Socket>;
+  socket?: Socket;
+  ended: Promise<void>;
+  private endedResolve!: () => void;
+
+  constructor(readonly path: string) {
+    this.ended = new Promise((resolve) => (this.endedResolve = resolve));
+    this.server = createServer();
+    this.connected = new Promise((resolve) => {
+      this.server.once('connection', (socket) => {
+        this.socket = socket;
+        socket.on('close', () => this.endedResolve());
+        socket.on('error', () => this.endedResolve());
+        resolve(socket);
+      });
+    });
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.path, () => resolve());
+    });
+  }
+
+  close(): void {
+    this.socket?.destroy();
+    this.server.close();
+    this.endedResolve();
+  }
+}
+
+/** Copy a port's bytes to `stream` (respecting back-pressure, which throttles the guest) or into `sink`. */
+function pump(port: Port, stream: NodeJS.WritableStream | undefined, sink: Buffer[]): void {
+  let broken = false;
+  // A reader that went away (`./lab vm run … | head -1`: EPIPE) stops the copying, not the run.
+  stream?.once('error', () => {
+    broken = true;
+    port.socket?.resume();
+  });
+  void port.connected.then((socket) => {
+    socket.on('data', (chunk: Buffer) => {
+      if (broken) return;
+      if (!stream) {
+        sink.push(chunk);
+        return;
+      }
+      if (!stream.write(chunk)) {
+        socket.pause();
+        stream.once('drain', () => socket.resume());
+      }
+    });
+  });
+}
+
+let pdeathsigWrapper: Promise<string[]> | undefined;
+
+/**
+ * `setpriv --pdeathsig KILL --`: the kernel kills QEMU when the node process dies, however it dies
+ * (node itself cannot call prctl(PR_SET_PDEATHSIG) for a child). Without setpriv, execa's cleanup and
+ * the signal handlers of the CLI are what is left.
+ */
+function pdeathsig(): Promise<string[]> {
+  pdeathsigWrapper ??= execa('setpriv', ['--help'], { reject: false, timeout: 5000 }).then(
+    (r) => (/--pdeathsig/.test(String(r.stdout)) ? ['setpriv', '--pdeathsig', 'KILL', '--'] : []),
+    () => [],
+  );
+  return pdeathsigWrapper;
+}
+
+/** Remove the run directories of lab processes that no longer exist (killed before their cleanup ran). */
+async function pruneRunDirs(): Promise<void> {
+  for (const name of await readdir(tmpdir()).catch(() => [] as string[])) {
+    const pid = Number(/^ebpf-lab-vm-(\d+)-/.exec(name)?.[1]);
+    if (!pid || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH') await rm(join(tmpdir(), name), { recursive: true, force: true });
+    }
+  }
+}
+
+async function pruneConsoleLogs(dir: string, keep: number): Promise<void> {
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.console.log')).sort();
+  for (const name of names.slice(0, Math.max(0, names.length - keep))) await rm(join(dir, name), { force: true });
+}
+
+/** The console line that says why a guest stopped early: the guest init's error, else a kernel panic. */
+export function consoleReason(text: string): string | undefined {
+  const lines = text.split('\n');
+  const initError = lines.map((l) => /lab-init: (?:\[[^\]]*\] )?error: (.*)$/.exec(l)?.[1]).filter(Boolean).pop();
+  if (initError) return initError.trim();
+  const panic = lines.find((l) => /Kernel panic|not syncing/.test(l));
+  return panic?.replace(/^\[[^\]]*\]\s*/, '').trim();
+}
+
+async function checkDir(path: string, what: string): Promise<string> {
+  const real = await realpath(path).catch(() => undefined);
+  if (!real || !(await stat(real)).isDirectory()) throw new UsageError(`run in vm: ${what} ${path} is not a directory`);
+  return real;
+}
+
+/** Boot `opts.kernel`, run `opts.command` inside, power off. Never leaves a QEMU process behind. */
+export async function runInVm(opts: VmRunOptions): Promise<VmRunResult> {
+  if (opts.command.length === 0) throw new UsageError('run in vm: no command given');
+  const memoryMb = opts.memoryMb ?? 2048;
+  const cpus = opts.cpus ?? 2;
+  if (!Number.isInteger(memoryMb) || memoryMb < 128) throw new UsageError(`run in vm: memory ${memoryMb} MB is not an integer ≥ 128`);
+  if (!Number.isInteger(cpus) || cpus < 1) throw new UsageError(`run in vm: cpus ${cpus} is not a positive integer`);
+  const cwd = await checkDir(opts.cwd ?? process.cwd(), 'working directory');
+  const writableDirs = await Promise.all((opts.writable ?? []).map((d) => checkDir(d, 'writable directory')));
+  // Parents first, so a nested share is mounted on top of its parent's.
+  const writable = [...new Set(writableDirs)].sort((a, b) => a.length - b.length).map((path, i): [string, string] => [`labw${i}`, path]);
+  opts.signal?.throwIfAborted();
+  await qemuVersion(); // a missing QEMU is an environment error before anything is downloaded
+
+  const kernel = await ensureKernel(opts.kernel, { headers: opts.headers ?? true, onProgress: opts.onProgress });
+  const boot = await ensureBootFiles(kernel);
+  const envAccel = process.env.LAB_ACCEL;
+  if (envAccel && envAccel !== 'kvm' && envAccel !== 'tcg') throw new UsageError(`run in vm: LAB_ACCEL=${envAccel} (use kvm or tcg)`);
+  const accel: Accel = opts.accel ?? (envAccel as Accel | undefined) ?? (await probeAccel({ kernel: kernel.name })).accel;
+
+  const runsDir = join(cacheDir(), 'runs');
+  await mkdir(runsDir, { recursive: true });
+  await pruneConsoleLogs(runsDir, 50);
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const consoleLog = join(runsDir, `${stamp}-${kernel.name}-${process.pid}.console.log`);
+  // Short path: unix socket paths are limited to 107 bytes. The pid in the name lets a later run
+  // remove what a killed one left.
+  await pruneRunDirs();
+  const runDir = await mkdtemp(join(tmpdir(), `ebpf-lab-vm-${process.pid}-`));
+  const ports = { stdout: new Port(join(runDir, 'out.sock')), stderr: new Port(join(runDir, 'err.sock')), ctl: new Port(join(runDir, 'ctl.sock')) };
+  let child: ResultPromise | undefined;
+  try {
+    const modulesLinks = join(runDir, 'modules');
+    await linkModulesDir(kernel, modulesLinks);
+    await writeFile(join(runDir, 'setup.sh'), setupScript({ kernelRelease: kernel.release, modulesLinks, headers: kernel.headers, writable, hostname: `lab-${kernel.name.replace('.', '-')}` }));
+    const env = { ...baseEnv(), ...opts.env, LAB_IN_VM: '1', LAB_TARGET_KIND: 'qemu', LAB_ACCEL: accel, LAB_KERNEL: kernel.name };
+    await writeFile(join(runDir, 'command.sh'), commandScript({ command: opts.command, cwd, env }));
+    await Promise.all(Object.values(ports).map((p) => p.listen()));
+
+    const collected = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
+    pump(ports.stdout, opts.stdout, collected.stdout);
+    pump(ports.stderr, opts.stderr, collected.stderr);
+
+    const kernelArgs = [...(process.env.LAB_VM_KERNEL_ARGS?.split(/\s+/).filter(Boolean) ?? []), ...(opts.kernelArgs ?? [])];
+    const args = qemuArgs({ boot, accel, memoryMb, cpus, runDir, consoleLog, writable, kernelArgs, sockets: { stdout: ports.stdout.path, stderr: ports.stderr.path, ctl: ports.ctl.path } });
+    const wrapper = await pdeathsig();
+    const started = Date.now();
+    let bootMs = -1;
+    let exitCode: number | undefined;
+    let guestError: string | undefined;
+    child = execa(wrapper[0] ?? QEMU, [...wrapper.slice(1), ...(wrapper.length ? [QEMU] : []), ...args], {
+      reject: false,
+      cleanup: true,
+      detached: false,
+      stdin: 'ignore',
+      timeout: opts.timeoutMs,
+      cancelSignal: opts.signal,
+      killSignal: 'SIGTERM',
+      forceKillAfterDelay: 3000,
+    });
+    void ports.ctl.connected.then((socket) => {
+      createInterface({ input: socket }).on('line', (line) => {
+        if (line === 'ready') {
+          bootMs = Date.now() - started;
+          socket.write(`LAB_BOOT_MS=${bootMs}\n`);
+        } else if (line.startsWith('exit ')) {
+          exitCode = Number(line.slice(5));
+        } else if (line.startsWith('error ')) {
+          guestError = line.slice(6);
+        }
+      });
+    });
+    const r = await child;
+    const totalMs = Date.now() - started;
+    // QEMU hands a port's bytes to its socket before the guest's write returns, and closes the sockets
+    // as it exits: once they end, every byte the command wrote has arrived.
+    let grace: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(Object.values(ports).map((p) => p.ended)), new Promise((resolve) => (grace = setTimeout(resolve, 2000)))]);
+    clearTimeout(grace);
+    if (r.isCanceled) throw opts.signal?.reason ?? new Error('run in vm: aborted');
+    const output = (chunks: Buffer[]) => Buffer.concat(chunks).toString('utf8');
+    const result: VmRunResult = {
+      exitCode: exitCode ?? 124,
+      kernel: kernel.name,
+      kernelRelease: kernel.release,
+      accel,
+      bootMs,
+      totalMs,
+      timedOut: Boolean(r.timedOut) && exitCode === undefined,
+      consoleLog,
+      stdout: output(collected.stdout),
+      stderr: output(collected.stderr),
+    };
+    if (exitCode === undefined && !result.timedOut) {
+      const qemuError = String(r.stderr ?? '').split('\n').filter((l) => l.trim() && !/terminating on signal/.test(l)).slice(0, 2).join(' / ');
+      const reason = guestError || qemuError || consoleReason(await readFile(consoleLog, 'utf8').catch(() => '')) || `QEMU exited with ${r.exitCode ?? r.signal} before the command finished`;
+      throw new EnvironmentError(`run in vm ${kernel.name} (${kernel.release}, ${accel}): ${reason} (console log: ${consoleLog})`);
+    }
+    return result;
+  } finally {
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    for (const p of Object.values(ports)) p.close();
+    await rm(runDir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Accelerator
+
+export interface AccelProbe {
+  accel: Accel;
+  reason: string;
+}
+
+let qemuVersionCache: Promise<string> | undefined;
+
+/** `qemu-system-x86_64 --version`'s first line; an EnvironmentError when QEMU is missing. */
+export function qemuVersion(): Promise<string> {
+  qemuVersionCache ??= execa(QEMU, ['--version'], { reject: false, timeout: 10_000 }).then((r) => {
+    if (r.exitCode !== 0) throw new EnvironmentError(`run ${QEMU}: ${r.code === 'ENOENT' ? 'not installed' : r.shortMessage} (apt-get install qemu-system-x86)`);
+    return String(r.stdout).split('\n')[0];
+  });
+  return qemuVersionCache;
+}
+
+/**
+ * KVM when it actually works, else TCG. /dev/kvm existing proves little (here it exists, and a guest
+ * aborts on an MSR with -cpu host and hangs with -cpu qemu64), so the probe boots a real guest that
+ * runs `true` under KVM with a short timeout. The answer is cached per host kernel and QEMU version.
+ */
+export async function probeAccel(opts: { kernel?: string; refresh?: boolean; timeoutMs?: number } = {}): Promise<AccelProbe> {
+  const key = `${hostRelease()} | ${await qemuVersion()} | uid ${process.getuid?.() ?? '?'}`;
+  const file = join(cacheDir(), 'accel.json');
+  const cached = await readFile(file, 'utf8').then((t) => JSON.parse(t) as AccelProbe & { key: string }, () => undefined);
+  if (cached && cached.key === key && !opts.refresh) return { accel: cached.accel, reason: cached.reason };
+
+  const remember = async (probe: AccelProbe): Promise<AccelProbe> => {
+    await mkdir(cacheDir(), { recursive: true });
+    await writeFile(file, JSON.stringify({ key, ...probe, probedAt: new Date().toISOString() }, null, 1) + '\n');
+    return probe;
+  };
+  if (!existsSync('/dev/kvm')) return remember({ accel: 'tcg', reason: 'no /dev/kvm (no KVM here: enable virtualisation, or load kvm_intel/kvm_amd)' });
+  try {
+    closeSync(openSync('/dev/kvm', 'r+'));
+  } catch (err) {
+    return remember({ accel: 'tcg', reason: `/dev/kvm: ${(err as NodeJS.ErrnoException).code} (add this user to the kvm group)` });
+  }
+  let name = opts.kernel;
+  for (const k of KERNELS) if (!name && (await readCachedKernel(k.name))) name = k.name;
+  if (!name) return { accel: 'tcg', reason: 'no cached kernel to test KVM with yet (not remembered)' };
+  const timeoutMs = opts.timeoutMs ?? 20_000;
+  const started = Date.now();
+  try {
+    const r = await runInVm({ kernel: name, command: ['true'], accel: 'kvm', headers: false, timeoutMs, memoryMb: 256, cpus: 1 });
+    if (r.timedOut) return remember({ accel: 'tcg', reason: `a KVM guest (${r.kernelRelease}) did not finish booting within ${timeoutMs / 1000} s` });
+    if (r.exitCode !== 0) return remember({ accel: 'tcg', reason: `a KVM guest (${r.kernelRelease}) ran \`true\` with exit code ${r.exitCode}` });
+    return remember({ accel: 'kvm', reason: `a KVM guest (${r.kernelRelease}) booted and ran a command in ${Date.now() - started} ms` });
+  } catch (err) {
+    if (!(err instanceof EnvironmentError)) throw err;
+    // The first line QEMU printed says it best ("failed to set MSR 0x10a"); the log path would go stale.
+    const why = err.message.replace(/^run in vm [^:]*: /, '').replace(/ \(console log: [^)]*\)$/, '').split(' / ')[0];
+    return remember({ accel: 'tcg', reason: `a KVM guest failed: ${why}` });
+  }
+}
