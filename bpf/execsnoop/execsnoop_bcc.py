@@ -1,0 +1,105 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""execsnoop, BCC version, user side: compiles and attaches execsnoop_bcc.c, prints a line per exec.
+
+Output (stdout, flushed per line): once attached, the header
+    PCOMM            PID     PPID    RET ARGS
+then "%-16s %-7d %-7d %3d " comm, pid, ppid, ret, and the arguments separated by spaces, each
+quoted only when needed: '...' (an embedded ' as '\\''), or $'...' with backslash escapes when it
+holds a control character. A cut argument ends in "..." (inside the quotes when quoted); a final
+unquoted "..." means argv had more than MAX_ARGS entries. The same format as the libbpf version.
+SIGINT or SIGTERM: print what is still buffered, exit 0. A compile error (no kernel headers, say):
+"compile execsnoop_bcc.c: <BCC's first error line>" on stderr, then BCC's full output, exit 1.
+"""
+import ctypes
+import os
+import re
+import signal
+import sys
+import tempfile
+
+from bcc import BPF
+
+MAX_ARGS = 20  # as in execsnoop_bcc.c
+ARGSIZE = 128
+SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'execsnoop_bcc.c')
+
+PLAIN = re.compile(rb'[A-Za-z0-9@%+=:,./_-]+')
+CONTROL = re.compile(rb'[\x00-\x1f\x7f]')
+ESCAPES = {ord('\n'): b'\\n', ord('\t'): b'\\t', ord('\r'): b'\\r',
+           ord('\\'): b'\\\\', ord("'"): b"\\'"}
+
+
+def quote(arg: bytes) -> bytes:
+    """An argument as a shell would need it typed."""
+    if PLAIN.fullmatch(arg):
+        return arg
+    if CONTROL.search(arg):
+        return b"$'" + b''.join(
+            ESCAPES.get(c) or (b'\\x%02x' % c if c < 0x20 or c == 0x7f else bytes([c])) for c in arg
+        ) + b"'"
+    return b"'" + arg.replace(b"'", b"'\\''") + b"'"
+
+
+def load(source: str) -> BPF:
+    """BPF(src_file=...), failing with BCC's own first error line first on stderr. libbcc prints
+    some errors ("Unable to find kernel headers") on stdout, and clang's after its warnings: catch
+    both streams while compiling, then pass them on."""
+    saved = os.dup(1), os.dup(2)
+    bpf = failure = None
+    with tempfile.TemporaryFile() as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            bpf = BPF(src_file=source.encode())
+        except Exception as error:  # BCC raises a bare Exception
+            failure = error
+        finally:
+            ctypes.CDLL(None).fflush(None)  # libbcc's C stdio buffers, before the fds move back
+            for fd, copy in enumerate(saved, start=1):
+                os.dup2(copy, fd)
+                os.close(copy)
+        log.seek(0)
+        messages = log.read().decode(errors='replace')
+    if failure is None:
+        sys.stderr.write(messages)  # compiler warnings, if any
+        return bpf
+    lines = messages.splitlines()
+    first = next((line for line in lines if 'Unable to find kernel headers' in line), None) \
+        or next((line for line in lines if 'error' in line), None) or str(failure)
+    sys.stderr.write(f'compile {os.path.basename(source)}: {first.strip()}\n{messages}')
+    sys.exit(1)
+
+
+def main() -> None:
+    if len(sys.argv) > 1:
+        sys.exit(f'usage: {sys.argv[0]} (no options; Ctrl-C ends)')
+    # Ctrl-C and SIGTERM both stop it. Set SIGINT too: a shell starts background jobs ignoring it.
+    for stop in signal.SIGINT, signal.SIGTERM:
+        signal.signal(stop, signal.default_int_handler)
+    bpf = load(SOURCE)
+    out = sys.stdout.buffer
+
+    def print_event(cpu, data, size):
+        e = bpf['events'].event(data)
+        raw = bytes(e.args)
+        args = []
+        for i in range(min(e.args_count, MAX_ARGS)):
+            arg = raw[i * ARGSIZE:(i + 1) * ARGSIZE].split(b'\0', 1)[0]
+            args.append(quote(arg + b'...' if e.args_truncated >> i & 1 else arg))
+        if e.args_dropped:
+            args.append(b'...')
+        out.write(b'%-16s %-7d %-7d %3d %s\n' % (e.comm, e.pid, e.ppid, e.ret, b' '.join(args)))
+        out.flush()
+
+    bpf['events'].open_perf_buffer(print_event, page_cnt=64)
+    print('%-16s %-7s %-7s %3s %s' % ('PCOMM', 'PID', 'PPID', 'RET', 'ARGS'), flush=True)
+    try:
+        while True:
+            bpf.perf_buffer_poll()
+    except KeyboardInterrupt:
+        bpf.perf_buffer_poll(0)  # what is still buffered
+
+
+if __name__ == '__main__':
+    main()

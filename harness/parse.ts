@@ -1,0 +1,364 @@
+// Native output of every execsnoop and counter variant → the normalized ExecEvent / CounterSnapshot.
+// One stateful parser per ParserName (harness/variant.ts): feed it stdout line by line, then end().
+// Each format and its quirks are documented in the tool's source (bpf/…) or, for upstream tools,
+// in the reference variants' `why` sentences (harness/variants.ts).
+
+import type { CounterSnapshot, ExecEvent } from './types.js';
+import type { ParserName } from './variant.js';
+
+/** The course versions' caps (bpf/execsnoop/execsnoop.h): argv entries kept, argv[0] included. */
+export const MAX_ARGS = 20;
+/** Bytes kept per argument, NUL included: a longer one shows ARGSIZE-1 bytes, then "...". */
+export const ARGSIZE = 128;
+/** How a cut argument or a dropped tail of argv is shown. */
+export const CUT_MARK = '...';
+
+export type CounterParserName = Extract<ParserName, 'counter-table' | 'counter-bpftrace'>;
+export type ExecsnoopParserName = Exclude<ParserName, CounterParserName>;
+
+export interface ExecsnoopParser {
+  /** One line of the tool's stdout, without its newline; returns the events it completed. */
+  line(text: string): ExecEvent[];
+  /** The tool has ended: returns the events still held back (a line may continue the last one). */
+  end(): ExecEvent[];
+}
+
+const byteLength = (text: string): number => Buffer.byteLength(text, 'utf8');
+
+/** Splits `text` after its first `bytes` UTF-8 bytes: printf's "%-16s" pads bytes, not characters. */
+function splitAtByte(text: string, bytes: number): [string, string] {
+  const buffer = Buffer.from(text, 'utf8');
+  return [buffer.subarray(0, bytes).toString('utf8'), buffer.subarray(bytes).toString('utf8')];
+}
+
+/** An argument's first ARGSIZE-1 bytes and the cut mark. */
+const cutArgument = (arg: string): string => splitAtByte(arg, ARGSIZE - 1)[0] + CUT_MARK;
+
+/**
+ * The "PCOMM PID PPID RET ARGS" rows of our tools and of both upstream execsnoops:
+ * comm is "%-16s", then one space; the numeric columns are space-padded. Returns null for
+ * any other line (headers, warnings, a continuation of the previous row).
+ */
+function parseRow(text: string): { comm: string; pid: number; ppid?: number; ret: number; rest: string } | null {
+  if (byteLength(text) < 17) return null;
+  const [commField, after] = splitAtByte(text, 16);
+  const match = /^ (\d+) +(\d+|\?) +(-?\d+) ?(.*)$/s.exec(after);
+  if (!match) return null;
+  return {
+    comm: commField.trimEnd(),
+    pid: Number(match[1]),
+    ppid: match[2] === '?' ? undefined : Number(match[2]),
+    ret: Number(match[3]),
+    rest: match[4],
+  };
+}
+
+interface ShellToken {
+  value: string;
+  /** Any part of it was quoted or escaped: a quoted "..." is an argument, not the cut mark. */
+  quoted: boolean;
+}
+
+const ANSI_C_ESCAPES: Record<string, string> = {
+  n: '\n', t: '\t', r: '\r', a: '\x07', b: '\b', e: '\x1b', f: '\f', v: '\v', '\\': '\\', "'": "'", '"': '"',
+};
+
+/**
+ * Splits a line of shell words: plain text, '…' (no escapes inside), $'…' (backslash escapes,
+ * \xHH), and a backslash outside quotes, concatenated into words separated by spaces.
+ * Hand-written: the shell-quote package expands $VAR and parses operators, and knows no $'…'.
+ */
+export function splitShellWords(text: string): ShellToken[] {
+  const tokens: ShellToken[] = [];
+  let value = '';
+  let quoted = false;
+  let inWord = false;
+  let i = 0;
+  const fail = (why: string): never => {
+    throw new Error(`parse arguments: ${why} at column ${i} (in ${JSON.stringify(text)})`);
+  };
+  while (i < text.length) {
+    const c = text[i];
+    if (c === ' ') {
+      if (inWord) tokens.push({ value, quoted });
+      value = '';
+      quoted = false;
+      inWord = false;
+      i++;
+      continue;
+    }
+    inWord = true;
+    if (c === "'") {
+      const close = text.indexOf("'", i + 1);
+      if (close < 0) fail('unterminated quote');
+      value += text.slice(i + 1, close);
+      quoted = true;
+      i = close + 1;
+    } else if (c === '$' && text[i + 1] === "'") {
+      quoted = true;
+      i += 2;
+      while (text[i] !== "'") {
+        if (i >= text.length) fail("unterminated $'");
+        if (text[i] !== '\\') {
+          value += text[i++];
+          continue;
+        }
+        const escape = text[i + 1];
+        if (escape === 'x') {
+          const hex = /^[0-9a-fA-F]{1,2}/.exec(text.slice(i + 2))?.[0] ?? fail('bad \\x escape');
+          value += String.fromCharCode(parseInt(hex, 16));
+          i += 2 + hex.length;
+        } else {
+          value += ANSI_C_ESCAPES[escape] ?? fail(`unknown escape \\${escape}`);
+          i += 2;
+        }
+      }
+      i++;
+    } else if (c === '\\' && i + 1 < text.length) {
+      value += text[i + 1];
+      quoted = true;
+      i += 2;
+    } else {
+      value += c;
+      i++;
+    }
+  }
+  if (inWord) tokens.push({ value, quoted });
+  return tokens;
+}
+
+/**
+ * Holds the last event back until the next row or the end, because an argument holding a newline
+ * is printed raw by upstream tools and continues on the following line(s). Blank lines are joined
+ * only when more text follows: bpftrace ends its output with blank lines of its own.
+ */
+function continuationParser(
+  parseLine: (text: string) => { event: ExecEvent; argsText: string } | null | 'ignore',
+  finish: (event: ExecEvent, argsText: string) => ExecEvent,
+): ExecsnoopParser {
+  let held: { event: ExecEvent; argsText: string } | null = null;
+  let blankLines = 0;
+  const release = (): ExecEvent[] => {
+    const out = held ? [finish(held.event, held.argsText)] : [];
+    held = null;
+    blankLines = 0;
+    return out;
+  };
+  return {
+    line(text) {
+      const parsed = parseLine(text);
+      if (parsed === 'ignore') return [];
+      if (parsed) {
+        const out = release();
+        held = parsed;
+        return out;
+      }
+      if (!held) return [];
+      if (text === '') {
+        blankLines++;
+        return [];
+      }
+      held.argsText += '\n'.repeat(blankLines + 1) + text;
+      blankLines = 0;
+      return [];
+    },
+    end: release,
+  };
+}
+
+/** Our bcc / libbpf / ts execsnoop: shell-quoted arguments, cut marks, no continuation lines. */
+function tableParser(): ExecsnoopParser {
+  return {
+    line(text) {
+      const row = parseRow(text);
+      if (!row) return [];
+      const words = splitShellWords(row.rest);
+      const last = words[words.length - 1];
+      const dropped = words.length === MAX_ARGS + 1 && last.value === CUT_MARK && !last.quoted;
+      if (dropped) words.pop();
+      const args = words.map((word) => word.value);
+      const cut = args.some((arg) => arg.endsWith(CUT_MARK) && byteLength(arg) === ARGSIZE - 1 + CUT_MARK.length);
+      return [{ pid: row.pid, ppid: row.ppid, comm: row.comm, ret: row.ret, args, truncated: dropped || cut }];
+    },
+    end: () => [],
+  };
+}
+
+interface PendingExec {
+  pid: number;
+  comm: string;
+  args: string[];
+  more: boolean;
+}
+
+/**
+ * Our execsnoop.bt: enter / arg / more / exit records, tab-separated, each tagged with the thread
+ * id. The event is complete at exit: paired with the pending enter of the same tid, or else of the
+ * same pid (an exec from a non-main thread exits with the process id as its tid).
+ */
+function bpftraceParser(): ExecsnoopParser {
+  const pending = new Map<number, PendingExec>();
+  let lastArg: { exec: PendingExec; index: number } | null = null;
+  let blankLines = 0;
+  return {
+    line(text) {
+      const fields = text.split('\t');
+      const tag = fields[0];
+      const tid = Number(fields[1]);
+      const isRecord = ['enter', 'arg', 'more', 'exit'].includes(tag) && /^\d+$/.test(fields[1] ?? '');
+      if (!isRecord) {
+        // A newline inside the last argument; blank lines count only when more text follows.
+        if (lastArg && text === '') blankLines++;
+        else if (lastArg) {
+          lastArg.exec.args[lastArg.index] += '\n'.repeat(blankLines + 1) + text;
+          blankLines = 0;
+        }
+        return [];
+      }
+      lastArg = null;
+      blankLines = 0;
+      if (tag === 'enter') {
+        pending.set(tid, { pid: Number(fields[2]), comm: fields.slice(3).join('\t'), args: [], more: false });
+        return [];
+      }
+      const exec = pending.get(tid);
+      if (tag === 'arg' && exec) {
+        const index = Number(fields[2]);
+        exec.args[index] = fields.slice(3).join('\t');
+        lastArg = { exec, index };
+        return [];
+      }
+      if (tag === 'more' && exec) {
+        exec.more = true;
+        return [];
+      }
+      if (tag !== 'exit') return [];
+      const pid = Number(fields[2]);
+      let key: number | undefined = exec ? tid : undefined;
+      if (key === undefined) for (const [k, p] of pending) if (p.pid === pid) key = k;
+      if (key === undefined) return []; // an exit without its enter: execveat, or attached mid-exec
+      const found = pending.get(key)!;
+      pending.delete(key);
+      // str() shows at most BPFTRACE_STRLEN-1 = 128 bytes: all 128 means the argument was longer.
+      const args = Array.from(found.args, (arg = '') => (byteLength(arg) >= ARGSIZE ? cutArgument(arg) : arg));
+      const cut = found.args.some((arg) => byteLength(arg ?? '') >= ARGSIZE);
+      return [
+        {
+          pid,
+          ppid: Number(fields[3]),
+          comm: found.comm,
+          ret: Number(fields[4]),
+          args,
+          truncated: found.more || cut,
+        },
+      ];
+    },
+    end: () => [],
+  };
+}
+
+/** Reads a printf "%-Nd " column at `at`: the digits, space padding to N, then one space. */
+function paddedNumber(text: string, at: number, width: number): { value: number; next: number } | null {
+  const digits = /^\d+/.exec(text.slice(at))?.[0];
+  if (!digits) return null;
+  const next = at + Math.max(width, digits.length) + 1;
+  if (text.slice(at + digits.length, next).trim() !== '') return null;
+  return { value: Number(digits), next };
+}
+
+/** /usr/sbin/execsnoop.bt (bpftrace 0.17): "%-10u %-5d " then join(argv), printed at enter. */
+function upstreamBpftraceParser(): ExecsnoopParser {
+  return continuationParser(
+    (text) => {
+      const time = paddedNumber(text, 0, 10);
+      const pid = time && paddedNumber(text, time.next, 5);
+      if (!pid || text.length < pid.next) return text.startsWith('TIME(ms)') ? 'ignore' : null;
+      return { event: { pid: pid.value, comm: '', args: [], truncated: false }, argsText: text.slice(pid.next) };
+    },
+    (event, argsText) => ({ ...event, args: argsText === '' ? [] : argsText.split(' ') }),
+  );
+}
+
+/** libbpf-tools execsnoop 0.26: "%-16s %-6d %-6d %3d " then every argument followed by a space. */
+function upstreamLibbpfToolsParser(): ExecsnoopParser {
+  return continuationParser(
+    (text) => {
+      const row = parseRow(text);
+      if (!row) return null;
+      const { rest, ...event } = row;
+      return { event: { ...event, args: [], truncated: false }, argsText: rest };
+    },
+    (event, argsText) => {
+      // More than --max-args entries: " ..." after the last argument's own trailing space.
+      const dropped = argsText.endsWith('  ...');
+      const text = (dropped ? argsText.slice(0, -4) : argsText).replace(/ $/, '');
+      return { ...event, args: text === '' ? [] : text.split(' '), truncated: dropped };
+    },
+  );
+}
+
+/** execsnoop-bpfcc (BCC 0.26): "%-16s %-7d %-7s %3d %s", arguments joined by spaces, newlines as \n. */
+function upstreamBccParser(): ExecsnoopParser {
+  return {
+    line(text) {
+      const row = parseRow(text);
+      if (!row) return [];
+      const args = row.rest === '' ? [] : row.rest.split(' ').map((arg) => arg.replaceAll('\\n', '\n'));
+      // It appends "..." once it has read MAXARG-1 arguments after the filename, even if no more follow.
+      const dropped = args.length > 0 && args[args.length - 1] === CUT_MARK;
+      if (dropped) args.pop();
+      return [{ pid: row.pid, ppid: row.ppid, comm: row.comm, ret: row.ret, args, truncated: dropped }];
+    },
+    end: () => [],
+  };
+}
+
+const EXECSNOOP_PARSERS: Record<ExecsnoopParserName, () => ExecsnoopParser> = {
+  'execsnoop-table': tableParser,
+  'execsnoop-bpftrace': bpftraceParser,
+  'upstream-bcc': upstreamBccParser,
+  'upstream-libbpf-tools': upstreamLibbpfToolsParser,
+  'upstream-bpftrace': upstreamBpftraceParser,
+};
+
+export function createParser(name: ParserName): ExecsnoopParser {
+  const make = EXECSNOOP_PARSERS[name as ExecsnoopParserName];
+  if (!make) throw new Error(`create parser: no execsnoop parser named ${JSON.stringify(name)}`);
+  return make();
+}
+
+/** Every event in a whole captured stdout. */
+export function parseExecsnoop(name: ExecsnoopParserName, stdout: string): ExecEvent[] {
+  const parser = createParser(name);
+  const lines = stdout.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  return [...lines.flatMap((text) => parser.line(text)), ...parser.end()];
+}
+
+const COUNTER_FORMATS: Record<CounterParserName, { row: RegExp; total: RegExp; totalRequired: boolean }> = {
+  // Our counters always end with the TOTAL line: without it, the tool did not finish.
+  'counter-table': { row: /^(\d+) +(\d+)$/, total: /^TOTAL +(\d+)$/, totalRequired: true },
+  // bpftrace prints no map that was never written: no "@total" line means no execve was seen.
+  'counter-bpftrace': { row: /^@per_pid\[(\d+)\]: (\d+)$/, total: /^@total: (\d+)$/, totalRequired: false },
+};
+
+/**
+ * A counter's stdout after it stopped. counter-table: "PID     COUNT", "%-7d %d" rows, "TOTAL   n".
+ * counter-bpftrace: bpftrace's map printout, "@per_pid[PID]: N" and "@total: N".
+ */
+export function parseCounter(name: ParserName, stdout: string): CounterSnapshot {
+  const format = COUNTER_FORMATS[name as CounterParserName];
+  if (!format) throw new Error(`parse counter: no counter parser named ${JSON.stringify(name)}`);
+  const perPid = new Map<number, number>();
+  let total: number | undefined;
+  for (const text of stdout.split('\n')) {
+    const row = format.row.exec(text);
+    if (row) perPid.set(Number(row[1]), Number(row[2]));
+    const sum = format.total.exec(text);
+    if (sum) total = Number(sum[1]);
+  }
+  if (total === undefined && format.totalRequired) {
+    throw new Error('parse counter: no TOTAL line in the output (the tool did not finish: did it get SIGINT?)');
+  }
+  return { total: total ?? 0, perPid };
+}

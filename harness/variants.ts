@@ -1,0 +1,261 @@
+// Every variant the comparison runs, as data: how to start it, how to know it is attached, how to read
+// its output, and how it is expected to differ from the truth — each non-ideal expectation with the
+// sentence that says why. The expectations were read from the sources and checked by running each
+// variant on the host (6.18) against a workload of the same cases (bpf/execsnoop, test/fixtures/parse).
+
+import { ARGSIZE, MAX_ARGS } from './parse.js';
+import { SYSTEM_PYTHON } from './tools.js';
+import type { CounterExpectations, ExecsnoopExpectations, Variant } from './variant.js';
+
+/** Our bcc/libbpf/ts execsnoop header: printed once the probes are attached. */
+const TABLE_READY = /^PCOMM +PID +PPID +RET +ARGS$/;
+const COUNTER_READY = /^Counting execve calls\.\.\. Hit Ctrl-C to end\.$/;
+
+/** How long attaching takes at most on an unloaded machine; the harness scales it for TCG guests. */
+const ATTACH_MS = { libbpf: 5_000, bpftrace: 10_000, bcc: 30_000 };
+
+const WHY_EXECVEAT = 'execveat is its own syscall with its own tracepoints: sys_enter_execve never fires for it';
+const WHY_THREAD_BY_TID =
+  'the event is kept under the thread id at sys_enter_execve, but de_thread() gives an exec from a non-main ' +
+  'thread the process id before sys_exit_execve, so the lookup there misses';
+const WHY_COURSE_CAPS = {
+  maxArgs: `at most MAX_ARGS = ${MAX_ARGS} argv entries are read (one loop iteration each); a final "..." marks the rest`,
+  maxArgLen: `each argument is read into an ARGSIZE = ${ARGSIZE}-byte slot, NUL included; a cut one ends in "..."`,
+  comm: "comm is read at sys_enter_execve, as the course does: it is the caller's name, not the new program's",
+};
+
+/** The course versions (bcc, libbpf, and the lead's ts): one event per exec, built by enter and exit. */
+const COURSE_EXECSNOOP: ExecsnoopExpectations = {
+  maxArgs: MAX_ARGS,
+  maxArgLen: ARGSIZE - 1,
+  firstArg: 'argv0',
+  argBoundaries: true,
+  comm: 'enter',
+  ppid: true,
+  ret: true,
+  failedExec: 'seen',
+  threadExec: 'missed',
+  execveat: 'missed',
+  why: { ...WHY_COURSE_CAPS, threadExec: WHY_THREAD_BY_TID, execveat: WHY_EXECVEAT },
+};
+
+const COURSE_COUNTER: CounterExpectations = {
+  perPid: true,
+  total: true,
+  execveat: 'not-counted',
+  why: { execveat: WHY_EXECVEAT },
+};
+
+export const VARIANTS: Variant[] = [
+  // ---- execsnoop ----
+  {
+    example: 'execsnoop',
+    tool: 'bpftrace',
+    description: 'bpftrace script: enter prints pid, comm and each argument; exit prints ppid and ret',
+    sources: ['bpf/execsnoop/execsnoop.bt'],
+    requires: ['root', 'tracefs', 'btf', 'tool:bpftrace'],
+    // str() keeps BPFTRACE_STRLEN-1 bytes: 129 shows 128, enough to tell a cut argument (see the script)
+    command: ['env', 'BPFTRACE_STRLEN=129', 'bpftrace', 'bpf/execsnoop/execsnoop.bt'],
+    ready: /^Tracing execve\.\.\. Hit Ctrl-C to end\.$/,
+    parser: 'execsnoop-bpftrace',
+    attachTimeoutMs: ATTACH_MS.bpftrace,
+    expect: {
+      ...COURSE_EXECSNOOP,
+      threadExec: 'seen',
+      why: {
+        maxArgs: `the script's unroll(${MAX_ARGS}) reads at most ${MAX_ARGS} argv entries; a "more" record marks the rest`,
+        maxArgLen:
+          `str() keeps BPFTRACE_STRLEN-1 = 128 bytes (the BPF stack caps BPFTRACE_STRLEN at 200); ` +
+          `128 shown means cut, and the parser shows it as ${ARGSIZE - 1} bytes and "..." like the C versions`,
+        comm: WHY_COURSE_CAPS.comm,
+        execveat: WHY_EXECVEAT,
+      },
+    },
+  },
+  {
+    example: 'execsnoop',
+    tool: 'bcc',
+    description: 'BCC: TRACEPOINT_PROBEs, BPF_HASH keyed by tid, BPF_PERF_OUTPUT, compiled at start-up',
+    sources: ['bpf/execsnoop/execsnoop_bcc.c', 'bpf/execsnoop/execsnoop_bcc.py'],
+    requires: ['root', 'tracefs', 'kernel-headers', 'tool:bcc'],
+    command: [SYSTEM_PYTHON, 'bpf/execsnoop/execsnoop_bcc.py'],
+    ready: TABLE_READY,
+    parser: 'execsnoop-table',
+    attachTimeoutMs: ATTACH_MS.bcc,
+    expect: COURSE_EXECSNOOP,
+  },
+  {
+    example: 'execsnoop',
+    tool: 'libbpf',
+    description: 'libbpf CO-RE: skeleton, hash map keyed by tid, per-CPU scratch, perf buffer',
+    sources: ['bpf/execsnoop/execsnoop.bpf.c', 'bpf/execsnoop/execsnoop.c', 'bpf/execsnoop/execsnoop.h', 'bpf/Makefile'],
+    requires: ['root', 'tracefs', 'btf', 'build:libbpf'],
+    command: ['build/bpf/execsnoop'],
+    ready: TABLE_READY,
+    parser: 'execsnoop-table',
+    attachTimeoutMs: ATTACH_MS.libbpf,
+    expect: COURSE_EXECSNOOP,
+  },
+  // ---- execsnoop/ts: the lead adds it here (command bpf/execsnoop/execsnoop.ts, parser 'execsnoop-table',
+  // ready TABLE_READY, expect COURSE_EXECSNOOP if it follows the same enter/exit logic) ----
+
+  // ---- counter ----
+  {
+    example: 'counter',
+    tool: 'bpftrace',
+    description: 'bpftrace one-probe script: @total = count(), @per_pid[pid] = count()',
+    sources: ['bpf/counter/counter.bt'],
+    requires: ['root', 'tracefs', 'tool:bpftrace'],
+    command: ['bpftrace', 'bpf/counter/counter.bt'],
+    ready: COUNTER_READY,
+    parser: 'counter-bpftrace',
+    attachTimeoutMs: ATTACH_MS.bpftrace,
+    expect: COURSE_COUNTER,
+  },
+  {
+    example: 'counter',
+    tool: 'bcc',
+    description: 'BCC: BPF_ARRAY total and BPF_HASH per pid, atomic_increment in a TRACEPOINT_PROBE',
+    sources: ['bpf/counter/counter_bcc.c', 'bpf/counter/counter_bcc.py'],
+    requires: ['root', 'tracefs', 'kernel-headers', 'tool:bcc'],
+    command: [SYSTEM_PYTHON, 'bpf/counter/counter_bcc.py'],
+    ready: COUNTER_READY,
+    parser: 'counter-table',
+    attachTimeoutMs: ATTACH_MS.bcc,
+    expect: COURSE_COUNTER,
+  },
+  {
+    example: 'counter',
+    tool: 'libbpf',
+    description: 'libbpf: array total and per-pid hash on the sys_enter_execve tracepoint',
+    sources: ['bpf/counter/counter.bpf.c', 'bpf/counter/counter.c', 'bpf/Makefile'],
+    requires: ['root', 'tracefs', 'build:libbpf'],
+    command: ['build/bpf/counter'],
+    ready: COUNTER_READY,
+    parser: 'counter-table',
+    attachTimeoutMs: ATTACH_MS.libbpf,
+    expect: COURSE_COUNTER,
+  },
+  {
+    example: 'counter',
+    tool: 'libbpf-kprobe',
+    description: 'libbpf, the seed\'s kprobe form: SEC("ksyscall/execve"), resolved to __x64_sys_execve',
+    sources: ['bpf/counter/counter.bpf.c', 'bpf/counter/counter.c', 'bpf/Makefile'],
+    requires: ['root', 'kprobes', 'build:libbpf'],
+    command: ['build/bpf/counter', '--kprobe'],
+    ready: COUNTER_READY,
+    parser: 'counter-table',
+    attachTimeoutMs: ATTACH_MS.libbpf,
+    expect: {
+      ...COURSE_COUNTER,
+      why: { execveat: 'execveat enters the kernel through __x64_sys_execveat, another function than the one probed' },
+    },
+  },
+  // ---- counter/ts: the lead adds it here (command bpf/counter/counter.ts, parser 'counter-table',
+  // ready COUNTER_READY, expect COURSE_COUNTER) ----
+
+  // ---- upstream tools, as Debian 12 ships them: reference variants ----
+  {
+    example: 'execsnoop',
+    tool: 'upstream-bcc',
+    description: "BCC's execsnoop-bpfcc (0.26) with -x: kprobe + kretprobe on the syscall function",
+    sources: ['/usr/sbin/execsnoop-bpfcc'],
+    requires: ['root', 'kprobes', 'kernel-headers', 'tool:upstream-bcc'],
+    command: [SYSTEM_PYTHON, '-u', '/usr/sbin/execsnoop-bpfcc', '-x'],
+    ready: TABLE_READY,
+    parser: 'upstream-bcc',
+    attachTimeoutMs: ATTACH_MS.bcc,
+    reference: true,
+    expect: {
+      maxArgs: 20,
+      maxArgLen: 128,
+      firstArg: 'filename',
+      argBoundaries: false,
+      comm: 'exit',
+      ppid: true,
+      ret: true,
+      failedExec: 'seen',
+      threadExec: 'seen',
+      execveat: 'missed',
+      why: {
+        maxArgs:
+          'MAXARG = 20 fields: the filename and argv[1..19]; it appends "..." as soon as it has read them all, ' +
+          'so an argv of exactly 20 entries also ends in "..."',
+        maxArgLen:
+          'each field is a 128-byte bpf_probe_read_user (not _str): a longer argument shows its first 128 bytes ' +
+          'with no mark',
+        firstArg: 'the kprobe sends the filename argument of execve in place of argv[0]',
+        argBoundaries: 'the Python side joins the arguments with spaces (and shows a newline as \\n)',
+        comm: 'comm is read at the kretprobe, after exec: the new program\'s name (the old one if exec failed)',
+        execveat: 'it probes the execve syscall function only; execveat is another function',
+      },
+    },
+  },
+  {
+    example: 'execsnoop',
+    tool: 'upstream-bpftrace',
+    description: "bpftrace's execsnoop.bt (0.17): sys_enter_exec* printing join(args->argv)",
+    sources: ['/usr/sbin/execsnoop.bt'],
+    requires: ['root', 'tracefs', 'tool:bpftrace', 'tool:upstream-bpftrace'],
+    command: ['bpftrace', '/usr/sbin/execsnoop.bt'],
+    ready: /^TIME\(ms\) +PID +ARGS$/,
+    parser: 'upstream-bpftrace',
+    attachTimeoutMs: ATTACH_MS.bpftrace,
+    reference: true,
+    expect: {
+      maxArgs: 16,
+      maxArgLen: 1023,
+      firstArg: 'argv0',
+      argBoundaries: false,
+      comm: 'none',
+      ppid: false,
+      ret: false,
+      failedExec: 'seen',
+      threadExec: 'seen',
+      execveat: 'seen',
+      why: {
+        maxArgs: 'join() in bpftrace 0.17 prints at most 16 arguments, with no mark for the rest (measured)',
+        maxArgLen: 'join() keeps 1023 bytes of each argument, with no mark (measured)',
+        argBoundaries:
+          'join() separates arguments with spaces, and stops at the first empty argument: the ones after it are lost',
+        comm: 'the script prints no comm',
+        ppid: 'the script prints no parent pid',
+        ret: 'the script traces enter only, so it cannot know the return value; a failed exec looks like a success',
+      },
+    },
+  },
+  {
+    example: 'execsnoop',
+    tool: 'upstream-libbpf-tools',
+    description: 'libbpf-tools execsnoop (0.26) with -x: CO-RE, tracepoints, map keyed by tid',
+    sources: ['/usr/sbin/execsnoop'],
+    requires: ['root', 'tracefs', 'btf', 'tool:upstream-libbpf-tools'],
+    // its stdout is block-buffered when it is a pipe: the header (the ready signal) would wait for exit
+    command: ['stdbuf', '-oL', '/usr/sbin/execsnoop', '-x'],
+    ready: TABLE_READY,
+    parser: 'upstream-libbpf-tools',
+    attachTimeoutMs: ATTACH_MS.libbpf,
+    reference: true,
+    expect: {
+      maxArgs: 20,
+      maxArgLen: ARGSIZE - 1,
+      firstArg: 'filename',
+      argBoundaries: false,
+      comm: 'exit',
+      ppid: true,
+      ret: true,
+      failedExec: 'seen',
+      threadExec: 'missed',
+      execveat: 'missed',
+      why: {
+        maxArgs: 'DEFAULT_MAXARGS = 20 entries, the filename counting as the first; " ..." marks the rest',
+        maxArgLen: 'ARGSIZE = 128 bytes per argument, NUL included: a longer one shows 127 bytes with no mark',
+        firstArg: 'sys_enter_execve reads the filename argument in place of argv[0]',
+        argBoundaries: 'it prints every argument followed by one space, unquoted; a newline is printed as is',
+        comm: 'comm is read at sys_exit_execve, after exec: the new program\'s name (the old one if exec failed)',
+        threadExec: WHY_THREAD_BY_TID,
+        execveat: WHY_EXECVEAT,
+      },
+    },
+  },
+];

@@ -1,0 +1,195 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+import { createParser, parseCounter, parseExecsnoop, splitShellWords, type ExecsnoopParserName } from '../../harness/parse.js';
+import type { ExecEvent } from '../../harness/types.js';
+
+// Fixtures are real output captured on the host while a workload of tricky execs ran (first line says
+// how); the upstream BCC one is written from the tool's source, since the host cannot run it.
+const fixtureDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'parse');
+const fixture = (name: string): string => {
+  const text = readFileSync(path.join(fixtureDir, name), 'utf8');
+  return text.startsWith('# ') ? text.slice(text.indexOf('\n') + 1) : text;
+};
+const events = (parser: ExecsnoopParserName, file: string): ExecEvent[] => parseExecsnoop(parser, fixture(file));
+
+/** The event whose arguments start with these; throws (failing the test) naming what was looked for. */
+function find(evs: ExecEvent[], ...prefix: string[]): ExecEvent {
+  const found = evs.find((e) => prefix.every((p, i) => e.args[i] === p));
+  if (!found) throw new Error(`no event with arguments ${JSON.stringify(prefix)}`);
+  return found;
+}
+const xs = (c: string, n: number): string => c.repeat(n);
+const numbers = (from: number, to: number): string[] => Array.from({ length: to - from + 1 }, (_, i) => String(from + i));
+
+// ---- our bcc, libbpf (and ts) table ----
+for (const [file, what] of [
+  ['execsnoop-libbpf.txt', 'libbpf'],
+  ['execsnoop-bcc.txt', 'BCC'],
+] as const) {
+  t.test(`our ${what} execsnoop's captured output reads as one exact event per exec`, async (t) => {
+    const evs = events('execsnoop-table', file);
+    const rows = fixture(file).split('\n').filter((l) => /^\S.{15} \d/.test(l));
+    t.equal(evs.length, rows.length, 'one event per row');
+    const plain = find(evs, '/bin/true');
+    t.match(plain, { comm: 'workload.sh', ret: 0, args: ['/bin/true'], truncated: false }, 'comm is the caller, read at enter');
+    t.equal(plain.ppid, find(evs, '/tmp/wl/workload.sh').pid, "the parent pid is the workload script's");
+    t.same(find(evs, '/bin/echo', 'a').args, ['/bin/echo', 'a', 'b', 'c'], 'three arguments');
+    t.same(find(evs, '/bin/echo', '').args, ['/bin/echo', '', 'empty-before'], "an empty argument is ''");
+    t.same(
+      find(evs, '/bin/echo', 'hello world').args,
+      ['/bin/echo', 'hello world', "it's", 'back\\slash', 'héllo'],
+      'spaces, a quote, a backslash and UTF-8 keep their boundaries',
+    );
+    const many = find(evs, '/bin/echo', '1', '2');
+    t.same(many.args, ['/bin/echo', ...numbers(1, 19)], '30 arguments keep MAX_ARGS = 20 entries');
+    t.ok(many.truncated, 'and say they dropped the rest');
+    const long = find(evs, '/bin/echo', `${xs('x', 127)}...`);
+    t.ok(long.truncated, 'a 300-byte argument shows its first 127 bytes and "..."');
+    const edge = find(evs, '/bin/echo', xs('y', 127));
+    t.same(edge.args, ['/bin/echo', xs('y', 127), `${xs('z', 127)}...`], 'a 127-byte argument is whole, a 128-byte one is cut');
+    t.ok(edge.truncated);
+    t.match(find(evs, '/nonexistent'), { comm: 'sh', ret: -2 }, 'a failed exec (ENOENT) is an event with ret -2');
+    t.equal(find(evs, '/bin/echo', 'from-my-prog').comm, 'my prog', 'a comm with a space');
+    t.same(find(evs, '/bin/echo', 'line1\nline2').args, ['/bin/echo', 'line1\nline2', 'tab\tx'], "$'…' carries a newline and a tab");
+    t.notOk(evs.some((e) => e.args[1] === 'from-thread'), 'an exec from a non-main thread is missed (keyed by tid)');
+    const nineteen = evs.filter((e) => e.args[0] === '/bin/echo' && e.args[1] === '1' && !e.truncated);
+    t.same(nineteen.map((e) => e.args), [['/bin/echo', ...numbers(1, 19)]], 'exactly 20 entries are not truncated');
+  });
+}
+
+t.test('the table parser reads rows from the stream as they come, ignoring the header', async (t) => {
+  const p = createParser('execsnoop-table');
+  t.same(p.line('PCOMM            PID     PPID    RET ARGS'), []);
+  t.same(p.line('sh               12      1        -2 /x'), [{ pid: 12, ppid: 1, comm: 'sh', ret: -2, args: ['/x'], truncated: false }]);
+  t.same(p.line('true             13      1         0 '), [{ pid: 13, ppid: 1, comm: 'true', ret: 0, args: [], truncated: false }], 'no arguments');
+  t.same(p.end(), []);
+});
+
+t.test('a quoted "..." is an argument, not the mark of dropped arguments', async (t) => {
+  const args = [...numbers(1, 20), "'...'"].join(' ');
+  const [ev] = createParser('execsnoop-table').line(`echo             5       1         0 ${args}`);
+  t.equal(ev.args.length, 21);
+  t.notOk(ev.truncated);
+});
+
+t.test('shell words: quotes, escapes and $-quoting', async (t) => {
+  const words = (s: string) => splitShellWords(s).map((w) => w.value);
+  t.same(words("a 'b c' 'it'\\''s' ''"), ['a', 'b c', "it's", '']);
+  t.same(words("$'a\\nb\\x01\\\\\\''"), ["a\nb\u0001\\'"]);
+  t.same(splitShellWords("... '...'").map((w) => w.quoted), [false, true]);
+  t.throws(() => splitShellWords("'open"), /parse arguments: unterminated quote/);
+  t.throws(() => splitShellWords("$'\\q'"), /unknown escape/);
+});
+
+// ---- our bpftrace ----
+t.test("our bpftrace execsnoop's records pair into events at exit", async (t) => {
+  const evs = events('execsnoop-bpftrace', 'execsnoop-bpftrace.txt');
+  const text = fixture('execsnoop-bpftrace.txt');
+  const exits = text.split('\n').filter((l) => l.startsWith('exit\t')).length;
+  t.equal(evs.length, exits - 1, 'every exit but the execveat one (no enter) makes an event');
+  t.match(find(evs, '/bin/true'), { comm: 'workload.sh', ret: 0, truncated: false });
+  t.same(find(evs, '/bin/echo', '').args, ['/bin/echo', '', 'empty-before'], 'an empty argument keeps its place');
+  t.same(find(evs, '/bin/echo', 'hello world').args, ['/bin/echo', 'hello world', "it's", 'back\\slash', 'héllo']);
+  const many = find(evs, '/bin/echo', '1', '2');
+  t.same(many.args, ['/bin/echo', ...numbers(1, 19)], 'unroll(20) keeps 20 entries');
+  t.ok(many.truncated, 'the "more" record marks the rest');
+  t.ok(find(evs, '/bin/echo', `${xs('x', 127)}...`).truncated, 'a 128-byte str() means cut: 127 bytes and "..."');
+  t.same(find(evs, '/bin/echo', xs('y', 127)).args, ['/bin/echo', xs('y', 127), `${xs('z', 127)}...`]);
+  t.match(find(evs, '/nonexistent'), { comm: 'sh', ret: -2 });
+  t.equal(find(evs, '/bin/echo', 'from-my-prog').comm, 'my prog');
+  t.same(find(evs, '/bin/echo', 'line1\nline2').args, ['/bin/echo', 'line1\nline2', 'tab\tx'], 'a raw newline continues the argument');
+  const thread = find(evs, 'echo', 'from-thread');
+  const launcher = find(evs, '/root/.pyenv/versions/3.11.7/bin/python3', '/tmp/wl/thr.py');
+  t.equal(thread.pid, launcher.pid, 'an exec from a non-main thread pairs with its exit by pid, and shows the process id');
+  t.equal(thread.comm, 'python3');
+  t.notOk(evs.some((e) => e.args.includes('via-execveat')), 'execveat is not seen');
+});
+
+t.test('bpftrace records: an exit without its enter is dropped, a thread exec pairs by pid', async (t) => {
+  const p = createParser('execsnoop-bpftrace');
+  t.same(p.line('exit\t9\t9\t1\t0'), [], 'an exit with nothing pending');
+  p.line('enter\t11\t10\tworker');
+  p.line('arg\t11\t0\t/bin/true');
+  t.same(p.line('exit\t10\t10\t1\t0'), [{ pid: 10, ppid: 1, comm: 'worker', ret: 0, args: ['/bin/true'], truncated: false }]);
+  t.same(p.end(), []);
+});
+
+// ---- upstream tools ----
+t.test("libbpf-tools execsnoop's captured output: filename first, arguments joined by spaces", async (t) => {
+  const evs = events('upstream-libbpf-tools', 'upstream-libbpf-tools.txt');
+  t.match(find(evs, '/usr/bin/sleep'), { comm: 'sleep', ret: 0, args: ['/usr/bin/sleep', '0.3'] }, 'comm read at exit, filename first');
+  t.same(find(evs, '/bin/echo', '').args, ['/bin/echo', '', 'empty-before'], 'the trailing space is not an argument');
+  t.same(find(evs, '/bin/echo', 'hello').args, ['/bin/echo', 'hello', 'world', "it's", 'back\\slash', 'héllo'], 'boundaries are lost');
+  const many = find(evs, '/bin/echo', '1', '2');
+  t.same(many.args, ['/bin/echo', ...numbers(1, 19)]);
+  t.ok(many.truncated, '" ..." marks dropped arguments');
+  const long = find(evs, '/bin/echo', xs('x', 127));
+  t.notOk(long.truncated, 'a cut argument has no mark: 127 bytes');
+  t.match(find(evs, '/nonexistent'), { comm: 'sh', ret: -2 }, '-x shows failed execs');
+  t.equal(find(evs, '/tmp/wl/my', 'prog').comm, 'my prog', 'a comm with a space (and a path split in two)');
+  t.same(find(evs, '/bin/echo', 'line1\nline2').args, ['/bin/echo', 'line1\nline2', 'tab\tx'], 'a raw newline continues the row');
+  t.notOk(evs.some((e) => e.args.includes('from-thread')), 'an exec from a non-main thread is missed');
+  t.equal(evs.filter((e) => e.args[0] === '/bin/echo' && e.args[1] === '1' && e.truncated).length, 2, '30 and 21 entries are marked, 20 not');
+});
+
+t.test('a continued row is held until the next row or the end', async (t) => {
+  const p = createParser('upstream-libbpf-tools');
+  t.same(p.line('echo             7      1        0 /bin/echo a'), []);
+  t.same(p.line('b '), [], 'the continuation');
+  const [ev] = p.line('true             8      1        0 /bin/true ');
+  t.same(ev.args, ['/bin/echo', 'a\nb']);
+  t.same(p.end().map((e) => e.args), [['/bin/true']]);
+});
+
+t.test("bpftrace's execsnoop.bt captured output: argv joined, printed at enter", async (t) => {
+  const evs = events('upstream-bpftrace', 'upstream-bpftrace.txt');
+  t.match(find(evs, '/bin/true'), { comm: '', args: ['/bin/true'], truncated: false });
+  t.equal(find(evs, '/bin/true').ret, undefined, 'no return value');
+  t.same(find(evs, '/bin/echo', 'a').args, ['/bin/echo', 'a', 'b', 'c']);
+  t.ok(evs.some((e) => e.args.length === 1 && e.args[0] === '/bin/echo'), 'join() stops at an empty argument');
+  t.same(find(evs, '/bin/echo', '1', '2').args, ['/bin/echo', ...numbers(1, 15)], 'join() prints 16 arguments, unmarked');
+  t.equal(find(evs, '/bin/echo', xs('x', 300)).args[1].length, 300, 'a 300-byte argument is whole (join keeps 1023)');
+  t.same(find(evs, '/bin/echo', 'line1\nline2').args, ['/bin/echo', 'line1\nline2', 'tab\tx']);
+  t.ok(find(evs, 'echo', 'from-thread').pid > 0, 'an exec from a thread is seen');
+  t.ok(find(evs, 'echo', 'via-execveat').pid > 0, 'sys_enter_exec* sees execveat too');
+  t.same(evs[evs.length - 1].args, ['sleep', '0.3'], 'the blank lines bpftrace prints at exit are not an argument');
+});
+
+t.test("BCC's execsnoop-bpfcc output (from its source): filename first, 128-byte fields", async (t) => {
+  const evs = events('upstream-bcc', 'upstream-bcc.txt');
+  t.equal(evs.length, 26);
+  t.match(find(evs, '/usr/bin/sleep'), { comm: 'sleep', ppid: 28476, ret: 0 });
+  t.equal(find(evs, '/bin/echo', xs('x', 128)).truncated, false, 'a cut argument has no mark: 128 bytes');
+  const marked = evs.filter((e) => e.args[0] === '/bin/echo' && e.args[1] === '1');
+  t.same(marked.map((e) => [e.args.length, e.truncated]), [[20, true], [20, true], [20, true]], 'it marks an argv of exactly 20 entries too');
+  t.same(find(evs, '/bin/echo', 'line1\nline2').args, ['/bin/echo', 'line1\nline2', 'tab\tx'], 'its \\n reads back as a newline');
+  t.equal(find(evs, '/bin/true').ppid, 28476);
+  t.equal(evs.find((e) => e.pid === 28495)?.ppid, undefined, 'a "?" parent is unknown');
+  t.equal(find(evs, '/bin/echo', 'from-thread').pid, 28499, 'a thread exec shows the process id');
+});
+
+t.test('createParser refuses what is not an execsnoop parser', async (t) => {
+  t.throws(() => createParser('counter-table'), /create parser: no execsnoop parser named "counter-table"/);
+});
+
+// ---- counters ----
+for (const [file, parser] of [
+  ['counter-libbpf.txt', 'counter-table'],
+  ['counter-bcc.txt', 'counter-table'],
+  ['counter-bpftrace.txt', 'counter-bpftrace'],
+] as const) {
+  t.test(`the counter output ${file} gives the total and a count per process`, async (t) => {
+    const snap = parseCounter(parser, fixture(file));
+    t.ok(snap.perPid.size > 5, 'several processes');
+    t.equal(snap.total, [...snap.perPid.values()].reduce((a, b) => a + b, 0), 'the total is the sum of the per-process counts');
+    t.ok([...snap.perPid.values()].some((n) => n > 1), 'a process that exec\'d more than once');
+  });
+}
+
+t.test('a counter that did not finish is unreadable, a bpftrace one that saw nothing counts 0', async (t) => {
+  t.throws(() => parseCounter('counter-table', 'Counting execve calls... Hit Ctrl-C to end.\n'), /no TOTAL line/);
+  t.same(parseCounter('counter-bpftrace', 'Attaching 2 probes...\n\n\n'), { total: 0, perPid: new Map() });
+  t.throws(() => parseCounter('upstream-bcc', ''), /no counter parser named/);
+});
