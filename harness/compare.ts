@@ -34,17 +34,21 @@ const ellipsis = '...';
 export function expectedView(t: ExecTruth, e: ExecsnoopExpectations): ExpectedView {
   let args = [...t.argv];
   if (e.firstArg === 'filename') args[0] = t.filename;
-  let truncated = false;
-  if (e.maxArgs !== null && args.length > e.maxArgs) {
+  if (e.stopsAtEmptyArg && args.includes('')) args = args.slice(0, args.indexOf(''));
+  let marked = false; // does the tool show that something is missing?
+  if (e.maxArgs !== null && args.length >= e.maxArgs) {
+    const dropped = args.length > e.maxArgs;
     args = args.slice(0, e.maxArgs);
-    truncated = true;
+    marked = e.droppedMark === 'at-cap' || (dropped && e.droppedMark === 'when-dropped');
   }
   if (e.maxArgLen !== null) {
     const cap = e.maxArgLen;
     args = args.map((a) => {
       if (Buffer.byteLength(a) <= cap) return a;
-      truncated = true;
-      return Buffer.from(a).subarray(0, cap).toString() + ellipsis;
+      const kept = Buffer.from(a).subarray(0, cap).toString();
+      if (!e.cutMark) return kept;
+      marked = true;
+      return kept + ellipsis;
     });
   }
   const comm = e.comm === 'enter' ? t.commBefore : e.comm === 'exit' ? (t.ret === 0 ? t.commAfter : t.commBefore) : undefined;
@@ -54,7 +58,7 @@ export function expectedView(t: ExecTruth, e: ExecsnoopExpectations): ExpectedVi
     ppid: e.ppid ? t.ppid : undefined,
     ret: e.ret ? t.ret : undefined,
     args,
-    truncated,
+    truncated: marked,
   };
 }
 
@@ -91,9 +95,16 @@ export function fieldDifferences(ev: ExecEvent, want: ExpectedView, e: Execsnoop
 function declaredDifferences(t: ExecTruth, want: ExpectedView, e: ExecsnoopExpectations): string[] {
   const notes: string[] = [];
   const why = (k: keyof ExecsnoopExpectations['why'], fallback: string) => e.why[k] ?? fallback;
+  const shown = e.firstArg === 'filename' ? [t.filename, ...t.argv.slice(1)] : t.argv;
+  const empty = e.stopsAtEmptyArg ? shown.indexOf('') : -1;
   if (e.firstArg === 'filename' && t.argv[0] !== t.filename) notes.push(`first argument is the filename: ${why('firstArg', 'the tool shows the path passed to exec, not argv[0]')}`);
-  if (e.maxArgs !== null && t.argv.length > e.maxArgs) notes.push(`${t.argv.length - e.maxArgs} arguments dropped: ${why('maxArgs', `keeps ${e.maxArgs}`)}`);
-  if (e.maxArgLen !== null && t.argv.some((a) => Buffer.byteLength(a) > e.maxArgLen!)) notes.push(`argument cut to ${e.maxArgLen} characters: ${why('maxArgLen', 'per-argument cap')}`);
+  if (empty >= 0) notes.push(`${shown.length - empty} arguments lost from the first empty one: ${why('stopsAtEmptyArg', 'the tool stops at an empty argument')}`);
+  const kept = empty >= 0 ? shown.slice(0, empty) : shown;
+  if (e.maxArgs !== null && kept.length > e.maxArgs) notes.push(`${kept.length - e.maxArgs} arguments dropped${e.droppedMark === 'none' ? ' without a mark' : ''}: ${why('maxArgs', `keeps ${e.maxArgs}`)}`);
+  else if (e.maxArgs !== null && kept.length === e.maxArgs && e.droppedMark === 'at-cap') notes.push(`marked "..." with nothing dropped: ${why('droppedMark', `it marks any argv of ${e.maxArgs} entries`)}`);
+  if (e.maxArgLen !== null && kept.slice(0, e.maxArgs ?? undefined).some((a) => Buffer.byteLength(a) > e.maxArgLen!)) {
+    notes.push(`argument cut to ${e.maxArgLen} bytes${e.cutMark ? '' : ' without a mark'}: ${why('maxArgLen', 'per-argument cap')}`);
+  }
   if (!e.argBoundaries && t.argv.some((a) => a === '' || /\s/.test(a))) notes.push(`argument boundaries lost: ${why('argBoundaries', 'arguments are printed joined by spaces')}`);
   if (e.comm === 'enter' && t.commBefore !== t.commAfter && t.ret === 0) notes.push(`comm is ${show(want.comm)}, the caller's: ${why('comm', 'read before exec')}`);
   if (e.threadExec === 'tid' && t.tid !== t.pid) notes.push(`pid shown is the thread id: ${why('threadExec', 'the tool reports the tid')}`);

@@ -42,8 +42,17 @@ export type ParserName =
 export interface ExecsnoopExpectations {
   /** argv entries kept (argv[0] included); more are dropped and the event is marked truncated. */
   maxArgs: number | null;
-  /** characters kept per argument; a longer one is cut (and shown with "..."). */
+  /** characters kept per argument; a longer one is cut. */
   maxArgLen: number | null;
+  /** Whether a cut argument is shown with "..." after its kept bytes, or cut silently. */
+  cutMark: boolean;
+  /**
+   * How dropped arguments are marked: a final "..." when argv had more than maxArgs entries
+   * ('when-dropped'), as soon as maxArgs entries were read even if none was dropped ('at-cap'), or not at all.
+   */
+  droppedMark: 'when-dropped' | 'at-cap' | 'none';
+  /** The tool stops at the first empty argument: it and the ones after it are not shown. */
+  stopsAtEmptyArg: boolean;
   /** What the tool shows as the first argument: argv[0], or the filename passed to exec. */
   firstArg: 'argv0' | 'filename';
   /** false when arguments are printed joined by spaces, so their boundaries are lost. */

@@ -12,7 +12,8 @@ const TABLE_READY = /^PCOMM +PID +PPID +RET +ARGS$/;
 const COUNTER_READY = /^Counting execve calls\.\.\. Hit Ctrl-C to end\.$/;
 
 /** How long attaching takes at most on an unloaded machine; the harness scales it for TCG guests. */
-const ATTACH_MS = { libbpf: 5_000, bpftrace: 10_000, bcc: 30_000 };
+// ts: Node starting tsx and reading the kernel's BTF (about 1 s here)
+const ATTACH_MS = { libbpf: 5_000, bpftrace: 10_000, bcc: 30_000, ts: 10_000 };
 
 const WHY_EXECVEAT = 'execveat is its own syscall with its own tracepoints: sys_enter_execve never fires for it';
 const WHY_THREAD_BY_TID =
@@ -28,6 +29,9 @@ const WHY_COURSE_CAPS = {
 const COURSE_EXECSNOOP: ExecsnoopExpectations = {
   maxArgs: MAX_ARGS,
   maxArgLen: ARGSIZE - 1,
+  cutMark: true,
+  droppedMark: 'when-dropped',
+  stopsAtEmptyArg: false,
   firstArg: 'argv0',
   argBoundaries: true,
   comm: 'enter',
@@ -96,8 +100,18 @@ export const VARIANTS: Variant[] = [
     attachTimeoutMs: ATTACH_MS.libbpf,
     expect: COURSE_EXECSNOOP,
   },
-  // ---- execsnoop/ts: the lead adds it here (command bpf/execsnoop/execsnoop.ts, parser 'execsnoop-table',
-  // ready TABLE_READY, expect COURSE_EXECSNOOP if it follows the same enter/exit logic) ----
+  {
+    example: 'execsnoop',
+    tool: 'ts',
+    description: 'raw struct bpf_insn from the TypeScript builder, loaded with bpf() through koffi; ring buffer',
+    sources: ['bpf/execsnoop/execsnoop.ts', 'bpf/execsnoop/format.ts', 'bpf/ts/'],
+    requires: ['root', 'tracefs', 'btf'],
+    command: ['node', '--import', 'tsx', 'bpf/execsnoop/execsnoop.ts'],
+    ready: TABLE_READY,
+    parser: 'execsnoop-table',
+    attachTimeoutMs: ATTACH_MS.ts,
+    expect: COURSE_EXECSNOOP,
+  },
 
   // ---- counter ----
   {
@@ -151,8 +165,18 @@ export const VARIANTS: Variant[] = [
       why: { execveat: 'execveat enters the kernel through __x64_sys_execveat, another function than the one probed' },
     },
   },
-  // ---- counter/ts: the lead adds it here (command bpf/counter/counter.ts, parser 'counter-table',
-  // ready COUNTER_READY, expect COURSE_COUNTER) ----
+  {
+    example: 'counter',
+    tool: 'ts',
+    description: 'raw instructions: array total and per-pid hash, lock xadd, on sys_enter_execve',
+    sources: ['bpf/counter/counter.ts', 'bpf/ts/'],
+    requires: ['root', 'tracefs'],
+    command: ['node', '--import', 'tsx', 'bpf/counter/counter.ts'],
+    ready: COUNTER_READY,
+    parser: 'counter-table',
+    attachTimeoutMs: ATTACH_MS.ts,
+    expect: COURSE_COUNTER,
+  },
 
   // ---- upstream tools, as Debian 12 ships them: reference variants ----
   {
@@ -169,6 +193,9 @@ export const VARIANTS: Variant[] = [
     expect: {
       maxArgs: 20,
       maxArgLen: 128,
+      cutMark: false,
+      droppedMark: 'at-cap',
+      stopsAtEmptyArg: false,
       firstArg: 'filename',
       argBoundaries: false,
       comm: 'exit',
@@ -178,9 +205,8 @@ export const VARIANTS: Variant[] = [
       threadExec: 'seen',
       execveat: 'missed',
       why: {
-        maxArgs:
-          'MAXARG = 20 fields: the filename and argv[1..19]; it appends "..." as soon as it has read them all, ' +
-          'so an argv of exactly 20 entries also ends in "..."',
+        maxArgs: 'MAXARG = 20 fields: the filename and argv[1..19]',
+        droppedMark: 'it appends "..." as soon as it has read MAXARG fields, so an argv of exactly 20 entries also ends in "..."',
         maxArgLen:
           'each field is a 128-byte bpf_probe_read_user (not _str): a longer argument shows its first 128 bytes ' +
           'with no mark',
@@ -205,6 +231,9 @@ export const VARIANTS: Variant[] = [
     expect: {
       maxArgs: 16,
       maxArgLen: 1023,
+      cutMark: false,
+      droppedMark: 'none',
+      stopsAtEmptyArg: true,
       firstArg: 'argv0',
       argBoundaries: false,
       comm: 'none',
@@ -216,8 +245,8 @@ export const VARIANTS: Variant[] = [
       why: {
         maxArgs: 'join() in bpftrace 0.17 prints at most 16 arguments, with no mark for the rest (measured)',
         maxArgLen: 'join() keeps 1023 bytes of each argument, with no mark (measured)',
-        argBoundaries:
-          'join() separates arguments with spaces, and stops at the first empty argument: the ones after it are lost',
+        argBoundaries: 'join() separates arguments with spaces',
+        stopsAtEmptyArg: 'join() stops at the first empty argument: the ones after it are lost (measured)',
         comm: 'the script prints no comm',
         ppid: 'the script prints no parent pid',
         ret: 'the script traces enter only, so it cannot know the return value; a failed exec looks like a success',
@@ -239,6 +268,9 @@ export const VARIANTS: Variant[] = [
     expect: {
       maxArgs: 20,
       maxArgLen: ARGSIZE - 1,
+      cutMark: false,
+      droppedMark: 'when-dropped',
+      stopsAtEmptyArg: false,
       firstArg: 'filename',
       argBoundaries: false,
       comm: 'exit',

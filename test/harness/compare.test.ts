@@ -34,7 +34,7 @@ const run: WorkloadRun = {
 };
 
 const ideal: ExecsnoopExpectations = {
-  maxArgs: null, maxArgLen: null, firstArg: 'argv0', argBoundaries: true, comm: 'exit', ppid: true, ret: true,
+  maxArgs: null, maxArgLen: null, cutMark: true, droppedMark: 'when-dropped', stopsAtEmptyArg: false, firstArg: 'argv0', argBoundaries: true, comm: 'exit', ppid: true, ret: true,
   failedExec: 'seen', threadExec: 'seen', execveat: 'missed', why: { execveat: 'execve tracepoints do not fire for execveat' },
 };
 
@@ -70,7 +70,7 @@ t.test('declared caps turn cut and dropped arguments into expected differences',
   const g = gradeExecsnoop(run, events, capped);
   t.same(g.failures, []);
   t.match(g.differences.join('\n'), /many-args: 10 arguments dropped: MAX_ARGS is 20 \(expected\)/);
-  t.match(g.differences.join('\n'), /long-arg: argument cut to 127 characters/);
+  t.match(g.differences.join('\n'), /long-arg: argument cut to 127 bytes/);
 });
 
 t.test('a capped argument the tool did not cut is a failure that names the field', async (t) => {
@@ -163,4 +163,28 @@ t.test('a counter that double counts or misses a process fails with the pid', as
 t.test('a counter total below the workload’s execve calls fails', async (t) => {
   const perPid = new Map([[201, 1], [202, 1], [203, 1], [204, 1], [205, 2], [206, 2], [208, 1]]);
   t.same(gradeCounter(run, { total: 3, perPid }, counter).failures, ['total: total 3 < 9 workload execve calls']);
+});
+
+t.test('a tool that cuts silently is expected to show the kept bytes with no mark', async (t) => {
+  const silent: ExecsnoopExpectations = { ...ideal, maxArgLen: 127, cutMark: false };
+  const v = expectedView(run.execs.find((x) => x.id === 'long-arg')!, silent);
+  t.same(v.args, ['/bin/true', 'L'.repeat(127)]);
+  t.equal(v.truncated, false);
+  t.match(gradeExecsnoop(run, perfectEvents(silent), silent).differences.join('\n'), /argument cut to 127 bytes without a mark/);
+});
+
+t.test('a tool that marks "..." at its cap marks an argv of exactly that many entries', async (t) => {
+  const atCap: ExecsnoopExpectations = { ...ideal, maxArgs: 3, droppedMark: 'at-cap' };
+  const three = truth({ id: 'three', pid: 301, argv: ['/bin/true', 'a', 'b'] });
+  t.equal(expectedView(three, atCap).truncated, true);
+  t.equal(expectedView(three, { ...atCap, droppedMark: 'when-dropped' }).truncated, false);
+});
+
+t.test('a tool that stops at the first empty argument is expected to lose the rest', async (t) => {
+  const stops: ExecsnoopExpectations = { ...ideal, stopsAtEmptyArg: true, argBoundaries: false };
+  const v = expectedView(run.execs.find((x) => x.id === 'arg-with-spaces')!, stops);
+  t.same(v.args, ['/bin/true', 'two words']);
+  const g = gradeExecsnoop(run, perfectEvents(stops), stops);
+  t.same(g.failures, []);
+  t.match(g.differences.join('\n'), /arg-with-spaces: 1 arguments lost from the first empty one/);
 });
