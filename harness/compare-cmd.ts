@@ -11,7 +11,7 @@ import { applyKnown } from './known.js';
 import { exitCodeFor, formatFailureDetails, formatTables, toCsv, toJson } from './report.js';
 import { runSession } from './session.js';
 import { ensureSetup } from './setup.js';
-import { checkVariant, hostTarget, slowdownFor } from './requirements.js';
+import { checkVariant, hostTarget, kernelFacts, slowdownFor } from './requirements.js';
 import { projectRoot } from './paths.js';
 import { VARIANTS } from './variants.js';
 import type { CompareReport } from './types.js';
@@ -87,6 +87,7 @@ export async function compareHere(o: CompareOptions): Promise<CompareReport> {
     slowdown: slowdownFor(target),
     serial: o.serial,
     onProgress: log,
+    facts: kernelFacts(),
     onLine: o.verbose ? (v, s, l) => process.stderr.write(`[${v} ${s}] ${l}\n`) : undefined,
   });
   return { schema: 1, target, variants: applyKnown(results, target.kernel) };

@@ -3,7 +3,7 @@
 // no processes, no kernel — so every rule here has a unit test.
 
 import type { CounterSnapshot, ExecEvent, ExecOutcome, ExecTruth, WorkloadRun } from './types.js';
-import type { CounterExpectations, ExecsnoopExpectations } from './variant.js';
+import { DOCUMENTED_KERNEL, type CounterExpectations, type ExecsnoopExpectations, type KernelFacts } from './variant.js';
 
 /** The verdict on one variant's output, before it becomes a VariantResult. */
 export interface Grade {
@@ -31,9 +31,10 @@ export interface ExpectedView {
 const ellipsis = '...';
 
 /** Applies a variant's declared limits to the truth: what a correct implementation of *it* prints. */
-export function expectedView(t: ExecTruth, e: ExecsnoopExpectations): ExpectedView {
+export function expectedView(t: ExecTruth, e: ExecsnoopExpectations, k: KernelFacts = DOCUMENTED_KERNEL): ExpectedView {
   let args = [...t.argv];
   if (e.firstArg === 'filename') args[0] = t.filename;
+  if (emptyArgsLost(e, k)) args = args.filter((a) => a !== '');
   if (e.stopsAtEmptyArg && args.includes('')) args = args.slice(0, args.indexOf(''));
   let marked = false; // does the tool show that something is missing?
   if (e.maxArgs !== null && args.length >= e.maxArgs) {
@@ -61,6 +62,8 @@ export function expectedView(t: ExecTruth, e: ExecsnoopExpectations): ExpectedVi
     truncated: marked,
   };
 }
+
+const emptyArgsLost = (e: ExecsnoopExpectations, k: KernelFacts): boolean => e.emptyArgs === 'lost-where-str-read-is-0' && !k.strReadCountsNul;
 
 /** Why a case is expected to produce no event at all, or undefined when an event is due. */
 export function expectedAbsence(t: ExecTruth, e: ExecsnoopExpectations): string | undefined {
@@ -92,7 +95,7 @@ export function fieldDifferences(ev: ExecEvent, want: ExpectedView, e: Execsnoop
 }
 
 /** The expected differences that shaped a case's view, as sentences for the report. */
-function declaredDifferences(t: ExecTruth, want: ExpectedView, e: ExecsnoopExpectations): string[] {
+function declaredDifferences(t: ExecTruth, want: ExpectedView, e: ExecsnoopExpectations, k: KernelFacts): string[] {
   const notes: string[] = [];
   const why = (k: keyof ExecsnoopExpectations['why'], fallback: string) => e.why[k] ?? fallback;
   const shown = e.firstArg === 'filename' ? [t.filename, ...t.argv.slice(1)] : t.argv;
@@ -105,6 +108,7 @@ function declaredDifferences(t: ExecTruth, want: ExpectedView, e: ExecsnoopExpec
   if (e.maxArgLen !== null && kept.slice(0, e.maxArgs ?? undefined).some((a) => Buffer.byteLength(a) > e.maxArgLen!)) {
     notes.push(`argument cut to ${e.maxArgLen} bytes${e.cutMark ? '' : ' without a mark'}: ${why('maxArgLen', 'per-argument cap')}`);
   }
+  if (emptyArgsLost(e, k) && t.argv.includes('')) notes.push(`empty argument lost: ${why('emptyArgs', 'bpf_probe_read_user_str returns 0 for an empty string on this kernel')}`);
   if (!e.argBoundaries && t.argv.some((a) => a === '' || /\s/.test(a))) notes.push(`argument boundaries lost: ${why('argBoundaries', 'arguments are printed joined by spaces')}`);
   if (e.comm === 'enter' && t.commBefore !== t.commAfter && t.ret === 0) notes.push(`comm is ${show(want.comm)}, the caller's: ${why('comm', 'read before exec')}`);
   if (e.threadExec === 'tid' && t.tid !== t.pid) notes.push(`pid shown is the thread id: ${why('threadExec', 'the tool reports the tid')}`);
@@ -126,7 +130,7 @@ function bestCandidate(pool: ExecEvent[], want: ExpectedView, e: ExecsnoopExpect
  * Grades an execsnoop variant. Events from processes the workload did not start are noise and ignored;
  * launcher execs are matched (so they do not count as extra) but not graded.
  */
-export function gradeExecsnoop(run: WorkloadRun, events: ExecEvent[], e: ExecsnoopExpectations): Grade {
+export function gradeExecsnoop(run: WorkloadRun, events: ExecEvent[], e: ExecsnoopExpectations, k: KernelFacts = DOCUMENTED_KERNEL): Grade {
   const ours = new Set(run.execs.flatMap((t) => [t.pid, t.tid]));
   const pool = events.filter((ev) => ours.has(ev.pid));
   const claim = (ev: ExecEvent) => pool.splice(pool.indexOf(ev), 1);
@@ -135,7 +139,7 @@ export function gradeExecsnoop(run: WorkloadRun, events: ExecEvent[], e: Execsno
   // cases first, so a launcher never steals a case's event; launchers then claim what they explain
   const ordered = [...run.execs.filter((t) => !t.launcher), ...run.execs.filter((t) => t.launcher)];
   for (const t of ordered) {
-    const want = expectedView(t, e);
+    const want = expectedView(t, e, k);
     const absence = expectedAbsence(t, e);
     const found = absence === undefined || t.launcher ? bestCandidate(pool, want, e) : exactCandidate(pool, want, e);
     if (t.launcher) {
@@ -160,7 +164,7 @@ export function gradeExecsnoop(run: WorkloadRun, events: ExecEvent[], e: Execsno
       problems.push(`no event for pid ${want.pid}`);
     } else {
       claim(found.ev);
-      expected.push(...declaredDifferences(t, want, e));
+      expected.push(...declaredDifferences(t, want, e, k));
       if (found.diffs.length > 0) {
         verdict = 'differs';
         problems.push(...found.diffs);

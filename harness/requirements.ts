@@ -10,7 +10,7 @@ import { buildDir } from './paths.js';
 import type { Unmet } from './session.js';
 import { tool, type ToolName } from './tools.js';
 import type { SkipKind, TargetInfo } from './types.js';
-import type { Requirement, Variant } from './variant.js';
+import type { KernelFacts, Requirement, Variant } from './variant.js';
 
 const FEATURE_REQUIREMENTS: Partial<Record<Requirement, [FeatureName, SkipKind]>> = {
   root: ['root', 'not-root'],
@@ -68,6 +68,11 @@ export async function hostTarget(): Promise<TargetInfo> {
   const target: TargetInfo = { kind, kernel: kernelInfo().release, accel, btf: probeFeature('btf').status === 'supported' };
   if (env.LAB_BOOT_MS) target.bootMs = Number(env.LAB_BOOT_MS);
   return target;
+}
+
+/** The kernel facts expectations may depend on; an inconclusive probe assumes the documented behaviour. */
+export function kernelFacts(): KernelFacts {
+  return { strReadCountsNul: probeFeature('str_counts_nul').status !== 'unsupported' };
 }
 
 /** How much slower than the host things run: timeouts are multiplied by it. */

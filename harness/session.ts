@@ -11,7 +11,7 @@ import { gradeCounter, gradeExecsnoop, expectedAbsence, type Grade } from './com
 import { createParser, parseCounter } from './parse.js';
 import { runWorkload } from './workload.js';
 import type { ExecEvent, SkipKind, VariantResult, WorkloadRun } from './types.js';
-import { variantName, type Variant } from './variant.js';
+import { variantName, type KernelFacts, type Variant } from './variant.js';
 
 export interface Unmet {
   kind: SkipKind;
@@ -32,6 +32,8 @@ export interface SessionOptions {
   onLine?: (variant: string, stream: 'stdout' | 'stderr', line: string) => void;
   /** Progress messages ("execsnoop/bcc: attached after 31.2 s"). */
   onProgress?: (message: string) => void;
+  /** Kernel facts some expectations depend on (compare.ts); the documented behaviour when not given. */
+  facts?: KernelFacts;
   /** A workload to run instead of the standard one (tests use it). */
   workload?: () => Promise<WorkloadRun>;
   signal?: AbortSignal;
@@ -189,7 +191,7 @@ async function drain(tracers: Tracer[], run: WorkloadRun, maxMs: number): Promis
   }
 }
 
-function verdict(t: Tracer, run: WorkloadRun, stoppedCleanly: boolean): VariantResult {
+function verdict(t: Tracer, run: WorkloadRun, stoppedCleanly: boolean, facts?: KernelFacts): VariantResult {
   const v = t.variant;
   const result: VariantResult = { ...base(v), status: 'pass', startupMs: t.startupMs, command: v.command };
   if (v.example === 'counter') {
@@ -202,7 +204,7 @@ function verdict(t: Tracer, run: WorkloadRun, stoppedCleanly: boolean): VariantR
     Object.assign(result, { expected: grade.expected, matched: grade.matched, differences: grade.differences, execs: grade.execs });
     if (grade.failures.length) Object.assign(result, { status: 'fail', reason: grade.failures[0], output: t.tail() });
   } else {
-    const grade = gradeExecsnoop(run, t.events, v.expect);
+    const grade = gradeExecsnoop(run, t.events, v.expect, facts);
     Object.assign(result, { expected: grade.expected, matched: grade.matched, differences: grade.differences, execs: grade.execs });
     if (grade.failures.length) Object.assign(result, { status: 'fail', reason: grade.failures[0], output: t.tail() });
   }
@@ -257,7 +259,7 @@ export async function runSession(variants: Variant[], opts: SessionOptions): Pro
       const run = await (opts.workload ?? runWorkload)();
       await drain(attached, run, DRAIN_MS * slow);
       const stopped = await Promise.all(attached.map((t) => t.stop(STOP_MS * slow)));
-      attached.forEach((t, i) => results.set(t.variant, verdict(t, run, stopped[i])));
+      attached.forEach((t, i) => results.set(t.variant, verdict(t, run, stopped[i], opts.facts)));
     }
   } finally {
     opts.signal?.removeEventListener('abort', abort);

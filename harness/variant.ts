@@ -53,6 +53,12 @@ export interface ExecsnoopExpectations {
   droppedMark: 'when-dropped' | 'at-cap' | 'none';
   /** The tool stops at the first empty argument: it and the ones after it are not shown. */
   stopsAtEmptyArg: boolean;
+  /**
+   * 'kept': an empty argument is shown. 'lost-where-str-read-is-0': the tool packs arguments one after the
+   * other, advancing by bpf_probe_read_user_str's return value — which is 0 for an empty string on some
+   * kernels (5.10–6.12 here), so there the empty argument vanishes (the kernel fact is probed).
+   */
+  emptyArgs: 'kept' | 'lost-where-str-read-is-0';
   /** What the tool shows as the first argument: argv[0], or the filename passed to exec. */
   firstArg: 'argv0' | 'filename';
   /** false when arguments are printed joined by spaces, so their boundaries are lost. */
@@ -112,5 +118,13 @@ export interface CounterVariant extends VariantBase {
 }
 
 export type Variant = ExecsnoopVariant | CounterVariant;
+
+/** Facts about the kernel under test that some expectations depend on, probed once per run. */
+export interface KernelFacts {
+  /** bpf_probe_read_user_str("") returns 1, its NUL, as documented (features.ts: str_counts_nul). */
+  strReadCountsNul: boolean;
+}
+
+export const DOCUMENTED_KERNEL: KernelFacts = { strReadCountsNul: true };
 
 export const variantName = (v: Pick<Variant, 'example' | 'tool'>): string => `${v.example}/${v.tool}`;

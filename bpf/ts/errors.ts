@@ -101,7 +101,7 @@ function hintFor(op: Operation, name: string, detail: string | undefined): strin
       EINVAL: 'the kernel rejected an attribute: check program type, license and expected attach type',
     },
     prog_test_run: {
-      EINVAL: 'the kernel rejected an attribute: socket filters need data of at least 14 bytes (an Ethernet header)',
+      EINVAL: 'the kernel rejected an attribute: each program type takes its own inputs (socket filters: data of at least 14 bytes; raw tracepoints: ctx only, repeat 0)',
       ENOTSUPP: 'this program type cannot be test-run on this kernel',
       EOPNOTSUPP: 'this program type cannot be test-run on this kernel',
     },

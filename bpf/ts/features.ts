@@ -10,6 +10,8 @@ import { MapCreateAttr, MapType, Cmd, encodeAttr } from './attr.js';
 import { errnoName, errno } from './errors.js';
 import { sys } from './syscall.js';
 import { tracefsRoot } from './tracepoint.js';
+import { asm, assemble, R1, R2, R3, R10 } from './insn.js';
+import { loadProgram } from './prog.js';
 
 export type FeatureResult =
   | { status: 'supported'; detail?: string }
@@ -140,6 +142,39 @@ function btfProbe(): FeatureResult {
   }
 }
 
+/**
+ * What bpf_probe_read_user_str returns for an empty string: 1 (its NUL, as documented) or 0 (what
+ * 5.10–6.12 return). Tools that advance through a packed buffer by that return value lose empty
+ * arguments where it is 0. A raw tracepoint program run with BPF_PROG_TEST_RUN (5.10+) reads an empty
+ * string from this very process, whose address it gets as its first argument.
+ */
+function emptyStringProbe(): FeatureResult {
+  const empty = Buffer.from([0]);
+  const ctx = Buffer.alloc(8);
+  ctx.writeBigUInt64LE(sys().address(empty));
+  const insns = assemble([
+    asm.ldx('dw', R3, R1, 0).comment('r3 = ctx->args[0]: the address of an empty string'),
+    asm.mov(R1, R10),
+    asm.add(R1, -8),
+    asm.mov(R2, 8),
+    asm.call('probe_read_user_str'),
+    asm.exit().comment('r0 = what the helper returned'),
+  ]);
+  let prog;
+  try {
+    prog = loadProgram({ name: 'probe_str_nul', type: 'raw_tracepoint', insns });
+    const { retval } = prog.testRun({ data: Buffer.alloc(0), ctx, repeat: 0 }); // raw_tp runs once and refuses repeat
+    void empty; // keep the string alive until the program has run
+    if (retval === 1) return { status: 'supported', detail: 'an empty string reads as 1 byte (its NUL)' };
+    if (retval === 0) return { status: 'unsupported', reason: 'bpf_probe_read_user_str returns 0 for an empty string on this kernel, not 1 (its NUL) as documented' };
+    return { status: 'inconclusive', reason: `bpf_probe_read_user_str returned ${retval | 0} for an empty string` };
+  } catch (err) {
+    return { status: 'inconclusive', reason: `could not run the probe: ${(err as Error).message.split('\n')[0]}` };
+  } finally {
+    prog?.close();
+  }
+}
+
 export const FEATURES = {
   bpf: { title: 'the bpf() system call', minKernel: [3, 19], probe: () => probeMapType('array', 4, 4, 1, 'array maps') },
   btf: { title: 'kernel BTF (CO-RE)', probe: btfProbe },
@@ -153,6 +188,7 @@ export const FEATURES = {
   },
   root: { title: 'BPF privileges', probe: () => privilegeResult(effectiveCaps(readFileSync('/proc/self/status', 'utf8'))) },
   kernel_headers: { title: 'kernel headers for BCC', probe: () => kernelHeadersResult(kernelInfo().release) },
+  str_counts_nul: { title: 'bpf_probe_read_user_str counting the NUL of an empty string', probe: emptyStringProbe },
 } satisfies Record<string, Omit<Feature, 'name' | 'minKernel'> & { minKernel?: [number, number] }>;
 
 export type FeatureName = keyof typeof FEATURES;

@@ -60,7 +60,7 @@ export interface ProgramInfo {
 }
 
 export interface TestRunOptions {
-  /** The packet (or input) the program runs on; socket filters need ≥ 14 bytes. Default: 64 zero bytes. */
+  /** The packet (or input) the program runs on; socket filters need ≥ 14 bytes. Default: 64 zero bytes; empty: none. */
   data?: Buffer;
   /** Run this many times; duration is the mean. Default 1. */
   repeat?: number;
@@ -173,8 +173,8 @@ export class Program extends FdObject {
       ProgTestRunAttr,
       {
         prog_fd: this.fd,
-        data_size_in: data.length,
-        data_in: data,
+        // raw tracepoint programs refuse any data: an empty Buffer sends none
+        ...(data.length > 0 ? { data_size_in: data.length, data_in: data } : {}),
         ...(dataOut ? { data_size_out: dataOut.length, data_out: dataOut } : {}),
         repeat: opts.repeat ?? 1,
         // Written back by the kernel: reading a field is using it, so the attribute reaches that far.

@@ -34,7 +34,7 @@ const run: WorkloadRun = {
 };
 
 const ideal: ExecsnoopExpectations = {
-  maxArgs: null, maxArgLen: null, cutMark: true, droppedMark: 'when-dropped', stopsAtEmptyArg: false, firstArg: 'argv0', argBoundaries: true, comm: 'exit', ppid: true, ret: true,
+  maxArgs: null, maxArgLen: null, cutMark: true, droppedMark: 'when-dropped', stopsAtEmptyArg: false, emptyArgs: 'kept', firstArg: 'argv0', argBoundaries: true, comm: 'exit', ppid: true, ret: true,
   failedExec: 'seen', threadExec: 'seen', execveat: 'missed', why: { execveat: 'execve tracepoints do not fire for execveat' },
 };
 
@@ -187,4 +187,20 @@ t.test('a tool that stops at the first empty argument is expected to lose the re
   const g = gradeExecsnoop(run, perfectEvents(stops), stops);
   t.same(g.failures, []);
   t.match(g.differences.join('\n'), /arg-with-spaces: 1 arguments lost from the first empty one/);
+});
+
+t.test('an empty argument vanishes for a packing tool only on a kernel whose string read returns 0 for it', async (t) => {
+  const packs: ExecsnoopExpectations = { ...ideal, emptyArgs: 'lost-where-str-read-is-0', argBoundaries: false };
+  const spaces = run.execs.find((x) => x.id === 'arg-with-spaces')!;
+  t.same(expectedView(spaces, packs, { strReadCountsNul: false }).args, ['/bin/true', 'two words']);
+  t.same(expectedView(spaces, packs, { strReadCountsNul: true }).args, ['/bin/true', 'two words', '']);
+  const old = { strReadCountsNul: false };
+  const events = run.execs.filter((x) => !x.launcher && x.syscall === 'execve').map((x) => {
+    const v = expectedView(x, packs, old);
+    return { pid: v.pid, ppid: v.ppid, comm: v.comm ?? '', ret: v.ret, args: v.args, truncated: v.truncated };
+  });
+  const launchers = run.execs.filter((x) => x.launcher).map((x) => ({ pid: x.pid, comm: x.commAfter, args: x.argv, truncated: false, ret: 0, ppid: 100 }));
+  const g = gradeExecsnoop(run, [...events, ...launchers], packs, old);
+  t.same(g.failures, []);
+  t.match(g.differences.join('\n'), /arg-with-spaces: empty argument lost/);
 });
