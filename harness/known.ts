@@ -24,13 +24,16 @@ const atLeast = (major: number, minor: number) => (release: string) => {
 export const KNOWN: KnownIncompatibility[] = [
   {
     variants: ['execsnoop/bcc', 'counter/bcc', 'execsnoop/upstream-bcc'],
+    // seen on 7.2, not on 6.12: the first kernel in between that builds with -fms-extensions is not pinned
     kernels: atLeast(6, 13),
     symptom: /static_assert failed.*sizeof\(struct filename\)/,
     kind: 'compile-failed',
     explanation:
-      'BCC compiles against the running kernel’s headers at start-up; since 6.13 include/linux/fs.h has a ' +
-      'static_assert on struct filename that clang 14 (Debian 12’s, used by BCC 0.26) evaluates wrongly — ' +
-      'needs a newer clang/BCC; CO-RE variants (libbpf, ts) are unaffected',
+      'BCC compiles the tool against the running kernel’s headers; 7.x headers embed an anonymous tagged ' +
+      'struct (struct filename { struct __filename_head; … }), which the kernel builds with -fms-extensions ' +
+      'and BCC 0.26 does not pass, so clang drops the member and the header’s static_assert fails (6.12 ' +
+      'headers have no such member). A tool of your own can pass BPF(..., cflags=["-fms-extensions"]) ' +
+      '(verified on 7.2); execsnoop-bpfcc has no option for it. CO-RE tools (libbpf, ts) are unaffected',
   },
 ];
 

@@ -21,7 +21,7 @@ const FEATURE_REQUIREMENTS: Partial<Record<Requirement, [FeatureName, SkipKind]>
 };
 
 /** The libbpf variants' binaries, built by `make -C bpf` before anything runs. */
-const LIBBPF_BINARIES = ['execsnoop', 'counter'];
+const LIBBPF_BINARIES = ['execsnoop', 'execsnoop-static', 'counter'];
 
 async function checkRequirement(r: Requirement): Promise<Unmet | undefined> {
   const feature = FEATURE_REQUIREMENTS[r];

@@ -56,6 +56,8 @@ export class Tracer {
   readonly started = performance.now();
   readyAt?: number;
   exited = false;
+  /** Whether it exited on its own, before the harness asked it to stop. */
+  exitedEarly = false;
   exitCode?: number;
   exitSignal?: string;
   private readonly readyWaiters: Array<() => void> = [];
@@ -127,7 +129,10 @@ export class Tracer {
 
   /** SIGINT, as a user would; SIGKILL if it does not exit in time. Returns false if it had to be killed. */
   async stop(timeoutMs: number): Promise<boolean> {
-    if (this.exited) return true;
+    if (this.exited) {
+      this.exitedEarly = true;
+      return true;
+    }
     this.child.kill('SIGINT');
     let timer: NodeJS.Timeout | undefined;
     const exitedInTime = await Promise.race([
@@ -212,8 +217,12 @@ function verdict(t: Tracer, run: WorkloadRun, stoppedCleanly: boolean, facts?: K
     const line = `did not exit within ${STOP_MS / 1000} s of SIGINT: killed`;
     result.differences.push(line);
     if (result.status === 'pass') Object.assign(result, { status: 'fail', reason: line, output: t.tail() });
-  } else if (t.exitCode !== 0 && result.status === 'pass') {
-    Object.assign(result, { status: 'fail', reason: `exited with ${t.exitCode ?? t.exitSignal} after SIGINT: ${t.firstError()}`, output: t.tail() });
+  } else if (t.exitCode !== 0 || t.exitedEarly) {
+    const when = t.exitedEarly ? 'during the run' : 'after SIGINT';
+    const line = `exited with ${t.exitCode ?? t.exitSignal} ${when}: ${t.firstError()}`;
+    result.differences.push(line);
+    // the crash explains the missing events better than the first missing event does
+    Object.assign(result, { status: 'fail', reason: line, output: t.tail() });
   }
   return result;
 }

@@ -12,7 +12,8 @@ export type Tool =
   | 'upstream-bcc'
   | 'upstream-bpftrace'
   | 'upstream-libbpf-tools'
-  | 'libbpf-kprobe';
+  | 'libbpf-kprobe'
+  | 'libbpf-static';
 
 /** Something a variant needs; each is checked before it runs, and a missing one becomes a skip with a reason. */
 export type Requirement =

@@ -59,8 +59,11 @@ export const VARIANTS: Variant[] = [
     description: 'bpftrace script: enter prints pid, comm and each argument; exit prints ppid and ret',
     sources: ['bpf/execsnoop/execsnoop.bt'],
     requires: ['root', 'tracefs', 'btf', 'tool:bpftrace'],
-    // str() keeps BPFTRACE_STRLEN-1 bytes: 129 shows 128, enough to tell a cut argument (see the script)
-    command: ['env', 'BPFTRACE_STRLEN=129', 'bpftrace', 'bpf/execsnoop/execsnoop.bt'],
+    // str() keeps BPFTRACE_STRLEN-1 bytes: 129 shows 128, enough to tell a cut argument (see the script).
+    // BPFTRACE_BTF: bpftrace 0.17 looks for the kernel's BTF with BPF_BTF_GET_NEXT_ID, which lists vmlinux
+    // only from 5.11 on; on 5.10 it then knows no struct task_struct (curtask->real_parent). Naming the
+    // file works on every kernel (measured on 5.10).
+    command: ['env', 'BPFTRACE_STRLEN=129', 'BPFTRACE_BTF=/sys/kernel/btf/vmlinux', 'bpftrace', 'bpf/execsnoop/execsnoop.bt'],
     ready: /^Tracing execve\.\.\. Hit Ctrl-C to end\.$/,
     parser: 'execsnoop-bpftrace',
     attachTimeoutMs: ATTACH_MS.bpftrace,
@@ -96,6 +99,20 @@ export const VARIANTS: Variant[] = [
     sources: ['bpf/execsnoop/execsnoop.bpf.c', 'bpf/execsnoop/execsnoop.c', 'bpf/execsnoop/execsnoop.h', 'bpf/Makefile'],
     requires: ['root', 'tracefs', 'btf', 'build:libbpf'],
     command: ['build/bpf/execsnoop'],
+    ready: TABLE_READY,
+    parser: 'execsnoop-table',
+    attachTimeoutMs: ATTACH_MS.libbpf,
+    expect: COURSE_EXECSNOOP,
+  },
+  {
+    example: 'execsnoop',
+    tool: 'libbpf-static',
+    description:
+      'the libbpf execsnoop linked statically, built once on the build machine from its BTF: CO-RE lets the ' +
+      'same binary run unchanged on every kernel of the matrix',
+    sources: ['bpf/execsnoop/execsnoop.bpf.c', 'bpf/execsnoop/execsnoop.c', 'bpf/Makefile'],
+    requires: ['root', 'tracefs', 'btf', 'build:libbpf'],
+    command: ['build/bpf/execsnoop-static'],
     ready: TABLE_READY,
     parser: 'execsnoop-table',
     attachTimeoutMs: ATTACH_MS.libbpf,

@@ -1,0 +1,92 @@
+import t from 'tap';
+import { execa } from 'execa';
+import { runSession, type SessionOptions } from '../../harness/session.js';
+import { checkVariant, kernelFacts } from '../../harness/requirements.js';
+import { projectRoot } from '../../harness/paths.js';
+import { VARIANTS } from '../../harness/variants.js';
+import type { Variant } from '../../harness/variant.js';
+import { goneFromKernel, requireFeature, requireRoot } from '../lib/kernel.js';
+
+const variant = (name: string): Variant => {
+  const v = VARIANTS.find((x) => `${x.example}/${x.tool}` === name);
+  if (!v) throw new Error(`no variant ${name}`);
+  return v;
+};
+
+const options = (over: Partial<SessionOptions> = {}): SessionOptions => ({
+  root: projectRoot,
+  check: checkVariant,
+  facts: kernelFacts(),
+  ...over,
+});
+
+/** Processes whose command line contains `text`, other than pgrep itself. */
+async function running(text: string): Promise<number[]> {
+  const r = await execa('pgrep', ['-f', text], { reject: false });
+  return String(r.stdout).split('\n').filter(Boolean).map(Number).filter((p) => p !== process.pid);
+}
+
+t.test('the ts and libbpf variants, started together, each grade every workload exec as declared', async (t) => {
+  if (!requireRoot(t) || !requireFeature(t, 'tracefs') || !requireFeature(t, 'btf')) return;
+  const names = ['execsnoop/ts', 'execsnoop/libbpf', 'counter/ts', 'counter/libbpf'];
+  const results = await runSession(names.map(variant), options());
+  for (const r of results) {
+    t.equal(r.status, 'pass', `${r.name}: ${r.reason ?? 'pass'}`);
+    t.equal(r.matched, r.expected, `${r.name}: ${r.matched}/${r.expected}`);
+  }
+  t.same(await running('bpf/execsnoop/execsnoop.ts'), [], 'no tracer left running');
+  t.ok(await goneFromKernel('prog', 'execsnoop_enter'), 'no program of ours left in the kernel');
+});
+
+t.test('a variant whose requirement is missing is skipped with the reason, and never run', async (t) => {
+  const impossible: Variant = { ...variant('counter/ts'), requires: ['tool:upstream-bcc'], command: ['false'] };
+  const [r] = await runSession([impossible], options({ check: async () => ({ kind: 'tool-missing', reason: 'upstream-bcc: not installed — apt-get install bpfcc-tools' }) }));
+  t.match(r, { status: 'skip', skipKind: 'tool-missing', reason: /apt-get install bpfcc-tools/ });
+});
+
+t.test('a tracer that hangs after attaching is killed after SIGINT times out, and fails saying so', async (t) => {
+  if (!requireRoot(t) || !requireFeature(t, 'tracefs') || !requireFeature(t, 'btf')) return;
+  // the real ts execsnoop, stopped (SIGSTOP) as soon as it is attached: it holds its BPF programs and
+  // cannot answer SIGINT, as a hung tracer would
+  const hung: Variant = { ...variant('execsnoop/ts') };
+  const results = await runSession([hung], options({
+    workload: async () => {
+      for (const pid of await running('bpf/execsnoop/execsnoop.ts')) process.kill(pid, 'SIGSTOP');
+      return { runId: 'hung', execs: [] };
+    },
+  }));
+  t.match(results[0], { status: 'fail', reason: /did not exit within 5 s of SIGINT: killed/ });
+  t.same(await running('bpf/execsnoop/execsnoop.ts'), [], 'the hung tracer is gone');
+  t.ok(await goneFromKernel('prog', 'execsnoop_enter'), 'its programs are gone from the kernel');
+});
+
+t.test('a tracer that crashes mid-run fails with its exit status, and leaves nothing behind', async (t) => {
+  if (!requireRoot(t) || !requireFeature(t, 'tracefs') || !requireFeature(t, 'btf')) return;
+  const results = await runSession([variant('execsnoop/ts')], options({
+    workload: async () => {
+      for (const pid of await running('bpf/execsnoop/execsnoop.ts')) process.kill(pid, 'SIGSEGV');
+      await new Promise((r) => setTimeout(r, 500));
+      return { runId: 'crash', execs: [] };
+    },
+  }));
+  t.match(results[0], { status: 'fail', reason: /SIGSEGV/ });
+  t.same(await running('bpf/execsnoop/execsnoop.ts'), []);
+  t.ok(await goneFromKernel('prog', 'execsnoop_enter'));
+});
+
+t.test('a tracer that never says it is attached is stopped and fails with its own words', async (t) => {
+  const silent: Variant = {
+    ...variant('counter/ts'),
+    command: ['sh', '-c', 'echo "loading: still compiling" >&2; exec sleep 300'],
+    attachTimeoutMs: 1000,
+  };
+  const [r] = await runSession([silent], options({ check: async () => undefined }));
+  t.match(r, { status: 'fail', reason: /did not attach within 1 s: loading: still compiling/ });
+  t.same(await running('exec sleep 300'), [], 'no process left behind');
+});
+
+t.test('a tracer that exits before attaching fails with its first error line', async (t) => {
+  const broken: Variant = { ...variant('counter/ts'), command: ['sh', '-c', 'echo "ERROR: failed to attach probe" >&2; exit 1'] };
+  const [r] = await runSession([broken], options({ check: async () => undefined }));
+  t.match(r, { status: 'fail', reason: 'exited with 1 before attaching: ERROR: failed to attach probe' });
+});

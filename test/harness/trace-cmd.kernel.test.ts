@@ -1,0 +1,62 @@
+import t from 'tap';
+import path from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { projectRoot } from '../../harness/paths.js';
+import { formatTraceEvent } from '../../harness/trace-cmd.js';
+import { requireFeature, requireRoot } from '../lib/kernel.js';
+
+const lab = path.join(projectRoot, 'lab');
+
+/** Resolves when `stream` has printed a line matching `re` (or rejects when the process ends first). */
+function waitFor(child: ResultPromise, stream: 'stdout' | 'stderr', re: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    child[stream]!.on('data', (d: Buffer) => {
+      text += String(d);
+      const line = text.split('\n').find((l) => re.test(l));
+      if (line) resolve(line);
+    });
+    void child.then((r) => reject(new Error(`exited ${r.exitCode} first: ${String(r.stderr).slice(-500)}`)));
+  });
+}
+
+t.test('trace prints a normalized event per exec as JSON lines, after "ready" on stderr, until SIGINT', async (t) => {
+  if (!requireRoot(t) || !requireFeature(t, 'tracefs') || !requireFeature(t, 'btf')) return;
+  const child = execa(lab, ['trace', 'execsnoop', '--tool', 'libbpf', '--format', 'jsonl'], { reject: false, timeout: 60_000 });
+  await waitFor(child, 'stderr', /^ready$/);
+  const marker = `trace-test-${process.pid}`;
+  const exec = execa('/bin/true', [marker, 'two words']);
+  const pid = exec.pid;
+  await exec;
+  const line = await waitFor(child, 'stdout', new RegExp(marker));
+  t.match(JSON.parse(line), { pid, ppid: process.pid, ret: 0, args: ['/bin/true', marker, 'two words'], truncated: false });
+  child.kill('SIGINT');
+  const r = await child;
+  t.equal(r.exitCode, 0, 'SIGINT ends it cleanly');
+});
+
+t.test('tracing a counter prints its counts when stopped', async (t) => {
+  if (!requireRoot(t) || !requireFeature(t, 'tracefs')) return;
+  const child = execa(lab, ['trace', 'counter', '--tool', 'ts', '--format', 'jsonl'], { reject: false, timeout: 60_000 });
+  await waitFor(child, 'stderr', /^ready$/);
+  const exec = execa('/bin/true');
+  const pid = exec.pid!;
+  await exec;
+  child.kill('SIGTERM');
+  const r = await child;
+  t.equal(r.exitCode, 0);
+  const counts = JSON.parse(String(r.stdout).trim().split('\n').pop()!);
+  t.equal(counts.perPid[pid], 1, 'the child was counted once');
+  t.ok(counts.total >= 1);
+});
+
+t.test('an unknown variant is bad usage, with the list of variants', async (t) => {
+  const r = await execa(lab, ['trace', 'execsnoop', '--tool', 'dtrace'], { reject: false });
+  t.equal(r.exitCode, 2);
+  t.match(String(r.stderr), /no variant execsnoop\/dtrace \(variants: execsnoop\/bpftrace, /);
+});
+
+t.test('the text format shows what a tool does not report as "-"', async (t) => {
+  const line = formatTraceEvent({ pid: 7, comm: 'true', args: ['/bin/true', 'a b'], truncated: false }, 'text');
+  t.equal(line, "true             7       -         - /bin/true 'a b'");
+});
