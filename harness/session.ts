@@ -5,6 +5,7 @@
 // Tracers run together by default (one workload for all of them, which matters when a BCC compile in
 // a TCG guest takes 30 s); `serial` runs one per workload, for exact per-tool startup times.
 
+import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
 import { gradeCounter, gradeExecsnoop, expectedAbsence, type Grade } from './compare.js';
@@ -141,11 +142,15 @@ export class Tracer {
     ]);
     clearTimeout(timer);
     if (!exitedInTime) {
+      this.hangState = await processState(this.child.pid);
       this.child.kill('SIGKILL');
       await this.done;
     }
     return exitedInTime;
   }
+
+  /** Where a tracer that had to be killed was stuck ("state S, in ep_poll"), for the report. */
+  hangState?: string;
 
   get startupMs(): number | undefined {
     return this.readyAt === undefined ? undefined : Math.round(this.readyAt - this.started);
@@ -162,6 +167,19 @@ export class Tracer {
 
   tail(): string {
     return [...this.stdout.slice(-OUTPUT_TAIL_LINES).map((l) => `stdout: ${l}`), ...this.stderr.slice(-OUTPUT_TAIL_LINES).map((l) => `stderr: ${l}`)].join('\n');
+  }
+}
+
+/** The scheduler state and kernel wait channel of a process, from /proc. */
+async function processState(pid: number | undefined): Promise<string | undefined> {
+  if (pid === undefined) return undefined;
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const state = /^State:\s*(.+)$/m.exec(status)?.[1];
+    const wchan = (await readFile(`/proc/${pid}/wchan`, 'utf8').catch(() => '')).trim();
+    return `state ${state ?? '?'}${wchan && wchan !== '0' ? `, in ${wchan}` : ''}`;
+  } catch {
+    return undefined;
   }
 }
 
@@ -196,7 +214,7 @@ async function drain(tracers: Tracer[], run: WorkloadRun, maxMs: number): Promis
   }
 }
 
-function verdict(t: Tracer, run: WorkloadRun, stoppedCleanly: boolean, facts?: KernelFacts): VariantResult {
+function verdict(t: Tracer, run: WorkloadRun, stoppedCleanly: boolean, stopMs: number, facts?: KernelFacts): VariantResult {
   const v = t.variant;
   const result: VariantResult = { ...base(v), status: 'pass', startupMs: t.startupMs, command: v.command };
   if (v.example === 'counter') {
@@ -214,7 +232,7 @@ function verdict(t: Tracer, run: WorkloadRun, stoppedCleanly: boolean, facts?: K
     if (grade.failures.length) Object.assign(result, { status: 'fail', reason: grade.failures[0], output: t.tail() });
   }
   if (!stoppedCleanly) {
-    const line = `did not exit within ${STOP_MS / 1000} s of SIGINT: killed`;
+    const line = `did not exit within ${stopMs / 1000} s of SIGINT (${t.hangState ?? 'state unknown'}): killed`;
     result.differences.push(line);
     if (result.status === 'pass') Object.assign(result, { status: 'fail', reason: line, output: t.tail() });
   } else if (t.exitCode !== 0 || t.exitedEarly) {
@@ -268,7 +286,7 @@ export async function runSession(variants: Variant[], opts: SessionOptions): Pro
       const run = await (opts.workload ?? runWorkload)();
       await drain(attached, run, DRAIN_MS * slow);
       const stopped = await Promise.all(attached.map((t) => t.stop(STOP_MS * slow)));
-      attached.forEach((t, i) => results.set(t.variant, verdict(t, run, stopped[i], opts.facts)));
+      attached.forEach((t, i) => results.set(t.variant, verdict(t, run, stopped[i], STOP_MS * slow, opts.facts)));
     }
   } finally {
     opts.signal?.removeEventListener('abort', abort);

@@ -10,6 +10,7 @@ import { execa } from 'execa';
 import { UsageError } from './errors.js';
 import { ensureSetup } from './setup.js';
 import { projectRoot } from './paths.js';
+import { MATRIX_KERNELS } from './matrix.js';
 
 interface Part {
   /** Which test files belong to the part. */
@@ -44,7 +45,7 @@ export async function testCommand(argv: string[]): Promise<number> {
 
   const files = await testFiles(path.join(projectRoot, 'test'));
   // everything tests rely on is installed and built once, here, not inside each test
-  await ensureSetup({ build: true, kernels: names.includes('vm') ? ['6.1'] : [], log: (l) => process.stderr.write(`lab test: ${l}\n`) });
+  await ensureSetup({ build: true, kernels: names.includes('vm') ? MATRIX_KERNELS.filter((k) => k !== 'host') : [], log: (l) => process.stderr.write(`lab test: ${l}\n`) });
 
   let failed = false;
   for (const name of names) {

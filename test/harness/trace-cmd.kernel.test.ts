@@ -7,28 +7,39 @@ import { requireFeature, requireRoot } from '../lib/kernel.js';
 
 const lab = path.join(projectRoot, 'lab');
 
-/** Resolves when `stream` has printed a line matching `re` (or rejects when the process ends first). */
-function waitFor(child: ResultPromise, stream: 'stdout' | 'stderr', re: RegExp): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    child[stream]!.on('data', (d: Buffer) => {
-      text += String(d);
-      const line = text.split('\n').find((l) => re.test(l));
-      if (line) resolve(line);
-    });
-    void child.then((r) => reject(new Error(`exited ${r.exitCode} first: ${String(r.stderr).slice(-500)}`)));
+/** Collects a stream from the start, so no line is missed; `waitFor` resolves on the first line matching. */
+function lines(child: ResultPromise, stream: 'stdout' | 'stderr') {
+  let text = '';
+  const waiters: (() => void)[] = [];
+  child[stream]!.on('data', (d: Buffer) => {
+    text += String(d);
+    waiters.splice(0).forEach((w) => w());
   });
+  return {
+    waitFor(re: RegExp): Promise<string> {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const line = text.split('\n').find((l) => re.test(l));
+          if (line) resolve(line);
+          else waiters.push(check);
+        };
+        check();
+        void child.then((r) => reject(new Error(`exited ${r.exitCode} before printing ${re}: ${String(r.stderr).slice(-500)}`)));
+      });
+    },
+  };
 }
 
 t.test('trace prints a normalized event per exec as JSON lines, after "ready" on stderr, until SIGINT', async (t) => {
   if (!requireRoot(t) || !requireFeature(t, 'tracefs') || !requireFeature(t, 'btf')) return;
   const child = execa(lab, ['trace', 'execsnoop', '--tool', 'libbpf', '--format', 'jsonl'], { reject: false, timeout: 60_000 });
-  await waitFor(child, 'stderr', /^ready$/);
+  const out = lines(child, 'stdout');
+  await lines(child, 'stderr').waitFor(/^ready$/);
   const marker = `trace-test-${process.pid}`;
   const exec = execa('/bin/true', [marker, 'two words']);
   const pid = exec.pid;
   await exec;
-  const line = await waitFor(child, 'stdout', new RegExp(marker));
+  const line = await out.waitFor(new RegExp(marker));
   t.match(JSON.parse(line), { pid, ppid: process.pid, ret: 0, args: ['/bin/true', marker, 'two words'], truncated: false });
   child.kill('SIGINT');
   const r = await child;
@@ -38,7 +49,7 @@ t.test('trace prints a normalized event per exec as JSON lines, after "ready" on
 t.test('tracing a counter prints its counts when stopped', async (t) => {
   if (!requireRoot(t) || !requireFeature(t, 'tracefs')) return;
   const child = execa(lab, ['trace', 'counter', '--tool', 'ts', '--format', 'jsonl'], { reject: false, timeout: 60_000 });
-  await waitFor(child, 'stderr', /^ready$/);
+  await lines(child, 'stderr').waitFor(/^ready$/);
   const exec = execa('/bin/true');
   const pid = exec.pid!;
   await exec;
