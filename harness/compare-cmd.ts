@@ -5,7 +5,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseOptions } from './args.js';
 import { EnvironmentError, UsageError } from './errors.js';
 import { applyKnown } from './known.js';
 import { exitCodeFor, formatFailureDetails, formatTables, toCsv, toJson } from './report.js';
@@ -32,25 +32,19 @@ export interface CompareOptions {
 }
 
 export function parseCompareArgs(argv: string[]): CompareOptions {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        target: { type: 'string' },
-        kernel: { type: 'string' },
-        example: { type: 'string', multiple: true },
-        tool: { type: 'string', multiple: true },
-        json: { type: 'string' },
-        csv: { type: 'string' },
-        serial: { type: 'boolean', default: false },
-        verbose: { type: 'boolean', short: 'v', default: false },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const { values } = parseOptions({
+    args: argv,
+    options: {
+      target: { type: 'string' },
+      kernel: { type: 'string' },
+      example: { type: 'string', multiple: true },
+      tool: { type: 'string', multiple: true },
+      json: { type: 'string' },
+      csv: { type: 'string' },
+      serial: { type: 'boolean', default: false },
+      verbose: { type: 'boolean', short: 'v', default: false },
+    },
+  });
   const kernel = values.kernel ?? (values.target === 'host' ? 'host' : DEFAULT_KERNEL);
   const target = (values.target ?? (kernel === 'host' ? 'host' : 'qemu')) as CompareOptions['target'];
   if (!['host', 'qemu', 'vagrant'].includes(target)) throw new UsageError(`--target must be host, qemu or vagrant, not "${target}"`);

@@ -3,10 +3,10 @@
 // made elsewhere (one CI job per kernel; see .github/workflows/matrix.yml).
 
 import { readFile, writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { stringify } from 'csv-stringify/sync';
 import Table from 'cli-table3';
 import { compareHere, compareInVm, type CompareOptions } from './compare-cmd.js';
+import { parseOptions } from './args.js';
 import { EnvironmentError, UsageError } from './errors.js';
 import { describeTarget, exitCodeFor } from './report.js';
 import { ensureSetup } from './setup.js';
@@ -108,24 +108,17 @@ async function columnFromFile(file: string): Promise<Column> {
 }
 
 export async function matrixCommand(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        kernels: { type: 'string', default: MATRIX_KERNELS.join(',') },
-        csv: { type: 'string' },
-        md: { type: 'string' },
-        merge: { type: 'boolean', default: false },
-        serial: { type: 'boolean', default: false },
-      },
-      strict: true,
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseOptions({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      kernels: { type: 'string', default: MATRIX_KERNELS.join(',') },
+      csv: { type: 'string' },
+      md: { type: 'string' },
+      merge: { type: 'boolean', default: false },
+      serial: { type: 'boolean', default: false },
+    },
+  });
   let cols: Column[];
   if (values.merge) {
     if (positionals.length === 0) throw new UsageError('--merge takes compare --json files: ./lab matrix --merge results/*.json');

@@ -41,6 +41,7 @@ export function formatTables(report: CompareReport): string {
     table.push(['startup', ...variants.map((v) => (v.startupMs === undefined ? '' : `${(v.startupMs / 1000).toFixed(2)} s`))]);
     for (const id of caseIds) table.push([id, ...variants.map((v) => cell(v.execs?.find((o) => o.id === id)))]);
     out.push(table.toString(), '');
+    out.push(...variants.filter((v) => v.description).map((v) => `  ${v.tool}: ${v.description}`), '');
     out.push(...formatNotes(variants), '');
   }
   out.push(summaryLine(report.variants));

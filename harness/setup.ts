@@ -3,8 +3,8 @@
 // run before node_modules exists); this module builds the libbpf variants, fetches the VM kernels,
 // and reports what it did.
 
-import { parseArgs } from 'node:util';
 import { execa } from 'execa';
+import { parseOptions } from './args.js';
 import { EnvironmentError } from './errors.js';
 import { projectRoot } from './paths.js';
 
@@ -49,11 +49,7 @@ export async function ensureSetup(needs: SetupNeeds): Promise<string[]> {
 }
 
 export async function setupCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { kernels: { type: 'string', default: '6.1' } },
-    strict: true,
-  });
+  const { values } = parseOptions({ args: argv, options: { kernels: { type: 'string', default: '6.1' } } });
   const kernels = values.kernels ? values.kernels.split(',').filter((k) => k && k !== 'host') : [];
   const done = await ensureSetup({ build: true, kernels, log: (l) => process.stderr.write(`lab setup: ${l}\n`) });
   const installed = done.filter((l) => /^(installed|building)/.test(l));

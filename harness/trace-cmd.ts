@@ -1,8 +1,9 @@
 // `./lab trace E --tool T`: one variant, attached until SIGINT/SIGTERM, its events normalized and streamed —
 // the same event whichever tool produced it. `ready` goes to stderr once the probes are attached.
 
-import { parseArgs } from 'node:util';
+import { formatCounts } from '../bpf/counter/counter.js';
 import { formatArgs } from '../bpf/execsnoop/format.js';
+import { parseOptions } from './args.js';
 import { EnvironmentError, UsageError } from './errors.js';
 import { parseCounter } from './parse.js';
 import { projectRoot } from './paths.js';
@@ -24,28 +25,20 @@ export function formatTraceEvent(e: ExecEvent, format: Format): string {
 
 export function formatTraceCounts(c: CounterSnapshot, format: Format): string {
   if (format === 'jsonl') return JSON.stringify({ total: c.total, perPid: Object.fromEntries(c.perPid) });
-  const rows = [...c.perPid].sort((a, b) => a[0] - b[0]).map(([pid, n]) => `${String(pid).padEnd(7)} ${n}`);
-  return ['PID     COUNT', ...rows, `${'TOTAL'.padEnd(7)} ${c.total}`].join('\n');
+  return formatCounts(c.total, c.perPid).trimEnd();
 }
 
 function parseTraceArgs(argv: string[]) {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        tool: { type: 'string' },
-        format: { type: 'string', default: 'text' },
-        target: { type: 'string', default: 'host' },
-        kernel: { type: 'string' },
-      },
-      strict: true,
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseOptions({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      tool: { type: 'string' },
+      format: { type: 'string', default: 'text' },
+      target: { type: 'string', default: 'host' },
+      kernel: { type: 'string' },
+    },
+  });
   const example = positionals[0];
   if (!example || positionals.length > 1) throw new UsageError('usage: ./lab trace EXAMPLE --tool TOOL [--format text|jsonl] [--target host|qemu] [--kernel K]');
   if (!values.tool) throw new UsageError('--tool is required (e.g. --tool libbpf)');

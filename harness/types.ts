@@ -92,6 +92,8 @@ export interface VariantResult {
   name: string;
   example: string;
   tool: string;
+  /** What the variant is, in a line (from its spec). */
+  description?: string;
   status: Status;
   reason?: string;
   skipKind?: SkipKind;

@@ -171,7 +171,10 @@ export const VARIANTS: Variant[] = [
   {
     example: 'counter',
     tool: 'libbpf-kprobe',
-    description: 'libbpf, the seed\'s kprobe form: SEC("ksyscall/execve"), resolved to __x64_sys_execve',
+    description:
+      'libbpf, the seed\'s kprobe form: SEC("ksyscall/execve"), which libbpf resolves to __x64_sys_execve — since ' +
+      '4.17 x86-64 enters syscalls through __x64_sys_* wrappers taking a pt_regs, so the sys_execve of older ' +
+      'examples no longer exists to probe',
     sources: ['bpf/counter/counter.bpf.c', 'bpf/counter/counter.c', 'bpf/Makefile'],
     requires: ['root', 'kprobes', 'build:libbpf'],
     command: ['build/bpf/counter', '--kprobe'],

@@ -38,6 +38,17 @@ type Case = (ctx: Context) => Promise<ExecTruth[]>;
 
 const marker = (ctx: Context, id: string): string => `${ctx.runId}-${id}`;
 
+/** The truth of an exec the workload started itself: a child of this process, exec'ing once, from its main thread. */
+const childExec = (ctx: Context, f: Pick<ExecTruth, 'id' | 'marker' | 'pid' | 'filename' | 'argv'> & Partial<ExecTruth>): ExecTruth => ({
+  syscall: 'execve',
+  tid: f.pid,
+  ppid: process.pid,
+  ret: 0,
+  commBefore: ctx.ownComm,
+  commAfter: commFor(f.filename),
+  ...f,
+});
+
 /** Spawn FILE with ARGV (argv[0] included) and wait; the child's only exec is the one under test. */
 async function spawnExec(ctx: Context, id: string, filename: string, argv: string[], mark: string): Promise<ExecTruth> {
   const child = execa(filename, argv.slice(1), {
@@ -53,19 +64,7 @@ async function spawnExec(ctx: Context, id: string, filename: string, argv: strin
   if (pid === undefined || result.failed) {
     throw new Error(`workload ${id}: ${filename} did not run: ${result.shortMessage ?? 'no pid'}`);
   }
-  return {
-    id,
-    marker: mark,
-    syscall: 'execve',
-    pid,
-    tid: pid,
-    ppid: process.pid,
-    filename,
-    argv,
-    ret: 0,
-    commBefore: ctx.ownComm,
-    commAfter: commFor(filename),
-  };
+  return childExec(ctx, { id, marker: mark, pid, filename, argv });
 }
 
 const withArgs = (id: string, extra: (m: string) => string[], filename = TRUE): Case => async (ctx) => {
@@ -74,20 +73,8 @@ const withArgs = (id: string, extra: (m: string) => string[], filename = TRUE): 
 };
 
 /** A launcher exec: it only starts the process that will do the exec under test. */
-const launcher = (ctx: Context, id: string, pid: number, filename: string, argv: string[], mark: string): ExecTruth => ({
-  id: `${id}:launcher`,
-  marker: mark,
-  syscall: 'execve',
-  pid,
-  tid: pid,
-  ppid: process.pid,
-  filename,
-  argv,
-  ret: 0,
-  commBefore: ctx.ownComm,
-  commAfter: commFor(filename),
-  launcher: true,
-});
+const launcher = (ctx: Context, id: string, pid: number, filename: string, argv: string[], mark: string): ExecTruth =>
+  childExec(ctx, { id: `${id}:launcher`, marker: mark, pid, filename, argv, launcher: true });
 
 /** Runs the Python helper, which reports who it is and then execs from a thread or with execveat. */
 const viaHelper = (id: string, mode: 'thread' | 'execveat'): Case => async (ctx) => {

@@ -1,6 +1,6 @@
 // `./lab vm …`: run a command inside a VM booted on a Debian kernel, list and fetch kernels, probe KVM.
 
-import { parseArgs } from 'node:util';
+import { parseOptions } from '../harness/args.js';
 import { UsageError } from '../harness/errors.js';
 import { cacheDir } from './cache.js';
 import { ensureKernel, KERNELS, kernelSpec, listKernels, type KernelListing } from './kernels.js';
@@ -21,11 +21,7 @@ const USAGE = `usage:
 `;
 
 function parse<T extends Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>>(argv: string[], options: T, positionals = false) {
-  try {
-    return parseArgs({ args: argv, options, allowPositionals: positionals, strict: true });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n\n${USAGE}`);
-  }
+  return parseOptions({ args: argv, options, allowPositionals: positionals }, USAGE);
 }
 
 function positiveInt(value: string | undefined, what: string): number | undefined {

@@ -90,3 +90,20 @@ t.test('a tracer that exits before attaching fails with its first error line', a
   const [r] = await runSession([broken], options({ check: async () => undefined }));
   t.match(r, { status: 'fail', reason: 'exited with 1 before attaching: ERROR: failed to attach probe' });
 });
+
+t.test('a tracer idle in its event loop after SIGINT gets a second one, and the report says so', async (t) => {
+  // a stand-in with bpftrace 0.17's shape (epoll loop with a timeout) that drops the first SIGINT
+  const script = [
+    'import select, signal, sys',
+    'hits = []',
+    'signal.signal(signal.SIGINT, lambda *a: hits.append(1))',
+    'print("Counting execve calls... Hit Ctrl-C to end.", flush=True)',
+    'ep = select.epoll()',
+    'while len(hits) < 2: ep.poll(0.1)',
+    'print("PID     COUNT"); print("TOTAL   0")',
+  ].join('\n');
+  const deaf: Variant = { ...variant('counter/ts'), command: ['/usr/bin/python3', '-c', script], attachTimeoutMs: 5000 };
+  const [r] = await runSession([deaf], options({ check: async () => undefined, workload: async () => ({ runId: 'deaf', execs: [] }) }));
+  t.match(r.differences, [/needed a second SIGINT/]);
+  t.notMatch(r.reason ?? '', /did not exit/);
+});
