@@ -2,7 +2,7 @@
 // is either an expected difference the variant declared (with its reason) or a failure. Pure functions:
 // no processes, no kernel — so every rule here has a unit test.
 
-import type { CounterSnapshot, ExecEvent, ExecOutcome, ExecTruth, WorkloadRun } from './types.js';
+import { EXPECTED, type CounterSnapshot, type ExecEvent, type ExecOutcome, type ExecTruth, type WorkloadRun } from './types.js';
 import { DOCUMENTED_KERNEL, type CounterExpectations, type ExecsnoopExpectations, type KernelFacts } from './variant.js';
 
 /** The verdict on one variant's output, before it becomes a VariantResult. */
@@ -190,7 +190,7 @@ function exactCandidate(pool: ExecEvent[], want: ExpectedView, e: ExecsnoopExpec
 function record(grade: Grade, o: ExecOutcome, expected: string[], problems: string[]): void {
   grade.execs.push(o);
   if (problems.length === 0) grade.matched++;
-  for (const n of expected) grade.differences.push(`${o.id}: ${n} (expected)`);
+  for (const n of expected) grade.differences.push(`${o.id}: ${n} ${EXPECTED}`);
   for (const n of problems) {
     grade.differences.push(`${o.id}: ${n}`);
     grade.failures.push(`${o.id}: ${n}`);

@@ -3,7 +3,7 @@
 
 import Table from 'cli-table3';
 import { stringify } from 'csv-stringify/sync';
-import type { CompareReport, ExecOutcome, TargetInfo, VariantResult } from './types.js';
+import { EXPECTED, QUIRK, type CompareReport, type ExecOutcome, type TargetInfo, type VariantResult } from './types.js';
 
 const plainStyle = { head: [], border: [] };
 
@@ -55,9 +55,11 @@ function formatNotes(variants: VariantResult[]): string[] {
       lines.push(`  ${v.name}: ${v.status.toUpperCase()} — ${v.reason ?? ''}`);
       continue;
     }
-    const expected = [...new Set(v.differences.filter((d) => d.endsWith('(expected)')).map(stripCase))];
-    const failures = v.differences.filter((d) => !d.endsWith('(expected)'));
+    const expected = [...new Set(v.differences.filter((d) => d.endsWith(EXPECTED)).map(stripCase))];
+    const quirks = v.differences.filter((d) => d.endsWith(QUIRK));
+    const failures = v.differences.filter((d) => !d.endsWith(EXPECTED) && !d.endsWith(QUIRK));
     for (const d of expected) lines.push(`  ${v.name}: ${d}`);
+    for (const d of quirks) lines.push(`  ${v.name}: NOTE ${d}`);
     for (const d of failures) lines.push(`  ${v.name}: FAIL ${d}`);
   }
   return lines;

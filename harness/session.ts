@@ -11,7 +11,7 @@ import { execa, type ResultPromise } from 'execa';
 import { gradeCounter, gradeExecsnoop, expectedAbsence, type Grade } from './compare.js';
 import { createParser, parseCounter } from './parse.js';
 import { runWorkload } from './workload.js';
-import type { ExecEvent, SkipKind, VariantResult, WorkloadRun } from './types.js';
+import { QUIRK, type ExecEvent, type SkipKind, type VariantResult, type WorkloadRun } from './types.js';
 import { variantName, type KernelFacts, type Variant } from './variant.js';
 
 export interface Unmet {
@@ -264,7 +264,7 @@ function verdict(t: Tracer, run: WorkloadRun, stoppedCleanly: boolean, stopMs: n
   }
   if (t.resentSigint) {
     // the output is complete and graded as usual; the tool's shutdown is what stumbled
-    result.differences.push('needed a second SIGINT: it was still idle in its event loop after the first (tool quirk, not a wrong event)');
+    result.differences.push(`needed a second SIGINT: it was still idle in its event loop after the first ${QUIRK}`);
   }
   if (!stoppedCleanly) {
     const line = `did not exit within ${stopMs / 1000} s of SIGINT (${t.hangState ?? 'state unknown'}): killed`;

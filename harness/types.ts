@@ -87,6 +87,10 @@ export interface ExecOutcome {
   notes: string[];
 }
 
+/** How a difference line ends when the variant declares it, or when it is a tool's quirk that changes no event. */
+export const EXPECTED = '(expected)';
+export const QUIRK = '(tool quirk)';
+
 /** The result of one variant, shaped as `compare --json` schema 1 wants it. */
 export interface VariantResult {
   name: string;
