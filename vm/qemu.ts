@@ -294,6 +294,9 @@ export class BootPanic extends EnvironmentError {
   override name = 'BootPanic';
 }
 
+/** Panics that every boot of the same kernel and initramfs would repeat: retrying them only wastes time. */
+const DETERMINISTIC_PANIC = /Unable to mount root fs|No working init found|Attempted to kill init|Requested init .* failed/;
+
 /** Boots tried before giving up on a kernel that panics while booting. */
 const BOOT_ATTEMPTS = 3;
 
@@ -410,7 +413,7 @@ async function runInVmOnce(opts: VmRunOptions): Promise<VmRunResult> {
       const qemuError = String(r.stderr ?? '').split('\n').filter((l) => l.trim() && !/terminating on signal/.test(l)).slice(0, 2).join(' / ');
       const reason = guestError || qemuError || consoleReason(await readFile(consoleLog, 'utf8').catch(() => '')) || `QEMU exited with ${r.exitCode ?? r.signal} before the command finished`;
       const message = `run in vm ${kernel.name} (${kernel.release}, ${accel}): ${reason} (console log: ${consoleLog})`;
-      if (bootMs < 0 && /Kernel panic|Oops/.test(reason)) throw new BootPanic(message);
+      if (bootMs < 0 && /Kernel panic|Oops/.test(reason) && !DETERMINISTIC_PANIC.test(reason)) throw new BootPanic(message);
       throw new EnvironmentError(message);
     }
     return result;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { EnvironmentError } from '../../harness/errors.js';
 import { ensureKernel } from '../../vm/kernels.js';
-import { runInVm } from '../../vm/qemu.js';
+import { BootPanic, runInVm } from '../../vm/qemu.js';
 
 // Several boots under TCG on two cores: well past tap's default per-file limit.
 t.setTimeout(15 * 60_000);
@@ -106,5 +106,6 @@ t.test('an abort kills the VM and rejects with the reason', async (t) => {
 t.test('a guest that cannot start its init fails with the kernel panic and the console log path', async (t) => {
   const err = await runInVm({ kernel: KERNEL, command: ['true'], kernelArgs: ['rdinit=/no-such-init', 'init=/no-such-init'], timeoutMs: 180_000 }).catch((e: unknown) => e);
   t.type(err, EnvironmentError);
+  t.notOk(err instanceof BootPanic, 'a missing init panics on every boot: not retried');
   t.match((err as Error).message, /run in vm 6\.1 .*Kernel panic - not syncing.*\(console log: \/.*\.console\.log\)/);
 });
