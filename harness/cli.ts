@@ -3,7 +3,7 @@
 
 import { UsageError, EnvironmentError } from './errors.js';
 
-type Command = { summary: string; run: (argv: string[]) => Promise<number> };
+type Command = { summary: string; usage?: string | (() => Promise<string>); run: (argv: string[]) => Promise<number> };
 
 const notImplemented = (name: string, issue: string): Command => ({
   summary: `(not implemented yet: ${issue})`,
@@ -16,26 +16,46 @@ const notImplemented = (name: string, issue: string): Command => ({
 const commands: Record<string, Command> = {
   setup: {
     summary: 'install and build what is missing; print what was done',
+    usage: `usage: ./lab setup [--kernels K,K...]
+  install missing Debian and npm packages, build the libbpf tools, fetch the VM kernels
+  (default 6.1; --kernels '' for none); prints what it did`,
     run: async (argv) => (await import('./setup.js')).setupCommand(argv),
   },
   compare: {
     summary: 'run every variant against the workload and compare with the ground truth',
+    usage: `usage: ./lab compare [--target host|qemu|vagrant] [--kernel K] [--example E]... [--tool T]...
+                     [--json FILE] [--csv FILE] [--serial] [--verbose]
+  run every variant (or those of --example/--tool, comma lists allowed) against one workload whose
+  truth is known and report, per variant, pass / fail / skip with its reason and expected differences.
+  Default: a QEMU VM on Debian kernel 6.1; --target host for the running kernel.
+  Exit 0 nothing failed (skips allowed), 1 a variant failed, 2 bad usage or environment.`,
     run: async (argv) => (await import('./compare-cmd.js')).compareCommand(argv),
   },
   trace: {
     summary: 'attach one variant and stream its normalized events until SIGINT',
+    usage: `usage: ./lab trace EXAMPLE --tool TOOL [--format text|jsonl] [--target host|qemu] [--kernel K]
+  attach one variant (e.g. ./lab trace execsnoop --tool libbpf) and print its events, normalized,
+  until Ctrl-C; a counter prints its counts when stopped`,
     run: async (argv) => (await import('./trace-cmd.js')).traceCommand(argv),
   },
   matrix: {
     summary: 'compare on each kernel and print one compatibility table',
+    usage: `usage: ./lab matrix [--kernels K,K...] [--csv FILE] [--md FILE] [--serial]
+       ./lab matrix --merge REPORT.json... [--csv FILE] [--md FILE]
+  run compare on each kernel (default 5.10,6.1,6.12,7.2,host) and print variant x kernel;
+  --merge builds the table from compare --json reports instead (one per CI job)`,
     run: async (argv) => (await import('./matrix.js')).matrixCommand(argv),
   },
   vm: {
     summary: 'run a command inside a VM booted on a Debian kernel; list kernels',
+    usage: async () => (await import('../vm/cli.js')).USAGE,
     run: async (argv) => (await import('../vm/cli.js')).vmCommand(argv),
   },
   test: {
     summary: 'the test suite, or one part of it: unit, kernel, vm, notebooks, labs',
+    usage: `usage: ./lab test [unit|kernel|vm|notebooks|labs]... [TAP OPTIONS]
+  the whole suite, or its parts: unit (no root), kernel (loads programs here), vm (boots QEMU);
+  options starting with - go to tap (e.g. --grep)`,
     run: async (argv) => (await import('./test-cmd.js')).testCommand(argv),
   },
   notebook: notImplemented('notebook', 'the notebooks are not written yet'),
@@ -59,6 +79,12 @@ async function main(argv: string[]): Promise<number> {
   if (!command) {
     process.stderr.write(`lab: unknown command "${name}"\n\n${usage()}`);
     return 2;
+  }
+  const ownArgs = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+  if (command.usage && ownArgs.some((a) => a === '-h' || a === '--help')) {
+    const text = typeof command.usage === 'string' ? command.usage : await command.usage();
+    process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    return 0;
   }
   try {
     return await command.run(rest);

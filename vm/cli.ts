@@ -6,7 +6,7 @@ import { cacheDir } from './cache.js';
 import { ensureKernel, KERNELS, kernelSpec, listKernels, type KernelListing } from './kernels.js';
 import { probeAccel, runInVm, type Accel } from './qemu.js';
 
-const USAGE = `usage:
+export const USAGE = `usage:
   ./lab vm run --kernel K [--timeout S] [--memory MB] [--cpus N] [--writable DIR]... [--env NAME=VALUE]...
                [--cwd DIR] [--accel kvm|tcg] [--no-headers] [--verbose] -- CMD [ARG...]
       boot kernel K (${KERNELS.map((k) => k.name).join(', ')}) with the host's userland and run CMD inside;
