@@ -297,6 +297,9 @@ function upstreamLibbpfToolsParser(): ExecsnoopParser {
   );
 }
 
+/** execsnoop-bpfcc's MAXARG (its default --max-args): the filename and 19 arguments. */
+const UPSTREAM_BCC_MAXARG = 20;
+
 /** execsnoop-bpfcc (BCC 0.26): "%-16s %-7d %-7s %3d %s", arguments joined by spaces, newlines as \n. */
 function upstreamBccParser(): ExecsnoopParser {
   return {
@@ -304,10 +307,13 @@ function upstreamBccParser(): ExecsnoopParser {
       const row = parseRow(text);
       if (!row) return [];
       const args = row.rest === '' ? [] : row.rest.split(' ').map((arg) => arg.replaceAll('\\n', '\n'));
-      // It appends "..." once it has read MAXARG-1 arguments after the filename, even if no more follow.
-      const dropped = args.length > 0 && args[args.length - 1] === CUT_MARK;
-      if (dropped) args.pop();
-      return [{ pid: row.pid, ppid: row.ppid, comm: row.comm, ret: row.ret, args, truncated: dropped }];
+      // Once it has read the filename and MAXARG-1 arguments it sends one more field meant to be "...",
+      // even if no more follow; read from the BPF stack with bpf_probe_read_user, that field arrives
+      // empty on 5.5+ kernels (captured on 6.1). Either way it is not an argument.
+      const last = args.length > UPSTREAM_BCC_MAXARG ? args[args.length - 1] : undefined;
+      const marked = last === CUT_MARK;
+      if (marked || last === '') args.pop();
+      return [{ pid: row.pid, ppid: row.ppid, comm: row.comm, ret: row.ret, args, truncated: marked }];
     },
     end: () => [],
   };

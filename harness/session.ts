@@ -238,11 +238,12 @@ function complete(t: Tracer, run: WorkloadRun): boolean {
   return [...due].every(([pid, n]) => (seen.get(pid) ?? 0) >= n);
 }
 
-async function drain(tracers: Tracer[], run: WorkloadRun, maxMs: number): Promise<void> {
+/** Waits until every tracer has printed what it owes, or `maxMs`; returns the names of those still owing. */
+async function drain(tracers: Tracer[], run: WorkloadRun, maxMs: number): Promise<string[]> {
   const deadline = performance.now() + maxMs;
-  while (performance.now() < deadline && !tracers.every((t) => t.exited || complete(t, run))) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const owing = () => tracers.filter((t) => !t.exited && !complete(t, run)).map((t) => t.name);
+  while (performance.now() < deadline && owing().length > 0) await new Promise((r) => setTimeout(r, 50));
+  return owing();
 }
 
 function verdict(t: Tracer, run: WorkloadRun, stoppedCleanly: boolean, stopMs: number, facts?: KernelFacts): VariantResult {
@@ -325,9 +326,11 @@ export async function runSession(variants: Variant[], opts: SessionOptions): Pro
       const run = await (opts.workload ?? runWorkload)();
       opts.onProgress?.(`workload: ${run.execs.length} execs in ${seconds(phase)}`);
       phase = performance.now();
-      await drain(attached, run, DRAIN_MS * slow);
+      const owing = await drain(attached, run, DRAIN_MS * slow);
+      const drained = `${owing.length ? `waited ${seconds(phase)} for events (${owing.join(', ')} still owed some)` : `drained in ${seconds(phase)}`}`;
+      phase = performance.now();
       const stopped = await Promise.all(attached.map((t) => t.stop(STOP_MS * slow)));
-      opts.onProgress?.(`drained and stopped ${attached.length} tracers in ${seconds(phase)}`);
+      opts.onProgress?.(`${drained}; stopped ${attached.length} tracers in ${seconds(phase)}`);
       attached.forEach((t, i) => results.set(t.variant, verdict(t, run, stopped[i], STOP_MS * slow, opts.facts)));
     }
   } finally {
