@@ -1,0 +1,54 @@
+// The command line's outside contract (CONTRACT.md): usage, --help, exit codes for bad usage and for
+// what is not written yet. Runs the real CLI; nothing here needs root or touches the kernel.
+
+import t from 'tap';
+import { execa } from 'execa';
+import { projectRoot } from '../../harness/paths.js';
+
+const lab = (...args: string[]) =>
+  execa('node', ['--import', 'tsx', 'harness/cli.ts', ...args], { cwd: projectRoot, reject: false, env: { LAB_IN_VM: '1' } });
+
+t.test('./lab --help lists every command and exits 0; no command is bad usage', async (t) => {
+  const help = await lab('--help');
+  t.equal(help.exitCode, 0);
+  for (const c of ['setup', 'compare', 'trace', 'matrix', 'vm', 'test', 'notebook', 'grade', 'bench']) t.match(help.stdout, new RegExp(`^  ${c} `, 'm'), c);
+  const none = await lab();
+  t.equal(none.exitCode, 2);
+  t.match(none.stdout, /^usage: \.\/lab COMMAND/);
+});
+
+for (const command of ['setup', 'compare', 'trace', 'matrix', 'vm', 'test']) {
+  t.test(`./lab ${command} --help prints its usage on stdout and exits 0`, async (t) => {
+    const r = await lab(command, '--help');
+    t.equal(r.exitCode, 0, r.stderr);
+    t.match(r.stdout, new RegExp(`\\./lab ${command}\\b`));
+    t.equal(r.stderr, '');
+  });
+}
+
+t.test('bad usage exits 2 with the reason on stderr', async (t) => {
+  const unknown = await lab('frobnicate');
+  t.equal(unknown.exitCode, 2);
+  t.match(unknown.stderr, /unknown command "frobnicate"/);
+  const option = await lab('compare', '--target', 'moon');
+  t.equal(option.exitCode, 2);
+  t.match(option.stderr, /^lab compare: --target must be host, qemu or vagrant, not "moon"/);
+  const variant = await lab('trace', 'execsnoop', '--tool', 'dtrace');
+  t.equal(variant.exitCode, 2);
+  t.match(variant.stderr, /no variant execsnoop\/dtrace \(variants: .*execsnoop\/libbpf/);
+});
+
+t.test('a command not written yet says so and exits 2', async (t) => {
+  for (const c of ['notebook', 'grade', 'bench']) {
+    const r = await lab(c);
+    t.equal(r.exitCode, 2, c);
+    t.match(r.stderr, new RegExp(`^lab ${c}: not implemented yet`), c);
+  }
+});
+
+t.test('--help after -- belongs to the command run in the VM, not to ./lab', async (t) => {
+  // `vm run` without --kernel is bad usage: proof that --help after -- was not taken as ours
+  const r = await lab('vm', 'run', '--', 'ls', '--help');
+  t.equal(r.exitCode, 2);
+  t.match(r.stderr, /--kernel/);
+});
