@@ -2,6 +2,7 @@
 // Exit codes (CONTRACT.md): 0 nothing failed, 1 a variant or check failed, 2 bad usage or environment.
 
 import { UsageError, EnvironmentError } from './errors.js';
+import { Interrupted } from './interrupt.js';
 
 type Command = { summary: string; usage?: string | (() => Promise<string>); run: (argv: string[]) => Promise<number> };
 
@@ -96,6 +97,10 @@ async function main(argv: string[]): Promise<number> {
     if (err instanceof EnvironmentError) {
       process.stderr.write(`lab ${name}: ${err.message}\n`);
       return 2;
+    }
+    if (err instanceof Interrupted) {
+      process.stderr.write(`lab ${name}: ${err.message}\n`);
+      return err.exitCode;
     }
     throw err;
   }

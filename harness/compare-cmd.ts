@@ -6,6 +6,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseOptions } from './args.js';
+import { interruptible } from './interrupt.js';
 import { EnvironmentError, UsageError } from './errors.js';
 import { applyKnown } from './known.js';
 import { exitCodeFor, formatFailureDetails, formatTables, toCsv, toJson } from './report.js';
@@ -69,7 +70,7 @@ async function writeOutputs(report: CompareReport, o: CompareOptions): Promise<v
 }
 
 /** Runs the variants right here (the host, or the guest when called inside a VM). */
-export async function compareHere(o: CompareOptions): Promise<CompareReport> {
+export async function compareHere(o: CompareOptions, signal?: AbortSignal): Promise<CompareReport> {
   const variants = selectVariants(o);
   if (variants.length === 0) throw new UsageError('no variant matches --example/--tool');
   const target = await hostTarget();
@@ -82,6 +83,7 @@ export async function compareHere(o: CompareOptions): Promise<CompareReport> {
     serial: o.serial,
     onProgress: log,
     facts: kernelFacts(),
+    signal,
     onLine: o.verbose ? (v, s, l) => process.stderr.write(`[${v} ${s}] ${l}\n`) : undefined,
   });
   return { schema: 1, target, variants: applyKnown(results, target.kernel) };
@@ -91,7 +93,7 @@ export async function compareHere(o: CompareOptions): Promise<CompareReport> {
  * Runs `compare --target host` inside a VM booted on `o.kernel` and returns the guest's report. The
  * guest's own output (its table, its progress) streams through unless `quiet`.
  */
-export async function compareInVm(o: CompareOptions, opts: { quiet?: boolean } = {}): Promise<{ report?: CompareReport; exitCode: number }> {
+export async function compareInVm(o: CompareOptions, opts: { quiet?: boolean; signal?: AbortSignal } = {}): Promise<{ report?: CompareReport; exitCode: number }> {
   const { runInVm } = await import('../vm/qemu.js');
   const shared = await mkdtemp(path.join(tmpdir(), 'ebpf-lab-compare-'));
   try {
@@ -108,6 +110,7 @@ export async function compareInVm(o: CompareOptions, opts: { quiet?: boolean } =
       writable: [shared],
       stdout: opts.quiet ? undefined : process.stdout,
       stderr: process.stderr,
+      signal: opts.signal,
     });
     if (result.timedOut) throw new EnvironmentError(`compare in VM (${o.kernel}): timed out; console log: ${result.consoleLog}`);
     const text = await readFile(json, 'utf8').catch(() => undefined);
@@ -130,12 +133,12 @@ export async function compareCommand(argv: string[]): Promise<number> {
     log: (l) => process.stderr.write(`lab compare: ${l}\n`),
   });
   if (o.target === 'qemu') {
-    const { report, exitCode } = await compareInVm(o);
+    const { report, exitCode } = await interruptible((signal) => compareInVm(o, { signal }));
     if (!report) return exitCode;
     await writeOutputs(report, o);
     return exitCodeFor(report.variants);
   }
-  const report = await compareHere(o);
+  const report = await interruptible((signal) => compareHere(o, signal));
   process.stdout.write(formatTables(report) + '\n');
   const details = formatFailureDetails(report.variants);
   if (details) process.stderr.write(details + '\n');

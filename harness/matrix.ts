@@ -7,6 +7,7 @@ import { stringify } from 'csv-stringify/sync';
 import Table from 'cli-table3';
 import { compareHere, compareInVm, type CompareOptions } from './compare-cmd.js';
 import { parseOptions } from './args.js';
+import { interruptible } from './interrupt.js';
 import { EnvironmentError, UsageError } from './errors.js';
 import { describeTarget, exitCodeFor } from './report.js';
 import { ensureSetup } from './setup.js';
@@ -88,13 +89,14 @@ export function matrixTable(cols: Column[]): string {
 const matrixExitCode = (cols: Column[]): number =>
   cols.some((c) => c.error) ? 1 : exitCodeFor(cols.flatMap((c) => c.report?.variants ?? []));
 
-async function runColumn(kernel: string, base: CompareOptions): Promise<Column> {
+async function runColumn(kernel: string, base: CompareOptions, signal: AbortSignal): Promise<Column> {
   process.stderr.write(`lab matrix: ${kernel}\n`);
   try {
-    if (kernel === 'host') return { kernel, report: await compareHere({ ...base, target: 'host', kernel }) };
-    const { report } = await compareInVm({ ...base, target: 'qemu', kernel }, { quiet: true });
+    if (kernel === 'host') return { kernel, report: await compareHere({ ...base, target: 'host', kernel }, signal) };
+    const { report } = await compareInVm({ ...base, target: 'qemu', kernel }, { quiet: true, signal });
     return report ? { kernel, report } : { kernel, error: 'the guest wrote no report' };
   } catch (err) {
+    if (signal.aborted) throw err; // Ctrl-C stops the matrix, not just this column
     return { kernel, error: firstLine((err as Error).message) };
   }
 }
@@ -129,8 +131,11 @@ export async function matrixCommand(argv: string[]): Promise<number> {
     const vmKernels = kernels.filter((k) => k !== 'host');
     await ensureSetup({ build: true, kernels: vmKernels, log: (l) => process.stderr.write(`lab matrix: ${l}\n`) });
     const base: CompareOptions = { target: 'qemu', kernel: '', examples: [], tools: [], serial: values.serial!, verbose: false };
-    cols = [];
-    for (const k of kernels) cols.push(await runColumn(k, base));
+    cols = await interruptible(async (signal) => {
+      const done: Column[] = [];
+      for (const k of kernels) done.push(await runColumn(k, base, signal));
+      return done;
+    });
   }
   if (cols.length === 0) throw new EnvironmentError('no kernel to run');
   process.stdout.write(matrixTable(cols) + '\n');

@@ -338,5 +338,6 @@ export async function runSession(variants: Variant[], opts: SessionOptions): Pro
     // whatever happened above, no tracer survives the session
     await Promise.all(tracers.map((t) => (t.exited ? undefined : (t.child.kill('SIGKILL'), t.done))));
   }
+  opts.signal?.throwIfAborted(); // killed tracers make no report
   return variants.map((v) => results.get(v)!);
 }

@@ -2,6 +2,7 @@
 
 import { parseOptions } from '../harness/args.js';
 import { UsageError } from '../harness/errors.js';
+import { interruptible } from '../harness/interrupt.js';
 import { cacheDir } from './cache.js';
 import { ensureKernel, KERNELS, kernelSpec, listKernels, type KernelListing } from './kernels.js';
 import { probeAccel, runInVm, type Accel } from './qemu.js';
@@ -48,8 +49,9 @@ async function runCommand(argv: string[]): Promise<number> {
     'no-headers': { type: 'boolean' },
     verbose: { type: 'boolean' },
   });
-  if (!values.kernel) throw new UsageError(`--kernel is required (one of ${KERNELS.map((k) => k.name).join(', ')})`);
-  kernelSpec(values.kernel);
+  const kernel = values.kernel;
+  if (!kernel) throw new UsageError(`--kernel is required (one of ${KERNELS.map((k) => k.name).join(', ')})`);
+  kernelSpec(kernel);
   if (values.accel !== undefined && values.accel !== 'kvm' && values.accel !== 'tcg') throw new UsageError(`--accel must be kvm or tcg, not "${values.accel}"`);
   const env: Record<string, string> = {};
   for (const pair of values.env ?? []) {
@@ -59,19 +61,10 @@ async function runCommand(argv: string[]): Promise<number> {
   }
   const timeoutS = positiveInt(values.timeout, '--timeout');
 
-  // Ctrl-C or SIGTERM: stop the VM, then exit as the signal would have made us.
-  const controller = new AbortController();
-  let signalled: NodeJS.Signals | undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (signalled) process.exit(signal === 'SIGINT' ? 130 : 143); // a second one: do not wait (QEMU dies with us)
-    signalled = signal;
-    controller.abort(new Error(`interrupted by ${signal}`));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    const result = await runInVm({
-      kernel: values.kernel,
+  // Ctrl-C or SIGTERM stops the VM; the CLI then exits as the signal would have made us
+  const result = await interruptible((signal) =>
+    runInVm({
+      kernel,
       command,
       cwd: values.cwd,
       env,
@@ -83,25 +76,16 @@ async function runCommand(argv: string[]): Promise<number> {
       headers: !values['no-headers'],
       stdout: process.stdout,
       stderr: process.stderr,
-      signal: controller.signal,
-    });
-    const summary = `${result.kernelRelease} (${result.accel}): boot ${(result.bootMs / 1000).toFixed(2)} s, total ${(result.totalMs / 1000).toFixed(2)} s`;
-    if (result.timedOut) {
-      process.stderr.write(`lab vm run: timed out after ${timeoutS} s; the VM was killed (${summary}; console log: ${result.consoleLog})\n`);
-      return 124;
-    }
-    if (values.verbose) process.stderr.write(`lab vm run: ${summary}, exit code ${result.exitCode}, console log ${result.consoleLog}\n`);
-    return result.exitCode;
-  } catch (err) {
-    if (signalled && controller.signal.aborted) {
-      process.stderr.write(`lab vm run: interrupted by ${signalled}; the VM was stopped\n`);
-      return signalled === 'SIGINT' ? 130 : 143;
-    }
-    throw err;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+      signal,
+    }),
+  );
+  const summary = `${result.kernelRelease} (${result.accel}): boot ${(result.bootMs / 1000).toFixed(2)} s, total ${(result.totalMs / 1000).toFixed(2)} s`;
+  if (result.timedOut) {
+    process.stderr.write(`lab vm run: timed out after ${timeoutS} s; the VM was killed (${summary}; console log: ${result.consoleLog})\n`);
+    return 124;
   }
+  if (values.verbose) process.stderr.write(`lab vm run: ${summary}, exit code ${result.exitCode}, console log ${result.consoleLog}\n`);
+  return result.exitCode;
 }
 
 const mb = (bytes: number | undefined) => (bytes === undefined ? '' : `${(bytes / 1e6).toFixed(1)} MB`);

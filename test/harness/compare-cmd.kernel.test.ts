@@ -59,7 +59,8 @@ t.test('Ctrl-C during compare leaves no tracer process and no BPF program behind
   });
   child.kill('SIGINT');
   const r = await child;
-  t.not(r.exitCode, 0, 'an interrupted compare does not report success');
+  t.equal(r.exitCode, 130, 'an interrupted compare exits as SIGINT would have made it');
+  t.match(String(r.stderr), /^lab compare: interrupted by SIGINT; what was running was stopped and cleaned up$/m);
   await new Promise((r) => setTimeout(r, 500));
   t.same(await tracers(), [], 'no tracer left running');
   t.ok(await goneFromKernel('prog', 'execsnoop_enter'), 'the ts tracer’s programs are gone');

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -34,4 +34,25 @@ t.test('an error inside the guest surfaces with the guest’s own words and exit
   });
   t.equal(r.exitCode, 2, 'the guest’s exit code for bad usage');
   t.match(String(r.stderr), /lab compare: unknown example "nosuch"/);
+});
+
+t.test('Ctrl-C during compare --kernel stops the VM and leaves no qemu and no temporary directory', async (t) => {
+  // a private TMPDIR holds this run's shared and VM directories, so what is left there is what leaked
+  const tmp = await mkdtemp(path.join(tmpdir(), 'compare-vm-int-'));
+  t.teardown(() => rm(tmp, { recursive: true, force: true }));
+  const child = execa(lab, ['compare', '--kernel', '6.1', '--tool', 'libbpf'], { reject: false, timeout: 5 * 60_000, env: { TMPDIR: tmp } });
+  await new Promise<void>((resolve) => {
+    child.stderr!.on('data', (d: Buffer) => {
+      if (/attached after/.test(String(d))) resolve();
+    });
+    void child.then(() => resolve());
+  });
+  child.kill('SIGINT');
+  const r = await child;
+  t.equal(r.exitCode, 130, `exit code (stderr tail: ${String(r.stderr).slice(-1500)})`);
+  t.match(String(r.stderr), /^lab compare: interrupted by SIGINT; what was running was stopped and cleaned up$/m);
+  const qemu = await execa('pgrep', ['-f', `qemu-system.*${tmp}`], { reject: false });
+  t.equal(qemu.stdout, '', 'no qemu of this run');
+  const left = (await readdir(tmp)).filter((n) => !n.startsWith('tsx-')); // tsx keeps its compile cache there
+  t.same(left, [], 'no temporary directory left');
 });

@@ -69,7 +69,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     child.kill(signal);
     const r = await child;
     t.equal(r.exitCode, signal === 'SIGINT' ? 130 : 143);
-    t.match(r.stderr, new RegExp(`interrupted by ${signal}; the VM was stopped`));
+    t.match(r.stderr, new RegExp(`^lab vm: interrupted by ${signal}; what was running was stopped`, 'm'));
     t.notOk(await alive(qemu), `qemu ${qemu} is gone`);
   });
 }
