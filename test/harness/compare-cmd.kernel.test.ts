@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { projectRoot } from '../../harness/paths.js';
+import { stderrShows } from '../lib/child.js';
 import { probeFeature } from '../../bpf/ts/features.js';
 import type { CompareReport } from '../../harness/types.js';
 import { goneFromKernel, requireFeature, requireRoot } from '../lib/kernel.js';
@@ -51,12 +52,7 @@ t.test('Ctrl-C during compare leaves no tracer process and no BPF program behind
     timeout: 120_000,
   });
   // interrupt as soon as the first tracer has attached: the others are still starting
-  await new Promise<void>((resolve) => {
-    child.stderr!.on('data', (d: Buffer) => {
-      if (/attached after/.test(String(d))) resolve();
-    });
-    void child.then(() => resolve());
-  });
+  await stderrShows(child, /attached after/);
   child.kill('SIGINT');
   const r = await child;
   t.equal(r.exitCode, 130, 'an interrupted compare exits as SIGINT would have made it');

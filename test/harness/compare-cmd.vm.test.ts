@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { projectRoot } from '../../harness/paths.js';
+import { stderrShows } from '../lib/child.js';
 import type { CompareReport } from '../../harness/types.js';
 
 const lab = path.join(projectRoot, 'lab');
@@ -41,12 +42,7 @@ t.test('Ctrl-C during compare --kernel stops the VM and leaves no qemu and no te
   const tmp = await mkdtemp(path.join(tmpdir(), 'compare-vm-int-'));
   t.teardown(() => rm(tmp, { recursive: true, force: true }));
   const child = execa(lab, ['compare', '--kernel', '6.1', '--tool', 'libbpf'], { reject: false, timeout: 5 * 60_000, env: { TMPDIR: tmp } });
-  await new Promise<void>((resolve) => {
-    child.stderr!.on('data', (d: Buffer) => {
-      if (/attached after/.test(String(d))) resolve();
-    });
-    void child.then(() => resolve());
-  });
+  await stderrShows(child, /attached after/);
   child.kill('SIGINT');
   const r = await child;
   t.equal(r.exitCode, 130, `exit code (stderr tail: ${String(r.stderr).slice(-1500)})`);
