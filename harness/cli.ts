@@ -90,19 +90,10 @@ async function main(argv: string[]): Promise<number> {
   try {
     return await command.run(rest);
   } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`lab ${name}: ${err.message}\n`);
-      return 2;
-    }
-    if (err instanceof EnvironmentError) {
-      process.stderr.write(`lab ${name}: ${err.message}\n`);
-      return 2;
-    }
-    if (err instanceof Interrupted) {
-      process.stderr.write(`lab ${name}: ${err.message}\n`);
-      return err.exitCode;
-    }
-    throw err;
+    // the errors that are the user's or the machine's, not ours: one line, no stack
+    if (!(err instanceof UsageError || err instanceof EnvironmentError || err instanceof Interrupted)) throw err;
+    process.stderr.write(`lab ${name}: ${err.message}\n`);
+    return err instanceof Interrupted ? err.exitCode : 2;
   }
 }
 

@@ -2,6 +2,15 @@
 // tracers, VMs and temporary directories are cleaned up by the code that made them; a second signal
 // exits at once (children die with us: tracers and QEMU run with a parent-death signal).
 
+/**
+ * `file args` wrapped in `setpriv --pdeathsig KILL`: the kernel kills the child when this process dies,
+ * however it dies (SIGKILL included), so no tracer, BPF program or QEMU outlives us. Node cannot call
+ * prctl(PR_SET_PDEATHSIG) for a child itself; setpriv is util-linux's, which every Debian has.
+ */
+export function diesWithUs(file: string, args: string[]): [string, string[]] {
+  return ['setpriv', ['--pdeathsig', 'KILL', '--', file, ...args]];
+}
+
 /** The command was stopped by a signal; the CLI prints it and exits 130 (SIGINT) or 143 (SIGTERM). */
 export class Interrupted extends Error {
   override name = 'Interrupted';

@@ -13,6 +13,7 @@ import { createParser, parseCounter } from './parse.js';
 import { runWorkload } from './workload.js';
 import { QUIRK, type ExecEvent, type SkipKind, type VariantResult, type WorkloadRun } from './types.js';
 import { variantName, type KernelFacts, type Variant } from './variant.js';
+import { diesWithUs } from './interrupt.js';
 
 export interface Unmet {
   kind: SkipKind;
@@ -74,9 +75,7 @@ export class Tracer {
     this.name = variantName(variant);
     this.parser = variant.example === 'execsnoop' ? createParser(variant.parser) : undefined;
     const [file, ...args] = variant.command;
-    // setpriv --pdeathsig: the kernel kills the tracer if this process dies, even by SIGKILL,
-    // so no tracer (and no BPF program it holds) outlives the harness.
-    this.child = execa('setpriv', ['--pdeathsig', 'KILL', '--', file, ...args], {
+    this.child = execa(...diesWithUs(file, args), {
       cwd: root,
       reject: false,
       stdin: 'ignore',
@@ -327,7 +326,7 @@ export async function runSession(variants: Variant[], opts: SessionOptions): Pro
       opts.onProgress?.(`workload: ${run.execs.length} execs in ${seconds(phase)}`);
       phase = performance.now();
       const owing = await drain(attached, run, DRAIN_MS * slow);
-      const drained = `${owing.length ? `waited ${seconds(phase)} for events (${owing.join(', ')} still owed some)` : `drained in ${seconds(phase)}`}`;
+      const drained = owing.length ? `waited ${seconds(phase)} for events (${owing.join(', ')} still owed some)` : `drained in ${seconds(phase)}`;
       phase = performance.now();
       const stopped = await Promise.all(attached.map((t) => t.stop(STOP_MS * slow)));
       opts.onProgress?.(`${drained}; stopped ${attached.length} tracers in ${seconds(phase)}`);

@@ -11,6 +11,7 @@ import { release as hostRelease, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { EnvironmentError, UsageError } from '../harness/errors.js';
+import { diesWithUs } from '../harness/interrupt.js';
 import { cacheDir } from './cache.js';
 import { ensureBootFiles, type BootFiles } from './initramfs.js';
 import { ensureKernel, KERNELS, readCachedKernel, type CachedKernel, type ProgressFn } from './kernels.js';
@@ -241,21 +242,6 @@ function pump(port: Port, stream: NodeJS.WritableStream | undefined, sink: Buffe
   });
 }
 
-let pdeathsigWrapper: Promise<string[]> | undefined;
-
-/**
- * `setpriv --pdeathsig KILL --`: the kernel kills QEMU when the node process dies, however it dies
- * (node itself cannot call prctl(PR_SET_PDEATHSIG) for a child). Without setpriv, execa's cleanup and
- * the signal handlers of the CLI are what is left.
- */
-function pdeathsig(): Promise<string[]> {
-  pdeathsigWrapper ??= execa('setpriv', ['--help'], { reject: false, timeout: 5000 }).then(
-    (r) => (/--pdeathsig/.test(String(r.stdout)) ? ['setpriv', '--pdeathsig', 'KILL', '--'] : []),
-    () => [],
-  );
-  return pdeathsigWrapper;
-}
-
 /** Remove the run directories of lab processes that no longer exist (killed before their cleanup ran). */
 async function pruneRunDirs(): Promise<void> {
   for (const name of await readdir(tmpdir()).catch(() => [] as string[])) {
@@ -361,12 +347,11 @@ async function runInVmOnce(opts: VmRunOptions): Promise<VmRunResult> {
 
     const kernelArgs = [...(process.env.LAB_VM_KERNEL_ARGS?.split(/\s+/).filter(Boolean) ?? []), ...(opts.kernelArgs ?? [])];
     const args = qemuArgs({ boot, accel, memoryMb, cpus, runDir, consoleLog, writable, kernelArgs, sockets: { stdout: ports.stdout.path, stderr: ports.stderr.path, ctl: ports.ctl.path } });
-    const wrapper = await pdeathsig();
     const started = Date.now();
     let bootMs = -1;
     let exitCode: number | undefined;
     let guestError: string | undefined;
-    child = execa(wrapper[0] ?? QEMU, [...wrapper.slice(1), ...(wrapper.length ? [QEMU] : []), ...args], {
+    child = execa(...diesWithUs(QEMU, args), {
       reject: false,
       cleanup: true,
       detached: false,

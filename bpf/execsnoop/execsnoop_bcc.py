@@ -11,14 +11,14 @@ unquoted "..." means argv had more than MAX_ARGS entries. The same format as the
 SIGINT or SIGTERM: print what is still buffered, exit 0. A compile error (no kernel headers, say):
 "compile execsnoop_bcc.c: <BCC's first error line>" on stderr, then BCC's full output, exit 1.
 """
-import ctypes
 import os
 import re
 import signal
 import sys
-import tempfile
 
-from bcc import BPF
+# bpf/bcc_load.py: BPF(src_file=...) with BCC's first error line first, shared by the BCC versions
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bcc_load import load  # noqa: E402
 
 MAX_ARGS = 20  # as in execsnoop_bcc.c
 ARGSIZE = 128
@@ -39,36 +39,6 @@ def quote(arg: bytes) -> bytes:
             ESCAPES.get(c) or (b'\\x%02x' % c if c < 0x20 or c == 0x7f else bytes([c])) for c in arg
         ) + b"'"
     return b"'" + arg.replace(b"'", b"'\\''") + b"'"
-
-
-def load(source: str) -> BPF:
-    """BPF(src_file=...), failing with BCC's own first error line first on stderr. libbcc prints
-    some errors ("Unable to find kernel headers") on stdout, and clang's after its warnings: catch
-    both streams while compiling, then pass them on."""
-    saved = os.dup(1), os.dup(2)
-    bpf = failure = None
-    with tempfile.TemporaryFile() as log:
-        os.dup2(log.fileno(), 1)
-        os.dup2(log.fileno(), 2)
-        try:
-            bpf = BPF(src_file=source.encode())
-        except Exception as error:  # BCC raises a bare Exception
-            failure = error
-        finally:
-            ctypes.CDLL(None).fflush(None)  # libbcc's C stdio buffers, before the fds move back
-            for fd, copy in enumerate(saved, start=1):
-                os.dup2(copy, fd)
-                os.close(copy)
-        log.seek(0)
-        messages = log.read().decode(errors='replace')
-    if failure is None:
-        sys.stderr.write(messages)  # compiler warnings, if any
-        return bpf
-    lines = messages.splitlines()
-    first = next((line for line in lines if 'Unable to find kernel headers' in line), None) \
-        or next((line for line in lines if 'error' in line), None) or str(failure)
-    sys.stderr.write(f'compile {os.path.basename(source)}: {first.strip()}\n{messages}')
-    sys.exit(1)
 
 
 def main() -> None:
