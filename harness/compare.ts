@@ -2,6 +2,7 @@
 // is either an expected difference the variant declared (with its reason) or a failure. Pure functions:
 // no processes, no kernel — so every rule here has a unit test.
 
+import { UNREADABLE } from './parse.js';
 import { EXPECTED, type CounterSnapshot, type ExecEvent, type ExecOutcome, type ExecTruth, type WorkloadRun } from './types.js';
 import { DOCUMENTED_KERNEL, type CounterExpectations, type ExecsnoopExpectations, type KernelFacts } from './variant.js';
 
@@ -26,14 +27,32 @@ export interface ExpectedView {
   ret?: number;
   args: string[];
   truncated: boolean;
+  unreadable: boolean;
 }
 
 const ellipsis = '...';
+
+/** Whether the tool gets a second read of the arguments enter could not read: after a success, from a whole argv. */
+const rereads = (t: ExecTruth, e: ExecsnoopExpectations): boolean =>
+  (e.unreadableArgs === 'reread-else-marked' || e.unreadableArgs === 'reread-else-empty') &&
+  t.ret === 0 &&
+  (e.maxArgs === null || t.argv.length <= e.maxArgs);
+
+/** The argv indices a tool cannot read at enter; the filename it shows in place of argv[0] reads fine. */
+function unreadableShown(t: ExecTruth, e: ExecsnoopExpectations): number[] {
+  const at = (t.unreadableAtEnter ?? []).filter((i) => !(i === 0 && e.firstArg === 'filename'));
+  return rereads(t, e) ? [] : at;
+}
 
 /** Applies a variant's declared limits to the truth: what a correct implementation of *it* prints. */
 export function expectedView(t: ExecTruth, e: ExecsnoopExpectations, k: KernelFacts = DOCUMENTED_KERNEL): ExpectedView {
   let args = [...t.argv];
   if (e.firstArg === 'filename') args[0] = t.filename;
+  const unreadable = unreadableShown(t, e);
+  if (unreadable.length > 0) {
+    if (e.unreadableArgs === 'lost-from-first') args = args.slice(0, Math.min(...unreadable));
+    else args = args.map((a, i) => (unreadable.includes(i) ? (e.unreadableArgs === 'reread-else-marked' ? UNREADABLE : '') : a));
+  }
   if (emptyArgsLost(e, k)) args = args.filter((a) => a !== '');
   if (e.stopsAtEmptyArg && args.includes('')) args = args.slice(0, args.indexOf(''));
   let marked = false; // does the tool show that something is missing?
@@ -60,6 +79,7 @@ export function expectedView(t: ExecTruth, e: ExecsnoopExpectations, k: KernelFa
     ret: e.ret ? t.ret : undefined,
     args,
     truncated: marked,
+    unreadable: unreadable.length > 0 && e.unreadableArgs === 'reread-else-marked' && args.includes(UNREADABLE),
   };
 }
 
@@ -91,6 +111,7 @@ export function fieldDifferences(ev: ExecEvent, want: ExpectedView, e: Execsnoop
     if (got !== exp) out.push(`args ${show(got)} ≠ ${show(exp)}`);
   }
   if (ev.truncated !== want.truncated) out.push(`truncated ${ev.truncated} ≠ ${want.truncated}`);
+  if (ev.unreadable !== want.unreadable) out.push(`unreadable ${ev.unreadable} ≠ ${want.unreadable}`);
   return out;
 }
 
@@ -107,6 +128,16 @@ function declaredDifferences(t: ExecTruth, want: ExpectedView, e: ExecsnoopExpec
   else if (e.maxArgs !== null && kept.length === e.maxArgs && e.droppedMark === 'at-cap') notes.push(`marked "..." with nothing dropped: ${why('droppedMark', `it marks any argv of ${e.maxArgs} entries`)}`);
   if (e.maxArgLen !== null && kept.slice(0, e.maxArgs ?? undefined).some((a) => Buffer.byteLength(a) > e.maxArgLen!)) {
     notes.push(`argument cut to ${e.maxArgLen} bytes${e.cutMark ? '' : ' without a mark'}: ${why('maxArgLen', 'per-argument cap')}`);
+  }
+  const unreadable = unreadableShown(t, e);
+  if (unreadable.length > 0) {
+    const how = {
+      'reread-else-marked': `${unreadable.length} arguments marked ${UNREADABLE}`,
+      'reread-else-empty': `${unreadable.length} unreadable arguments shown as ""`,
+      'shown-empty': `${unreadable.length} unreadable arguments shown as ""`,
+      'lost-from-first': `${shown.length - Math.min(...unreadable)} arguments lost from the first unreadable one`,
+    }[e.unreadableArgs];
+    notes.push(`${how}: ${why('unreadableArgs', 'the tool cannot read them at sys_enter_execve')}`);
   }
   if (emptyArgsLost(e, k) && t.argv.includes('')) notes.push(`empty argument lost: ${why('emptyArgs', 'bpf_probe_read_user_str returns 0 for an empty string on this kernel')}`);
   if (!e.argBoundaries && t.argv.some((a) => a === '' || /\s/.test(a))) notes.push(`argument boundaries lost: ${why('argBoundaries', 'arguments are printed joined by spaces')}`);
@@ -135,9 +166,9 @@ export function gradeExecsnoop(run: WorkloadRun, events: ExecEvent[], e: Execsno
   const pool = events.filter((ev) => ours.has(ev.pid));
   const claim = (ev: ExecEvent) => pool.splice(pool.indexOf(ev), 1);
   const grade: Grade = { expected: 0, matched: 0, differences: [], failures: [], execs: [] };
-
   // cases first, so a launcher never steals a case's event; launchers then claim what they explain
   const ordered = [...run.execs.filter((t) => !t.launcher), ...run.execs.filter((t) => t.launcher)];
+  const cases = new Map<string, CaseMember[]>();
   for (const t of ordered) {
     const want = expectedView(t, e, k);
     const absence = expectedAbsence(t, e);
@@ -146,7 +177,6 @@ export function gradeExecsnoop(run: WorkloadRun, events: ExecEvent[], e: Execsno
       if (found) claim(found.ev); // not graded: it only explains the event
       continue;
     }
-    grade.expected++;
     const expected: string[] = []; // differences the variant declares, with their reason
     const problems: string[] = []; // everything else
     let verdict: ExecOutcome['verdict'] = 'matched';
@@ -170,8 +200,9 @@ export function gradeExecsnoop(run: WorkloadRun, events: ExecEvent[], e: Execsno
         problems.push(...found.diffs);
       }
     }
-    record(grade, { id: t.id, verdict, notes: [...expected, ...problems] }, expected, problems);
+    addMember(cases, t.id, { verdict, expected, problems });
   }
+  for (const [id, members] of cases) recordCase(grade, id, members);
   // whatever a workload process printed that no exec explains (a duplicate, a garbled line) is a failure
   for (const ev of pool) {
     const line = `extra event for workload pid ${ev.pid}: ${show({ comm: ev.comm, ret: ev.ret, args: ev.args })}`;
@@ -187,8 +218,41 @@ function exactCandidate(pool: ExecEvent[], want: ExpectedView, e: ExecsnoopExpec
   return c && c.diffs.length === 0 ? c : undefined;
 }
 
+/** One exec of a case (most cases are one exec; a storm is many), graded. */
+interface CaseMember {
+  verdict: ExecOutcome['verdict'];
+  expected: string[];
+  problems: string[];
+}
+
+const addMember = (cases: Map<string, CaseMember[]>, id: string, m: CaseMember): void => {
+  const members = cases.get(id);
+  if (members) members.push(m);
+  else cases.set(id, [m]);
+};
+
+const VERDICT_ORDER: ExecOutcome['verdict'][] = ['missed', 'differs', 'expected-missing', 'matched'];
+const unique = (lines: string[]): string[] => [...new Set(lines)];
+
+/**
+ * Records a case once, however many execs it has: the worst verdict, each declared difference once, and
+ * the problems counted ("3 of 1500 execs: no event for pid 4242; …"), so a storm is one row, not 1500.
+ */
+function recordCase(grade: Grade, id: string, members: CaseMember[]): void {
+  const verdict = VERDICT_ORDER.find((v) => members.some((m) => m.verdict === v)) ?? 'matched';
+  const expected = unique(members.flatMap((m) => m.expected));
+  const bad = members.filter((m) => m.problems.length > 0);
+  let problems = unique(bad.flatMap((m) => m.problems));
+  if (members.length > 1 && bad.length > 0) {
+    const shown = problems.slice(0, 3).join('; ');
+    problems = [`${bad.length} of ${members.length} execs: ${shown}${problems.length > 3 ? `; and ${problems.length - 3} more` : ''}`];
+  }
+  record(grade, { id, verdict, notes: [...expected, ...problems] }, expected, problems);
+}
+
 function record(grade: Grade, o: ExecOutcome, expected: string[], problems: string[]): void {
   grade.execs.push(o);
+  grade.expected++;
   if (problems.length === 0) grade.matched++;
   for (const n of expected) grade.differences.push(`${o.id}: ${n} ${EXPECTED}`);
   for (const n of problems) {
@@ -209,7 +273,8 @@ export function expectedCounts(run: WorkloadRun, e: CounterExpectations): Map<nu
 
 /**
  * Grades a counter variant exactly: every workload process counted exactly as many times as it called
- * execve, and a total at least their sum (other processes on the machine exec too).
+ * execve, a total at least their sum (other processes on the machine exec too), and — where a variant keeps
+ * both maps — a total equal to the sum of every per-process count.
  */
 export function gradeCounter(run: WorkloadRun, snap: CounterSnapshot, e: CounterExpectations): Grade {
   const grade: Grade = { expected: 0, matched: 0, differences: [], failures: [], execs: [] };
@@ -217,23 +282,25 @@ export function gradeCounter(run: WorkloadRun, snap: CounterSnapshot, e: Counter
   const idsByPid = new Map<number, string>();
   for (const t of run.execs) if (!t.launcher || !idsByPid.has(t.pid)) idsByPid.set(t.pid, t.id.replace(/:launcher$/, ''));
   if (e.perPid) {
+    const cases = new Map<string, CaseMember[]>();
     for (const [pid, n] of want) {
-      grade.expected++;
       const got = snap.perPid.get(pid) ?? 0;
-      const id = idsByPid.get(pid) ?? String(pid);
       const problems = got === n ? [] : [`pid ${pid} counted ${got}, expected ${n}`];
       const expected =
         e.execveat === 'not-counted' && run.execs.some((t) => t.pid === pid && t.syscall === 'execveat')
           ? [`execveat not counted: ${e.why.execveat ?? 'the execve tracepoint does not fire for execveat'}`]
           : [];
       const verdict = got === n ? 'matched' : got === 0 ? 'missed' : 'differs';
-      record(grade, { id, verdict, notes: [...expected, ...problems] }, expected, problems);
+      addMember(cases, idsByPid.get(pid) ?? String(pid), { verdict, expected, problems });
     }
+    for (const [id, members] of cases) recordCase(grade, id, members);
   }
   if (e.total) {
     const sum = [...want.values()].reduce((a, b) => a + b, 0);
-    grade.expected++;
     const problems = snap.total >= sum ? [] : [`total ${snap.total} < ${sum} workload execve calls`];
+    // both maps are bumped by the same program run: read after detaching, they agree exactly
+    const perPidSum = [...snap.perPid.values()].reduce((a, b) => a + b, 0);
+    if (e.perPid && perPidSum !== snap.total) problems.push(`total ${snap.total} ≠ ${perPidSum}, the sum of the per-process counts`);
     record(grade, { id: 'total', verdict: problems.length ? 'differs' : 'matched', notes: problems }, [], problems);
   }
   return grade;

@@ -12,6 +12,8 @@ export const MAX_ARGS = 20;
 export const ARGSIZE = 128;
 /** How a cut argument or a dropped tail of argv is shown. */
 export const CUT_MARK = '...';
+/** How an argument the tool could not read is shown: bare in our tables, the same word in a normalized event. */
+export const UNREADABLE = '<unreadable>';
 
 export type CounterParserName = Extract<ParserName, 'counter-table' | 'counter-bpftrace'>;
 export type ExecsnoopParserName = Exclude<ParserName, CounterParserName>;
@@ -166,7 +168,11 @@ function continuationParser(
   };
 }
 
-/** Our bcc / libbpf / ts execsnoop: shell-quoted arguments, cut marks, no continuation lines. */
+/**
+ * Our bcc / libbpf / ts execsnoop: shell-quoted arguments, cut marks, no continuation lines. A bare
+ * "..." after MAX_ARGS arguments is the dropped mark and a bare <unreadable> an argument the tool could not
+ * read: quoted, either is a real argument.
+ */
 function tableParser(): ExecsnoopParser {
   return {
     line(text) {
@@ -178,7 +184,8 @@ function tableParser(): ExecsnoopParser {
       if (dropped) words.pop();
       const args = words.map((word) => word.value);
       const cut = args.some((arg) => arg.endsWith(CUT_MARK) && byteLength(arg) === ARGSIZE - 1 + CUT_MARK.length);
-      return [{ pid: row.pid, ppid: row.ppid, comm: row.comm, ret: row.ret, args, truncated: dropped || cut }];
+      const unreadable = words.some((word) => word.value === UNREADABLE && !word.quoted);
+      return [{ pid: row.pid, ppid: row.ppid, comm: row.comm, ret: row.ret, args, truncated: dropped || cut, unreadable }];
     },
     end: () => [],
   };
@@ -191,26 +198,47 @@ interface PendingExec {
   more: boolean;
 }
 
+/** The new program's argv, printed at exit when enter showed an empty argument (argc / xarg records). */
+interface NewArgv {
+  argc: number;
+  args: string[];
+}
+
 /**
- * Our execsnoop.bt: enter / arg / more / exit records, tab-separated, each tagged with the thread
- * id. The event is complete at exit: paired with the pending enter of the same tid, or else of the
+ * The arguments enter showed, with every "" taken again from the new program's argv where that tells what
+ * it was: enter's "" is an empty argument or one it could not read (str() gives "" for both). The old
+ * argv[i] is the new argv[i + shift], shift being the words a script's interpreter put in front; a script's
+ * argv[0] is gone, and without the whole old argv (more than 20 entries) the shift is unknown.
+ */
+function withNewArgv(found: PendingExec, after: NewArgv | undefined): string[] {
+  const args = Array.from(found.args, (arg = '') => arg);
+  if (!after || found.more) return args;
+  const shift = after.argc - args.length;
+  if (shift < 0) return args;
+  return args.map((arg, i) => (arg !== '' || (i === 0 && shift > 0) ? arg : (after.args[i + shift] ?? arg)));
+}
+
+/**
+ * Our execsnoop.bt: enter / arg / more / argc / xarg / exit records, tab-separated, each tagged with the
+ * thread id. The event is complete at exit: paired with the pending enter of the same tid, or else of the
  * same pid (an exec from a non-main thread exits with the process id as its tid).
  */
 function bpftraceParser(): ExecsnoopParser {
   const pending = new Map<number, PendingExec>();
-  let lastArg: { exec: PendingExec; index: number } | null = null;
+  const newArgv = new Map<number, NewArgv>();
+  let lastArg: { args: string[]; index: number } | null = null;
   let blankLines = 0;
   return {
     line(text) {
       const fields = text.split('\t');
       const tag = fields[0];
       const tid = Number(fields[1]);
-      const isRecord = ['enter', 'arg', 'more', 'exit'].includes(tag) && /^\d+$/.test(fields[1] ?? '');
+      const isRecord = ['enter', 'arg', 'more', 'argc', 'xarg', 'exit'].includes(tag) && /^\d+$/.test(fields[1] ?? '');
       if (!isRecord) {
         // A newline inside the last argument; blank lines count only when more text follows.
         if (lastArg && text === '') blankLines++;
         else if (lastArg) {
-          lastArg.exec.args[lastArg.index] += '\n'.repeat(blankLines + 1) + text;
+          lastArg.args[lastArg.index] += '\n'.repeat(blankLines + 1) + text;
           blankLines = 0;
         }
         return [];
@@ -219,13 +247,25 @@ function bpftraceParser(): ExecsnoopParser {
       blankLines = 0;
       if (tag === 'enter') {
         pending.set(tid, { pid: Number(fields[2]), comm: fields.slice(3).join('\t'), args: [], more: false });
+        newArgv.delete(tid);
+        return [];
+      }
+      if (tag === 'argc') {
+        newArgv.set(tid, { argc: Number(fields[2]), args: [] });
+        return [];
+      }
+      const after = newArgv.get(tid);
+      if (tag === 'xarg' && after) {
+        const index = Number(fields[2]);
+        after.args[index] = fields.slice(3).join('\t');
+        lastArg = { args: after.args, index };
         return [];
       }
       const exec = pending.get(tid);
       if (tag === 'arg' && exec) {
         const index = Number(fields[2]);
         exec.args[index] = fields.slice(3).join('\t');
-        lastArg = { exec, index };
+        lastArg = { args: exec.args, index };
         return [];
       }
       if (tag === 'more' && exec) {
@@ -233,15 +273,17 @@ function bpftraceParser(): ExecsnoopParser {
         return [];
       }
       if (tag !== 'exit') return [];
+      newArgv.delete(tid);
       const pid = Number(fields[2]);
       let key: number | undefined = exec ? tid : undefined;
       if (key === undefined) for (const [k, p] of pending) if (p.pid === pid) key = k;
       if (key === undefined) return []; // an exit without its enter: execveat, or attached mid-exec
       const found = pending.get(key)!;
       pending.delete(key);
+      const shown = withNewArgv(found, after);
       // str() shows at most BPFTRACE_STRLEN-1 = 128 bytes: all 128 means the argument was longer.
-      const args = Array.from(found.args, (arg = '') => (byteLength(arg) >= ARGSIZE ? cutArgument(arg) : arg));
-      const cut = found.args.some((arg) => byteLength(arg ?? '') >= ARGSIZE);
+      const args = shown.map((arg) => (byteLength(arg) >= ARGSIZE ? cutArgument(arg) : arg));
+      const cut = shown.some((arg) => byteLength(arg) >= ARGSIZE);
       return [
         {
           pid,
@@ -250,6 +292,7 @@ function bpftraceParser(): ExecsnoopParser {
           ret: Number(fields[4]),
           args,
           truncated: found.more || cut,
+          unreadable: false, // bpftrace cannot tell: see withNewArgv
         },
       ];
     },
@@ -273,7 +316,7 @@ function upstreamBpftraceParser(): ExecsnoopParser {
       const time = paddedNumber(text, 0, 10);
       const pid = time && paddedNumber(text, time.next, 5);
       if (!pid || text.length < pid.next) return text.startsWith('TIME(ms)') ? 'ignore' : null;
-      return { event: { pid: pid.value, comm: '', args: [], truncated: false }, argsText: text.slice(pid.next) };
+      return { event: { pid: pid.value, comm: '', args: [], truncated: false, unreadable: false }, argsText: text.slice(pid.next) };
     },
     (event, argsText) => ({ ...event, args: argsText === '' ? [] : argsText.split(' ') }),
   );
@@ -286,7 +329,7 @@ function upstreamLibbpfToolsParser(): ExecsnoopParser {
       const row = parseRow(text);
       if (!row) return null;
       const { rest, ...event } = row;
-      return { event: { ...event, args: [], truncated: false }, argsText: rest };
+      return { event: { ...event, args: [], truncated: false, unreadable: false }, argsText: rest };
     },
     (event, argsText) => {
       // More than --max-args entries: " ..." after the last argument's own trailing space.
@@ -313,7 +356,7 @@ function upstreamBccParser(): ExecsnoopParser {
       const last = args.length > UPSTREAM_BCC_MAXARG ? args[args.length - 1] : undefined;
       const marked = last === CUT_MARK;
       if (marked || last === '') args.pop();
-      return [{ pid: row.pid, ppid: row.ppid, comm: row.comm, ret: row.ret, args, truncated: marked }];
+      return [{ pid: row.pid, ppid: row.ppid, comm: row.comm, ret: row.ret, args, truncated: marked, unreadable: false }];
     },
     end: () => [],
   };

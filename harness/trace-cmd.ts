@@ -5,7 +5,7 @@ import { formatCounts } from '../bpf/counter/counter.js';
 import { formatArgs } from '../bpf/execsnoop/format.js';
 import { parseOptions } from './args.js';
 import { EnvironmentError, UsageError } from './errors.js';
-import { parseCounter } from './parse.js';
+import { parseCounter, UNREADABLE } from './parse.js';
 import { projectRoot } from './paths.js';
 import { checkVariant, hostTarget, slowdownFor } from './requirements.js';
 import { Tracer } from './session.js';
@@ -19,7 +19,8 @@ type Format = 'text' | 'jsonl';
 export function formatTraceEvent(e: ExecEvent, format: Format): string {
   if (format === 'jsonl') return JSON.stringify(e);
   const opt = (v: number | undefined) => (v === undefined ? '-' : String(v));
-  const args = formatArgs(e.args) + (e.truncated && !e.args.some((a) => a.endsWith('...')) ? ' ...' : '');
+  const unreadable = e.unreadable ? e.args.flatMap((a, i) => (a === UNREADABLE ? [i] : [])) : [];
+  const args = formatArgs(e.args, unreadable) + (e.truncated && !e.args.some((a) => a.endsWith('...')) ? ' ...' : '');
   return `${e.comm.padEnd(16)} ${String(e.pid).padEnd(7)} ${opt(e.ppid).padEnd(7)} ${opt(e.ret).padStart(3)} ${args}`;
 }
 

@@ -10,10 +10,15 @@ export interface ExecEvent {
   comm: string;
   /** The syscall's return value (0 or -errno), when the tool reports it. */
   ret?: number;
-  /** argv as the tool shows it: possibly capped in count and length (a capped argument ends in "..."). */
+  /**
+   * argv as the tool shows it: possibly capped in count and length (a capped argument ends in "..."); an
+   * argument the tool could not read is UNREADABLE (parse.ts), never an empty string.
+   */
   args: string[];
   /** The tool said it dropped arguments or cut one short. */
   truncated: boolean;
+  /** The tool said it could not read an argument (shown as UNREADABLE in args). */
+  unreadable: boolean;
 }
 
 /** The per-process execve counts a counter variant reports when it stops. */
@@ -43,6 +48,11 @@ export interface ExecTruth {
   filename: string;
   /** argv exactly as passed. */
   argv: string[];
+  /**
+   * Indices of argv entries a tracer cannot read at sys_enter_execve: their strings sit in pages the
+   * process has not touched, and a BPF program cannot take the page fault that would bring them in.
+   */
+  unreadableAtEnter?: number[];
   /** Return value as the tracepoint sees it: 0, or -errno (ENOENT → -2). */
   ret: number;
   /** comm of the calling thread before exec (what a tool reading comm at enter shows). */

@@ -60,6 +60,14 @@ export interface ExecsnoopExpectations {
    * kernels (5.10–6.12 here), so there the empty argument vanishes (the kernel fact is probed).
    */
   emptyArgs: 'kept' | 'lost-where-str-read-is-0';
+  /**
+   * An argument whose string the tool cannot read at sys_enter_execve (a page not yet touched):
+   * 'reread-else-marked' — read again after a successful exec from the new program's stack (where the
+   * kernel has just copied argv), marked unreadable after a failed one; 'reread-else-empty' — the same,
+   * but shown as "" after a failed exec (the tool cannot tell a fault from an empty string);
+   * 'shown-empty' — always ""; 'lost-from-first' — it and every argument after it are not shown.
+   */
+  unreadableArgs: 'reread-else-marked' | 'reread-else-empty' | 'shown-empty' | 'lost-from-first';
   /** What the tool shows as the first argument: argv[0], or the filename passed to exec. */
   firstArg: 'argv0' | 'filename';
   /** false when arguments are printed joined by spaces, so their boundaries are lost. */

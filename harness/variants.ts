@@ -19,13 +19,19 @@ const WHY_EXECVEAT = 'execveat is its own syscall with its own tracepoints: sys_
 const WHY_THREAD_BY_TID =
   'the event is kept under the thread id at sys_enter_execve, but de_thread() gives an exec from a non-main ' +
   'thread the process id before sys_exit_execve, so the lookup there misses';
+const WHY_READ_AT_ENTER_ONLY =
+  'arguments are read at sys_enter_execve only, where a string in a page the process has not touched yet ' +
+  'cannot be read (a BPF program cannot take the page fault)';
 const WHY_COURSE_CAPS = {
   maxArgs: `at most MAX_ARGS = ${MAX_ARGS} argv entries are read (one loop iteration each); a final "..." marks the rest`,
   maxArgLen: `each argument is read into an ARGSIZE = ${ARGSIZE}-byte slot, NUL included; a cut one ends in "..."`,
   comm: "comm is read at sys_enter_execve, as the course does: it is the caller's name, not the new program's",
 };
 
-/** The course versions (bcc, libbpf, and the lead's ts): one event per exec, built by enter and exit. */
+/**
+ * The course versions (bcc, libbpf, and the lead's ts): one event per exec, built by enter and exit, kept
+ * under the process id (the course's thread id loses execs from threads: see execsnoop.bpf.c).
+ */
 const COURSE_EXECSNOOP: ExecsnoopExpectations = {
   maxArgs: MAX_ARGS,
   maxArgLen: ARGSIZE - 1,
@@ -33,15 +39,22 @@ const COURSE_EXECSNOOP: ExecsnoopExpectations = {
   droppedMark: 'when-dropped',
   stopsAtEmptyArg: false,
   emptyArgs: 'kept',
+  unreadableArgs: 'reread-else-marked',
   firstArg: 'argv0',
   argBoundaries: true,
   comm: 'enter',
   ppid: true,
   ret: true,
   failedExec: 'seen',
-  threadExec: 'missed',
+  threadExec: 'seen',
   execveat: 'missed',
-  why: { ...WHY_COURSE_CAPS, threadExec: WHY_THREAD_BY_TID, execveat: WHY_EXECVEAT },
+  why: {
+    ...WHY_COURSE_CAPS,
+    unreadableArgs:
+      'an argument unreadable at sys_enter_execve is read again at sys_exit_execve from the new program\'s stack; ' +
+      'after a failed exec there is no new program, so it is marked <unreadable>',
+    execveat: WHY_EXECVEAT,
+  },
 };
 
 const COURSE_COUNTER: CounterExpectations = {
@@ -69,8 +82,11 @@ export const VARIANTS: Variant[] = [
     attachTimeoutMs: ATTACH_MS.bpftrace,
     expect: {
       ...COURSE_EXECSNOOP,
-      threadExec: 'seen',
+      unreadableArgs: 'reread-else-empty',
       why: {
+        unreadableArgs:
+          'str() gives "" for a read that faults, the same as for an empty argument: after a successful exec the ' +
+          'script reads argv again from the new program\'s stack, after a failed one an unreadable argument shows as ""',
         maxArgs: `the script's unroll(${MAX_ARGS}) reads at most ${MAX_ARGS} argv entries; a "more" record marks the rest`,
         maxArgLen:
           `str() keeps BPFTRACE_STRLEN-1 = 128 bytes (the BPF stack caps BPFTRACE_STRLEN at 200); ` +
@@ -83,7 +99,7 @@ export const VARIANTS: Variant[] = [
   {
     example: 'execsnoop',
     tool: 'bcc',
-    description: 'BCC: TRACEPOINT_PROBEs, BPF_HASH keyed by tid, BPF_PERF_OUTPUT, compiled at start-up',
+    description: 'BCC: TRACEPOINT_PROBEs, BPF_HASH keyed by pid, BPF_PERF_OUTPUT, compiled at start-up',
     sources: ['bpf/execsnoop/execsnoop_bcc.c', 'bpf/execsnoop/execsnoop_bcc.py', 'bpf/bcc_load.py'],
     requires: ['root', 'tracefs', 'kernel-headers', 'tool:bcc'],
     command: [SYSTEM_PYTHON, 'bpf/execsnoop/execsnoop_bcc.py'],
@@ -95,7 +111,7 @@ export const VARIANTS: Variant[] = [
   {
     example: 'execsnoop',
     tool: 'libbpf',
-    description: 'libbpf CO-RE: skeleton, hash map keyed by tid, per-CPU scratch, perf buffer',
+    description: 'libbpf CO-RE: skeleton, hash map keyed by pid, per-CPU scratch, perf buffer',
     sources: ['bpf/execsnoop/execsnoop.bpf.c', 'bpf/execsnoop/execsnoop.c', 'bpf/execsnoop/execsnoop.h', 'bpf/Makefile'],
     requires: ['root', 'tracefs', 'btf', 'build:libbpf'],
     command: ['build/bpf/execsnoop'],
@@ -218,6 +234,7 @@ export const VARIANTS: Variant[] = [
       droppedMark: 'none',
       stopsAtEmptyArg: false,
       emptyArgs: 'kept',
+      unreadableArgs: 'shown-empty',
       firstArg: 'filename',
       argBoundaries: false,
       comm: 'exit',
@@ -237,6 +254,9 @@ export const VARIANTS: Variant[] = [
         firstArg: 'the kprobe sends the filename argument of execve in place of argv[0]',
         argBoundaries: 'the Python side joins the arguments with spaces (and shows a newline as \\n)',
         comm: 'comm is read at the kretprobe, after exec: the new program\'s name (the old one if exec failed)',
+        unreadableArgs:
+          'each argument is read at the kprobe with bpf_probe_read_user, which zero-fills its buffer when the read ' +
+          'faults: an argument in a page not yet touched is sent as an empty string',
         execveat: 'it probes the execve syscall function only; execveat is another function',
       },
     },
@@ -259,6 +279,7 @@ export const VARIANTS: Variant[] = [
       droppedMark: 'none',
       stopsAtEmptyArg: true,
       emptyArgs: 'kept',
+      unreadableArgs: 'lost-from-first',
       firstArg: 'argv0',
       argBoundaries: false,
       comm: 'none',
@@ -272,6 +293,7 @@ export const VARIANTS: Variant[] = [
         maxArgLen: 'join() keeps 1023 bytes of each argument, with no mark (measured)',
         argBoundaries: 'join() separates arguments with spaces',
         stopsAtEmptyArg: 'join() stops at the first empty argument: the ones after it are lost (measured)',
+        unreadableArgs: `join() stops at the first argument it cannot read, as at an empty one; ${WHY_READ_AT_ENTER_ONLY}`,
         comm: 'the script prints no comm',
         ppid: 'the script prints no parent pid',
         ret: 'the script traces enter only, so it cannot know the return value; a failed exec looks like a success',
@@ -297,6 +319,7 @@ export const VARIANTS: Variant[] = [
       droppedMark: 'when-dropped',
       stopsAtEmptyArg: false,
       emptyArgs: 'lost-where-str-read-is-0',
+      unreadableArgs: 'lost-from-first',
       firstArg: 'filename',
       argBoundaries: false,
       comm: 'exit',
@@ -314,6 +337,7 @@ export const VARIANTS: Variant[] = [
           'it packs the arguments and advances by bpf_probe_read_user_str\'s return value, which is 0 for an empty ' +
           'string on this kernel (documented: 1), so the empty argument takes no room and vanishes',
         comm: 'comm is read at sys_exit_execve, after exec: the new program\'s name (the old one if exec failed)',
+        unreadableArgs: `the first argument it cannot read ends the list, with no mark; ${WHY_READ_AT_ENTER_ONLY}`,
         threadExec: WHY_THREAD_BY_TID,
         execveat: WHY_EXECVEAT,
       },

@@ -4,22 +4,29 @@
 import { mkdtemp, rm, writeFile, chmod, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
+import { ARGSIZE, MAX_ARGS } from './parse.js';
+import { buildDir } from './paths.js';
 import type { ExecTruth, WorkloadRun } from './types.js';
 
 const TASK_COMM_LEN = 16; // include/linux/sched.h: comm holds 15 bytes and a NUL
 const ENOENT = 2;
 const TRUE = '/bin/true';
 const SH = '/bin/sh';
-const PYTHON = '/usr/bin/python3'; // Debian's: the `python3` on PATH may be another one
-const HELPER = fileURLToPath(new URL('./exec_helper.py', import.meta.url));
+/** harness/exec_helper.c, built by `make -C bpf`: the execs Node cannot do itself. */
+export const HELPER = path.join(buildDir, 'exec_helper');
 
 /** How many arguments the many-args case passes: more than any course variant keeps (20). */
 export const MANY_ARGS = 40;
 /** Length of the long argument: more than any tool's per-argument cap (128 bytes). */
 export const LONG_ARG_LEN = 300;
+/**
+ * Execs from non-main threads in the storm: more than the 1024 entries of the maps that hold execs in
+ * flight (execsnoop's `execs` in libbpf, BCC and ts). A tool keying them by thread id leaks one entry per
+ * such exec, so after this many it would see nothing more; the per-process counter maps (10240) hold them.
+ */
+export const STORM_EXECS = 1500;
 
 /** The comm the kernel gives a task after exec: the file's basename, cut to 15 bytes. */
 export const commFor = (filename: string): string =>
@@ -76,33 +83,76 @@ const withArgs = (id: string, extra: (m: string) => string[], filename = TRUE): 
 const launcher = (ctx: Context, id: string, pid: number, filename: string, argv: string[], mark: string): ExecTruth =>
   childExec(ctx, { id: `${id}:launcher`, marker: mark, pid, filename, argv, launcher: true });
 
-/** Runs the Python helper, which reports who it is and then execs from a thread or with execveat. */
-const viaHelper = (id: string, mode: 'thread' | 'execveat'): Case => async (ctx) => {
+/** What exec_helper says before each exec: who is about to exec. */
+interface HelperReport {
+  pid: number;
+  tid: number;
+  ppid: number;
+  comm: string;
+  i?: number;
+}
+
+type HelperMode = 'thread' | 'execveat' | 'untouched' | 'storm';
+
+/** Runs exec_helper MODE [N] FILE ARGV…: the launcher's truth, and one report per exec it did. */
+async function runHelper(ctx: Context, id: string, mode: HelperMode, filename: string, argv: string[], expectExit = 0, count?: number) {
   const m = marker(ctx, id);
-  const argv = [TRUE, m];
-  const helperArgv = [PYTHON, HELPER, mode, TRUE, ...argv];
-  const child = execa(PYTHON, helperArgv.slice(1), { reject: false, timeout: 20_000, stdin: 'ignore' });
+  const helperArgv = [HELPER, mode, ...(count === undefined ? [] : [String(count)]), filename, ...argv];
+  const child = execa(HELPER, helperArgv.slice(1), { reject: false, timeout: 120_000, stdin: 'ignore', env: {}, extendEnv: false });
   const pid = child.pid;
   const result = await child;
-  const report = result.stdout ? (JSON.parse(String(result.stdout).split('\n')[0]) as { tid: number; comm: string }) : null;
-  if (pid === undefined || result.exitCode !== 0 || !report) {
-    throw new Error(`workload ${id}: ${PYTHON} ${HELPER} ${mode} failed: ${result.stderr || result.shortMessage}`);
+  const reports = String(result.stdout ?? '')
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as HelperReport);
+  if (pid === undefined || result.exitCode !== expectExit || reports.length !== (count ?? 1)) {
+    throw new Error(
+      `workload ${id}: ${helperArgv.join(' ')} exited ${result.exitCode} (expected ${expectExit}) after ${reports.length} execs: ` +
+        `${result.stderr || result.shortMessage}`,
+    );
   }
+  return { launcher: launcher(ctx, id, pid, HELPER, helperArgv, m), reports, marker: m };
+}
+
+/** One exec done by the helper itself, from a thread, with execveat, or with untouched argv. */
+const viaHelper = (id: string, mode: Exclude<HelperMode, 'storm'>, filename = TRUE): Case => async (ctx) => {
+  const m = marker(ctx, id);
+  const argv = [filename, m, 'second'];
+  const failed = filename !== TRUE;
+  const { launcher: l, reports } = await runHelper(ctx, id, mode, filename, argv, failed ? 127 : 0);
+  const r = reports[0];
   return [
-    launcher(ctx, id, pid, PYTHON, helperArgv, m),
+    l,
     {
       id,
       marker: m,
       syscall: mode === 'execveat' ? 'execveat' : 'execve',
-      pid,
-      tid: report.tid,
-      ppid: process.pid,
-      filename: TRUE,
+      pid: r.pid,
+      tid: r.tid,
+      ppid: r.ppid,
+      filename,
       argv,
-      ret: 0,
-      commBefore: report.comm,
-      commAfter: commFor(TRUE),
+      ret: failed ? -ENOENT : 0,
+      commBefore: r.comm,
+      commAfter: failed ? r.comm : commFor(filename),
+      unreadableAtEnter: mode === 'untouched' ? argv.map((_, i) => i) : undefined,
     },
+  ];
+};
+
+/** STORM_EXECS children of one helper, each exec'ing from a non-main thread; argv ends with the child's index. */
+const threadStorm: Case = async (ctx) => {
+  const id = 'thread-storm';
+  const argv = [TRUE, marker(ctx, id)];
+  const { launcher: l, reports, marker: m } = await runHelper(ctx, id, 'storm', TRUE, argv, 0, STORM_EXECS);
+  return [
+    l,
+    ...reports.map(
+      (r): ExecTruth => ({
+        id, marker: m, syscall: 'execve', pid: r.pid, tid: r.tid, ppid: r.ppid, filename: TRUE,
+        argv: [...argv, String(r.i)], ret: 0, commBefore: r.comm, commAfter: commFor(TRUE),
+      }),
+    ),
   ];
 };
 
@@ -145,6 +195,18 @@ export const CASES: Record<string, Case> = {
   },
   'from-thread': viaHelper('from-thread', 'thread'),
   execveat: viaHelper('execveat', 'execveat'),
+  // the edges of the caps: exactly what fits, and one more
+  [`arg-${ARGSIZE - 1}-bytes`]: withArgs(`arg-${ARGSIZE - 1}-bytes`, () => ['F'.repeat(ARGSIZE - 1)]),
+  [`arg-${ARGSIZE}-bytes`]: withArgs(`arg-${ARGSIZE}-bytes`, () => ['C'.repeat(ARGSIZE)]),
+  [`${MAX_ARGS}-args`]: withArgs(`${MAX_ARGS}-args`, () => Array.from({ length: MAX_ARGS - 2 }, (_, i) => `e${i + 2}`)),
+  [`${MAX_ARGS + 1}-args`]: withArgs(`${MAX_ARGS + 1}-args`, () => Array.from({ length: MAX_ARGS - 1 }, (_, i) => `o${i + 2}`)),
+  'arg-with-newline': withArgs('arg-with-newline', () => ['line one\nline two', 'after']),
+  // argv's strings in pages the process never touched: unreadable at sys_enter_execve
+  'untouched-argv': viaHelper('untouched-argv', 'untouched'),
+  'untouched-argv-failed': async (ctx) => viaHelper('untouched-argv-failed', 'untouched', `/nonexistent/${marker(ctx, 'untouched-argv-failed')}`)(ctx),
+  'thread-storm': threadStorm,
+  // still seen after the storm: a tool whose map filled up would miss it
+  'after-storm': withArgs('after-storm', () => ['still-seen']),
 };
 
 /**

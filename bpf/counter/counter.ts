@@ -92,6 +92,11 @@ export class ExecCounter {
     return out;
   }
 
+  /** Stops counting: the maps stay readable, and what they hold is final. */
+  detach(): void {
+    this.link.close();
+  }
+
   close(): void {
     this.link.close();
     this.program.close();
@@ -122,6 +127,7 @@ function main(): void {
   }
   process.stdout.write('Counting execve calls... Hit Ctrl-C to end.\n');
   const stop = () => {
+    counter.detach(); // first, so the counts printed are final: total equals the sum per process
     process.stdout.write(formatCounts(counter.total(), counter.perPid()));
     counter.close();
     process.exit(0);

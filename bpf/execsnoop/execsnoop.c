@@ -7,7 +7,8 @@
  * then one line per exec: "%-16s %-7d %-7d %3d " comm, pid, ppid, ret, and the arguments separated
  * by spaces. An argument is quoted only when needed: '...' (an embedded ' as '\''), or $'...' with
  * backslash escapes when it holds a control character. A cut argument ends in "..." (inside the
- * quotes when quoted); a final unquoted "..." means argv had more than MAX_ARGS entries.
+ * quotes when quoted); a final unquoted "..." means argv had more than MAX_ARGS entries; an
+ * unquoted <unreadable> stands for an argument the kernel side could not read.
  * SIGINT or SIGTERM: print what is still buffered, exit 0. Errors: stderr, exit 1. */
 #include <errno.h>
 #include <signal.h>
@@ -105,7 +106,10 @@ static void handle_event(void *ctx, int cpu, void *data, __u32 size)
 	for (i = 0; i < e->args_count && i < MAX_ARGS; i++) {
 		if (i)
 			putchar(' ');
-		print_arg(&e->args[i * ARGSIZE], e->args_truncated >> i & 1 ? "..." : "");
+		if (e->args_unreadable >> i & 1)
+			fputs(UNREADABLE_MARK, stdout);
+		else
+			print_arg(&e->args[i * ARGSIZE], e->args_truncated >> i & 1 ? "..." : "");
 	}
 	if (e->args_dropped)
 		fputs(" ...", stdout);

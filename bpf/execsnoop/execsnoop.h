@@ -11,15 +11,21 @@
 #define ARGSIZE 128
 
 struct event {
-	__u32 pid;            /* tgid: the process id as user space sees it */
-	__u32 ppid;           /* tgid of the real parent */
-	__s32 ret;            /* execve's return value: 0 or -errno */
-	__u32 args_count;     /* argv entries read, at most MAX_ARGS */
-	__u32 args_truncated; /* bit i set: argument i was longer than ARGSIZE-1 bytes */
-	__u32 args_dropped;   /* 1: argv had more than MAX_ARGS entries */
+	__u32 pid;             /* tgid: the process id as user space sees it */
+	__u32 ppid;            /* tgid of the real parent */
+	__s32 ret;             /* execve's return value: 0 or -errno */
+	__u32 args_count;      /* argv entries kept, at most MAX_ARGS */
+	__u32 args_complete;   /* 1: argv's closing NULL was read, so args_count is argc */
+	__u32 args_truncated;  /* bit i set: argument i was longer than ARGSIZE-1 bytes */
+	__u32 args_unreadable; /* bit i set: argument i could not be read (shown as <unreadable>) */
+	__u32 args_dropped;    /* 1: argv had more than MAX_ARGS entries */
 	char comm[TASK_COMM_LEN]; /* the caller's comm, read before exec replaced it */
 	/* argument i is the NUL-terminated string at args[i * ARGSIZE] */
 	char args[MAX_ARGS * ARGSIZE];
 };
+
+/* How execsnoop.c prints an argument it could not read. Unquoted, so no real argument looks like it:
+ * a real "<unreadable>" is printed quoted ('<unreadable>'), as a shell would need it. */
+#define UNREADABLE_MARK "<unreadable>"
 
 #endif /* EXECSNOOP_H */

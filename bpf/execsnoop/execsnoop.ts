@@ -9,8 +9,9 @@
 //  - the maps are created first and their fds patched into the ld_imm64 instructions (assemble()).
 //
 // Logic, as in execsnoop.bpf.c: sys_enter_execve fills an event (pid, comm, up to MAX_ARGS arguments of
-// up to ARGSIZE bytes) in per-CPU scratch space and saves it in a hash map keyed by the thread id;
-// sys_exit_execve finds it, adds the return value and the parent's pid, sends it and deletes it.
+// up to ARGSIZE bytes, each marked when cut or unreadable) in per-CPU scratch space and saves it in a hash
+// map keyed by the process id; sys_exit_execve finds it, adds the return value and the parent's pid, reads
+// again from the new program's stack any argument enter could not read, sends it and deletes it.
 //
 // Run: node --import tsx bpf/execsnoop/execsnoop.ts — prints the same table as the libbpf version.
 
@@ -24,11 +25,14 @@ import { openPerfBuffer, openRingBuffer, type PerfBufferReader, type RingBufferR
 import { loadProgram, type Program } from '../ts/prog.js';
 import { attachTracepoint, tracepointFormat, type Link } from '../ts/tracepoint.js';
 import { formatArgs } from './format.js';
+export { UNREADABLE_MARK } from './format.js';
 
 /** The same limits as execsnoop.h (libbpf) and execsnoop_bcc.c. */
 export const TASK_COMM_LEN = 16;
 export const MAX_ARGS = 20;
 export const ARGSIZE = 128;
+/** Execs in flight at once, one per process: every exit deletes its entry (see execsnoop.bpf.c). */
+export const MAX_EXECS_IN_FLIGHT = 1024;
 
 /** struct event of execsnoop.h, as a codec: the offsets below come from it, so both sides agree. */
 export const Event = struct({
@@ -36,7 +40,9 @@ export const Event = struct({
   ppid: u32,
   ret: s32,
   args_count: u32,
+  args_complete: u32,
   args_truncated: u32,
+  args_unreadable: u32,
   args_dropped: u32,
   comm: cstring(TASK_COMM_LEN),
   args: bytes(MAX_ARGS * ARGSIZE),
@@ -49,17 +55,23 @@ export interface Layout {
   argv: number;
   /** Offset of `ret` in sys_exit_execve's context. */
   ret: number;
-  /** task_struct field offsets from BTF. */
+  /** task_struct and mm_struct field offsets from BTF. */
   realParent: number;
   tgid: number;
+  mm: number;
+  startStack: number;
   /** How events reach user space. */
   output: 'ringbuf' | 'perf';
 }
 
 const BPF_ANY = 0;
 const off = Event.offsets;
+/** Stack slots below the 4-byte map key at fp-4. */
+const PTR = -16; // a pointer or u64 read from memory
+const ARG = -24; // the argument's address, kept for the cut check
+const BYTE = -32; // the byte after a full slot
 
-/** Reads the layout from this kernel: tracefs for the contexts, BTF for task_struct. */
+/** Reads the layout from this kernel: tracefs for the contexts, BTF for task_struct and mm_struct. */
 export function kernelLayout(output?: Layout['output']): Layout {
   const btf = Btf.load();
   return {
@@ -67,58 +79,96 @@ export function kernelLayout(output?: Layout['output']): Layout {
     ret: tracepointFormat('syscalls', 'sys_exit_execve').field('ret').offset,
     realParent: btf.fieldOf('task_struct', 'real_parent').offset,
     tgid: btf.fieldOf('task_struct', 'tgid').offset,
+    mm: btf.fieldOf('task_struct', 'mm').offset,
+    startStack: btf.fieldOf('mm_struct', 'start_stack').offset,
     output: output ?? (probeFeature('ringbuf').status === 'supported' ? 'ringbuf' : 'perf'),
   };
 }
 
-/** Reads argument i into its slot; stops at the NULL that ends argv (jumps to 'save'). */
-function readArg(i: number): Instruction[] {
+/** event->FIELD |= bit, or &= ~bit. */
+const setBit = (field: 'args_truncated' | 'args_unreadable', bit: number, on = true): Instruction[] => [
+  asm.ldx('w', R1, R8, off[field]),
+  on ? asm.or(R1, bit) : asm.and(R1, ~bit),
+  asm.stx('w', R8, off[field], R1),
+];
+
+/**
+ * Copies the user string whose address is in r3 into slot i, then marks it: unreadable when the read
+ * faults (a BPF program cannot take a page fault), cut when the slot is full and the byte it replaced with
+ * NUL was not one. `p` keeps labels apart where the enter and the exit program both use it.
+ */
+function readString(i: number, p: string): Instruction[] {
   const slot = off.args + i * ARGSIZE;
-  const next = `arg${i}_count`;
+  const done = `${p}${i}_done`;
+  return [
+    asm.stx('dw', R10, ARG, R3).comment(`copy the string into event->args[${i} * ARGSIZE]`),
+    asm.mov(R1, R8),
+    asm.add(R1, slot),
+    asm.mov(R2, ARGSIZE),
+    asm.call('probe_read_user_str'),
+    asm.jsge(R0, 0, `${p}${i}_read`),
+    asm.st('b', R8, slot, 0).comment('a fault: the page is not there yet; mark it, never show it as ""'),
+    ...setBit('args_unreadable', 1 << i),
+    asm.ja(done),
+    ...setBit('args_unreadable', 1 << i, false).map((x, k) => (k === 0 ? x.label(`${p}${i}_read`) : x)),
+    asm.jne(R0, ARGSIZE, done).comment('a full slot: cut, unless the byte it replaced with NUL was one'),
+    asm.mov(R1, R10),
+    asm.add(R1, BYTE),
+    asm.mov(R2, 1),
+    asm.ldx('dw', R3, R10, ARG),
+    asm.add(R3, ARGSIZE - 1),
+    asm.call('probe_read_user'),
+    asm.jne(R0, 0, done),
+    asm.ldx('b', R1, R10, BYTE),
+    asm.jeq(R1, 0, done).comment(`exactly ${ARGSIZE - 1} bytes: it fit`),
+    ...setBit('args_truncated', 1 << i),
+    asm.mov(R0, 0).label(done).comment(`argument ${i} done`),
+  ];
+}
+
+/** Enter: reads argv[i] (r9 = argv); stops at the NULL that ends it (jumps to 'save'). */
+function readArg(i: number): Instruction[] {
   return [
     asm.mov(R1, R10).comment(`argument ${i}: read the pointer argv[${i}] onto the stack`),
-    asm.add(R1, -16),
+    asm.add(R1, PTR),
     asm.mov(R2, 8),
     asm.mov(R3, R9),
     asm.add(R3, i * 8),
     asm.call('probe_read_user'),
-    asm.jne(R0, 0, 'save').comment('unreadable argv: keep what we have'),
-    asm.ldx('dw', R3, R10, -16),
-    asm.jeq(R3, 0, 'save').comment(`argv[${i}] == NULL: that was the last argument`),
-    asm.mov(R1, R8).comment(`copy the string into event->args[${i} * ARGSIZE]`),
-    asm.add(R1, slot),
-    asm.mov(R2, ARGSIZE),
-    asm.call('probe_read_user_str'),
-    asm.jsgt(R0, 0, `arg${i}_read`),
-    asm.st('b', R8, slot, 0).comment('a fault: keep an empty string'),
-    asm.jne(R0, ARGSIZE, next).label(`arg${i}_read`).comment('the buffer is full: the argument was cut'),
-    asm.ldx('w', R1, R8, off.args_truncated),
-    asm.or(R1, 1 << i),
-    asm.stx('w', R8, off.args_truncated, R1),
-    asm.st('w', R8, off.args_count, i + 1).label(next),
+    asm.jeq(R0, 0, `arg${i}_ptr`),
+    ...setBit('args_unreadable', 1 << i).map((x, k) => (k === 0 ? x.comment('argv itself unreadable: one mark, and the list ends') : x)),
+    asm.st('w', R8, off.args_count, i + 1),
+    asm.ja('save'),
+    asm.ldx('dw', R3, R10, PTR).label(`arg${i}_ptr`),
+    asm.jne(R3, 0, `arg${i}_str`),
+    asm.st('w', R8, off.args_complete, 1).comment(`argv[${i}] == NULL: that was the last argument`),
+    asm.ja('save'),
+    ...readString(i, 'arg').map((x, k) => (k === 0 ? x.label(`arg${i}_str`) : x)),
+    asm.st('w', R8, off.args_count, i + 1),
   ];
 }
 
-/** sys_enter_execve: fill the event in per-CPU scratch space, save it under the thread id. */
+/** sys_enter_execve: fill the event in per-CPU scratch space, save it under the process id. */
 export function enterProgram(l: Layout): Instruction[] {
   return [
     asm.mov(R6, R1).comment('r6 = ctx (struct trace_event_raw_sys_enter)'),
     asm.call('get_current_pid_tgid'),
-    asm.mov(R7, R0).comment('r7 = tgid << 32 | tid'),
+    asm.mov(R7, R0),
+    asm.rsh(R7, 32).comment('r7 = tgid, the key: the course keys by tid (the low 32 bits), and then misses every exec from a thread'),
     asm.st('w', R10, -4, 0).comment('key 0 of the scratch array'),
     asm.ldMapFd(R1, 'scratch'),
     asm.mov(R2, R10),
     asm.add(R2, -4),
     asm.call('map_lookup_elem'),
     asm.jeq(R0, 0, 'out'),
-    asm.mov(R8, R0).comment('r8 = event: 2600 bytes, too many for the 512-byte stack'),
-    asm.mov(R1, R7),
-    asm.rsh(R1, 32),
-    asm.stx('w', R8, off.pid, R1).comment('event->pid = tgid'),
+    asm.mov(R8, R0).comment(`r8 = event: ${Event.size} bytes, too many for the 512-byte stack`),
+    asm.stx('w', R8, off.pid, R7).comment('event->pid = tgid'),
     asm.st('w', R8, off.ppid, 0),
     asm.st('w', R8, off.ret, 0),
     asm.st('w', R8, off.args_count, 0),
+    asm.st('w', R8, off.args_complete, 0),
     asm.st('w', R8, off.args_truncated, 0),
+    asm.st('w', R8, off.args_unreadable, 0),
     asm.st('w', R8, off.args_dropped, 0),
     asm.mov(R1, R8).comment("event->comm: the caller's name, before exec replaces it"),
     asm.add(R1, off.comm),
@@ -127,16 +177,18 @@ export function enterProgram(l: Layout): Instruction[] {
     asm.ldx('dw', R9, R6, l.argv).comment(`r9 = ctx->argv (offset ${l.argv} in the tracepoint's format)`),
     ...Array.from({ length: MAX_ARGS }, (_, i) => readArg(i)).flat(),
     asm.mov(R1, R10).comment(`more than ${MAX_ARGS} arguments? look at argv[${MAX_ARGS}]`),
-    asm.add(R1, -16),
+    asm.add(R1, PTR),
     asm.mov(R2, 8),
     asm.mov(R3, R9),
     asm.add(R3, MAX_ARGS * 8),
     asm.call('probe_read_user'),
     asm.jne(R0, 0, 'save'),
-    asm.ldx('dw', R3, R10, -16),
-    asm.jeq(R3, 0, 'save'),
+    asm.ldx('dw', R3, R10, PTR),
+    asm.jeq(R3, 0, 'complete'),
     asm.st('w', R8, off.args_dropped, 1),
-    asm.stx('w', R10, -4, R7).label('save').comment('key: the thread id (low 32 bits)'),
+    asm.ja('save'),
+    asm.st('w', R8, off.args_complete, 1).label('complete'),
+    asm.stx('w', R10, -4, R7).label('save').comment('key: the process id, the same at enter and exit whichever thread execs'),
     asm.ldMapFd(R1, 'execs'),
     asm.mov(R2, R10),
     asm.add(R2, -4),
@@ -148,19 +200,85 @@ export function enterProgram(l: Layout): Instruction[] {
   ];
 }
 
-/** sys_exit_execve: complete the saved event with ret and ppid, send it, forget it. */
+/**
+ * Exit, after a successful exec: the kernel has just copied argv onto the new program's stack, where
+ * mm->start_stack points at argc, then the argv pointers; those pages are present, so what faulted at enter
+ * reads here. A script's interpreter puts words in front, so the old argv[i] is the new argv[i + shift],
+ * shift = new argc - old argc (argv[0] of a script is gone: it cannot be read again).
+ */
+function rereadArgs(l: Layout): Instruction[] {
+  const readKernel = (offset: number, comment: string): Instruction[] => [
+    asm.mov(R3, R0).comment(comment),
+    asm.add(R3, offset),
+    asm.mov(R1, R10),
+    asm.add(R1, PTR),
+    asm.mov(R2, 8),
+    asm.call('probe_read_kernel'),
+    asm.jne(R0, 0, 'send'),
+    asm.ldx('dw', R0, R10, PTR),
+    asm.jeq(R0, 0, 'send'),
+  ];
+  const again = (i: number): Instruction[] => [
+    asm.ldx('w', R1, R8, off.args_count).label(`again${i}`),
+    asm.jle(R1, i, 'send').comment(`argument ${i} again, if enter could not read it`),
+    asm.ldx('w', R1, R8, off.args_unreadable),
+    asm.and(R1, 1 << i),
+    asm.jeq(R1, 0, `again${i + 1}`),
+    ...(i === 0 ? [asm.jne(R7, 0, `again${i + 1}`).comment("a script's argv[0] is gone")] : []),
+    asm.mov(R1, R10),
+    asm.add(R1, PTR),
+    asm.mov(R2, 8),
+    asm.mov(R3, R9),
+    asm.add(R3, i * 8),
+    asm.call('probe_read_user'),
+    asm.jne(R0, 0, `again${i + 1}`),
+    asm.ldx('dw', R3, R10, PTR),
+    asm.jeq(R3, 0, `again${i + 1}`),
+    ...readString(i, 'again_str'),
+  ];
+  return [
+    asm.ldx('w', R1, R8, off.ret).comment('read again only after a success, with something unreadable, from a known argc'),
+    asm.jne(R1, 0, 'send'),
+    asm.ldx('w', R1, R8, off.args_unreadable),
+    asm.jeq(R1, 0, 'send'),
+    asm.ldx('w', R1, R8, off.args_complete),
+    asm.jeq(R1, 0, 'send'),
+    asm.call('get_current_task'),
+    ...readKernel(l.mm, `r0 = task->mm (offset ${l.mm})`),
+    ...readKernel(l.startStack, `r0 = mm->start_stack (offset ${l.startStack}): argc, then argv`),
+    asm.mov(R9, R0),
+    asm.mov(R1, R10),
+    asm.add(R1, PTR),
+    asm.mov(R2, 8),
+    asm.mov(R3, R9),
+    asm.call('probe_read_user'),
+    asm.jne(R0, 0, 'send'),
+    asm.ldx('dw', R7, R10, PTR).comment('r7 = the new argc'),
+    asm.ldx('w', R1, R8, off.args_count),
+    asm.jlt(R7, R1, 'send'),
+    asm.sub(R7, R1).comment('r7 = shift: words an interpreter put in front'),
+    asm.mov(R1, R7),
+    asm.lsh(R1, 3),
+    asm.add(R9, R1),
+    asm.add(R9, 8).comment('r9 = &new_argv[shift]: the old argv[0] lines up here'),
+    ...Array.from({ length: MAX_ARGS }, (_, i) => again(i)).flat(),
+    asm.mov(R0, 0).label(`again${MAX_ARGS}`),
+  ];
+}
+
+/** sys_exit_execve: complete the saved event with ret, ppid and what could not be read before, send it, forget it. */
 export function exitProgram(l: Layout): Instruction[] {
   const send =
     l.output === 'ringbuf'
       ? [
-          asm.ldMapFd(R1, 'events').comment('bpf_ringbuf_output(&events, event, size, 0)'),
+          asm.ldMapFd(R1, 'events').label('send').comment('bpf_ringbuf_output(&events, event, size, 0)'),
           asm.mov(R2, R8),
           asm.mov(R3, Event.size),
           asm.mov(R4, 0),
           asm.call('ringbuf_output'),
         ]
       : [
-          asm.mov(R1, R6).comment('bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, event, size)'),
+          asm.mov(R1, R6).label('send').comment('bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, event, size)'),
           asm.ldMapFd(R2, 'events'),
           asm.mov32(R3, 0xffffffff),
           asm.mov(R4, R8),
@@ -170,12 +288,13 @@ export function exitProgram(l: Layout): Instruction[] {
   return [
     asm.mov(R6, R1).comment('r6 = ctx (struct trace_event_raw_sys_exit)'),
     asm.call('get_current_pid_tgid'),
-    asm.stx('w', R10, -4, R0).comment('key: the thread id — after an exec from a thread it is the pid, so the lookup misses'),
+    asm.rsh(R0, 32),
+    asm.stx('w', R10, -4, R0).comment('key: the process id (an exec from a thread has the same one here)'),
     asm.ldMapFd(R1, 'execs'),
     asm.mov(R2, R10),
     asm.add(R2, -4),
     asm.call('map_lookup_elem'),
-    asm.jeq(R0, 0, 'out').comment('no enter seen for this thread'),
+    asm.jeq(R0, 0, 'out').comment('no enter seen: execveat fires this too, or we attached mid-exec'),
     asm.mov(R8, R0),
     asm.ldx('dw', R1, R6, l.ret).comment(`ctx->ret (offset ${l.ret})`),
     asm.stx('w', R8, off.ret, R1),
@@ -183,17 +302,18 @@ export function exitProgram(l: Layout): Instruction[] {
     asm.mov(R3, R0).comment(`r3 = &task->real_parent (offset ${l.realParent} in this kernel's BTF)`),
     asm.add(R3, l.realParent),
     asm.mov(R1, R10),
-    asm.add(R1, -16),
+    asm.add(R1, PTR),
     asm.mov(R2, 8),
     asm.call('probe_read_kernel'),
-    asm.ldx('dw', R3, R10, -16).comment(`r3 = &parent->tgid (offset ${l.tgid})`),
+    asm.ldx('dw', R3, R10, PTR).comment(`r3 = &parent->tgid (offset ${l.tgid})`),
     asm.add(R3, l.tgid),
     asm.mov(R1, R8),
     asm.add(R1, off.ppid),
     asm.mov(R2, 4),
     asm.call('probe_read_kernel'),
+    ...rereadArgs(l),
     ...send,
-    asm.ldMapFd(R1, 'execs'),
+    asm.ldMapFd(R1, 'execs').comment('whatever happened, the exec is over: nothing of it stays in the map'),
     asm.mov(R2, R10),
     asm.add(R2, -4),
     asm.call('map_delete_elem'),
@@ -208,8 +328,10 @@ export interface ExecsnoopEvent {
   ppid: number;
   ret: number;
   comm: string;
-  /** A cut argument ends in "...". */
+  /** A cut argument ends in "..."; an unreadable one is "" and its index is in `unreadable`. */
   args: string[];
+  /** Indices of the arguments the kernel side could not read. */
+  unreadable: number[];
   /** argv had more than MAX_ARGS entries. */
   dropped: boolean;
 }
@@ -217,19 +339,21 @@ export interface ExecsnoopEvent {
 export function decodeEvent(sample: Buffer): ExecsnoopEvent {
   const e = Event.decode(sample);
   const args: string[] = [];
+  const unreadable: number[] = [];
   for (let i = 0; i < Math.min(e.args_count, MAX_ARGS); i++) {
     const slot = e.args.subarray(i * ARGSIZE, (i + 1) * ARGSIZE);
     const end = slot.indexOf(0);
     const text = slot.subarray(0, end < 0 ? ARGSIZE : end).toString('utf8');
+    if ((e.args_unreadable >>> i) & 1) unreadable.push(i);
     args.push((e.args_truncated >>> i) & 1 ? `${text}...` : text);
   }
-  return { pid: e.pid, ppid: e.ppid, ret: e.ret, comm: e.comm, args, dropped: e.args_dropped !== 0 };
+  return { pid: e.pid, ppid: e.ppid, ret: e.ret, comm: e.comm, args, unreadable, dropped: e.args_dropped !== 0 };
 }
 
 /** The table line, exactly as execsnoop.c prints it. */
 export function formatEvent(e: ExecsnoopEvent): string {
   const head = `${e.comm.padEnd(16)} ${String(e.pid).padEnd(7)} ${String(e.ppid).padEnd(7)} ${String(e.ret).padStart(3)} `;
-  return head + formatArgs(e.args) + (e.dropped ? ' ...' : '');
+  return head + formatArgs(e.args, e.unreadable) + (e.dropped ? ' ...' : '');
 }
 
 export const HEADER = 'PCOMM            PID     PPID    RET ARGS';
@@ -251,7 +375,7 @@ export class Execsnoop {
     try {
       const scratch = createMap({ name: 'execsnoop_heap', type: 'percpu_array', key: u32, value: Event, maxEntries: 1 });
       owned.push(scratch);
-      const execs = createMap({ name: 'execsnoop_execs', type: 'hash', key: u32, value: Event, maxEntries: 1024 });
+      const execs = createMap({ name: 'execsnoop_execs', type: 'hash', key: u32, value: Event, maxEntries: MAX_EXECS_IN_FLIGHT });
       owned.push(execs);
       const events = layout.output === 'ringbuf' ? createRingBuffer('execsnoop_rb', 256 * 1024) : createPerfEventArray('execsnoop_pb');
       owned.push(events);

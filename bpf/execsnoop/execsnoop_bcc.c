@@ -2,88 +2,149 @@
 /* execsnoop, BCC version, kernel side. execsnoop_bcc.py hands this file to BCC, which compiles it
  * at start-up against the running kernel's headers and attaches the TRACEPOINT_PROBEs itself.
  *
- * sys_enter_execve saves pid, comm and argv in a hash map keyed by the thread id; sys_exit_execve
- * adds the return value and the parent's pid and sends the event to user space.
- * The same caps and event layout as the libbpf version (execsnoop.h). */
+ * sys_enter_execve saves pid, comm and argv in a hash map keyed by the process id; sys_exit_execve
+ * adds the return value and the parent's pid, reads again any argument enter could not read, and
+ * sends the event to user space. The same caps, logic and event layout as the libbpf version
+ * (execsnoop.bpf.c, execsnoop.h): its comments say why each step is there. */
 #include <linux/sched.h>
+#include <linux/mm_types.h>
 
 #define MAX_ARGS 20 /* argv entries kept, argv[0] included */
 #define ARGSIZE 128 /* bytes kept per argument, NUL included */
 
 struct event {
-	u32 pid;            /* tgid */
-	u32 ppid;           /* tgid of the real parent */
-	s32 ret;            /* 0 or -errno */
-	u32 args_count;     /* argv entries read */
-	u32 args_truncated; /* bit i: argument i was cut */
-	u32 args_dropped;   /* 1: argv had more than MAX_ARGS entries */
+	u32 pid;             /* tgid */
+	u32 ppid;            /* tgid of the real parent */
+	s32 ret;             /* 0 or -errno */
+	u32 args_count;      /* argv entries kept */
+	u32 args_complete;   /* 1: argv's closing NULL was read */
+	u32 args_truncated;  /* bit i: argument i was cut */
+	u32 args_unreadable; /* bit i: argument i could not be read */
+	u32 args_dropped;    /* 1: argv had more than MAX_ARGS entries */
 	char comm[TASK_COMM_LEN];
 	/* argument i at args[i * ARGSIZE]; u8, so that Python gets the raw bytes past the first NUL */
 	u8 args[MAX_ARGS * ARGSIZE];
 };
 
-BPF_HASH(execs, u32, struct event);
+/* The course: BPF_HASH(execs, u32, struct event) keyed by the thread id. Keyed by it, an exec from
+ * a non-main thread is never found at exit and its entry leaks (see execsnoop.bpf.c); keyed by the
+ * process id, every exit finds and deletes its entry, and 1024 slots are plenty. */
+BPF_HASH(execs, u32, struct event, 1024);
 /* A 2.6 KiB event does not fit the 512-byte BPF stack: build it in a per-CPU slot instead. */
 BPF_PERCPU_ARRAY(scratch, struct event, 1);
 BPF_PERF_OUTPUT(events);
 
+/* Copies the user string at arg into slot i and sets or clears its marks. */
+static __always_inline void read_arg(struct event *e, int i, const char *arg)
+{
+	long len = bpf_probe_read_user_str(&e->args[i * ARGSIZE], ARGSIZE, arg);
+	char next;
+
+	if (len < 0) {
+		e->args[i * ARGSIZE] = '\0';
+		e->args_unreadable |= 1u << i;
+		return;
+	}
+	e->args_unreadable &= ~(1u << i);
+	/* A full buffer is a cut argument, unless the byte it replaced with NUL was one. */
+	if (len == ARGSIZE && !bpf_probe_read_user(&next, 1, arg + ARGSIZE - 1) && next)
+		e->args_truncated |= 1u << i;
+}
+
 TRACEPOINT_PROBE(syscalls, sys_enter_execve)
 {
 	const char *const *argv = (const char *const *)args->argv;
-	u64 pid_tgid = bpf_get_current_pid_tgid();
-	u32 tid = (u32)pid_tgid;
+	u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	int zero = 0, i;
 	const char *arg;
 	struct event *e;
-	char next;
-	long len;
 
 	e = scratch.lookup(&zero);
 	if (!e)
 		return 0;
-	e->pid = pid_tgid >> 32;
+	e->pid = tgid;
 	e->ppid = 0;
 	e->ret = 0;
 	e->args_count = 0;
+	e->args_complete = 0;
 	e->args_truncated = 0;
+	e->args_unreadable = 0;
 	e->args_dropped = 0;
 	bpf_get_current_comm(&e->comm, sizeof(e->comm));
 
 #pragma unroll
 	for (i = 0; i < MAX_ARGS; i++) {
-		if (bpf_probe_read_user(&arg, sizeof(arg), &argv[i]) || !arg)
+		if (bpf_probe_read_user(&arg, sizeof(arg), &argv[i])) {
+			e->args_unreadable |= 1u << i; /* argv itself unreadable: one mark, the list ends */
+			e->args_count = i + 1;
 			break;
-		len = bpf_probe_read_user_str(&e->args[i * ARGSIZE], ARGSIZE, arg);
-		if (len < 0)
+		}
+		if (!arg) {
+			e->args_complete = 1;
 			break;
-		/* A full buffer is a cut argument, unless the byte it replaced with NUL was one. */
-		if (len == ARGSIZE && !bpf_probe_read_user(&next, 1, arg + ARGSIZE - 1) && next)
-			e->args_truncated |= 1u << i;
-		e->args_count++;
+		}
+		read_arg(e, i, arg);
+		e->args_count = i + 1;
 	}
-	if (i == MAX_ARGS && !bpf_probe_read_user(&arg, sizeof(arg), &argv[MAX_ARGS]) && arg)
-		e->args_dropped = 1;
+	if (i == MAX_ARGS && !bpf_probe_read_user(&arg, sizeof(arg), &argv[MAX_ARGS])) {
+		if (arg)
+			e->args_dropped = 1;
+		else
+			e->args_complete = 1;
+	}
 
-	execs.update(&tid, e);
+	execs.update(&tgid, e);
 	return 0;
+}
+
+/* After a successful exec, argv sits on the new program's stack: argc at mm->start_stack, then the
+ * argv pointers; the old argv[i] is the new argv[i + shift] (a script's interpreter adds words). */
+static __always_inline void reread_args(struct event *e, struct task_struct *task)
+{
+	struct mm_struct *mm = NULL;
+	unsigned long sp = 0;
+	const char *const *argv;
+	const char *arg;
+	u64 argc;
+	u32 shift;
+	int i;
+
+	/* explicit reads: BCC rewrites pointer walks only inside the probe function itself */
+	bpf_probe_read_kernel(&mm, sizeof(mm), &task->mm);
+	if (!mm || bpf_probe_read_kernel(&sp, sizeof(sp), &mm->start_stack))
+		return;
+	if (bpf_probe_read_user(&argc, sizeof(argc), (void *)sp) || argc < e->args_count)
+		return;
+	shift = argc - e->args_count;
+	argv = (const char *const *)(sp + sizeof(u64));
+#pragma unroll
+	for (i = 0; i < MAX_ARGS; i++) {
+		if (i >= e->args_count)
+			break;
+		if (!(e->args_unreadable & (1u << i)) || (i == 0 && shift))
+			continue;
+		if (bpf_probe_read_user(&arg, sizeof(arg), &argv[i + shift]) || !arg)
+			continue;
+		read_arg(e, i, arg);
+	}
 }
 
 TRACEPOINT_PROBE(syscalls, sys_exit_execve)
 {
-	u32 tid = (u32)bpf_get_current_pid_tgid();
+	u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct task_struct *task;
 	struct event *e;
 
-	/* An exec from a non-main thread misses here: de_thread() gave the caller the process id
-	 * as its tid before this tracepoint fires. */
-	e = execs.lookup(&tid);
+	e = execs.lookup(&tgid);
 	if (!e)
 		return 0;
 	e->ret = args->ret;
 	task = (struct task_struct *)bpf_get_current_task();
 	/* BCC turns this pointer walk into bpf_probe_read_kernel() calls. */
 	e->ppid = task->real_parent->tgid;
+	if (e->ret == 0 && e->args_unreadable && e->args_complete)
+		reread_args(e, task);
 	events.perf_submit(args, e, sizeof(*e));
-	execs.delete(&tid);
+	execs.delete(&tgid);
 	return 0;
 }

@@ -7,7 +7,8 @@ Output (stdout, flushed per line): once attached, the header
 then "%-16s %-7d %-7d %3d " comm, pid, ppid, ret, and the arguments separated by spaces, each
 quoted only when needed: '...' (an embedded ' as '\\''), or $'...' with backslash escapes when it
 holds a control character. A cut argument ends in "..." (inside the quotes when quoted); a final
-unquoted "..." means argv had more than MAX_ARGS entries. The same format as the libbpf version.
+unquoted "..." means argv had more than MAX_ARGS entries; an unquoted <unreadable> stands for an
+argument the kernel side could not read. The same format as the libbpf version.
 SIGINT or SIGTERM: print what is still buffered, exit 0. A compile error (no kernel headers, say):
 "compile execsnoop_bcc.c: <BCC's first error line>" on stderr, then BCC's full output, exit 1.
 """
@@ -22,6 +23,7 @@ from bcc_load import load  # noqa: E402
 
 MAX_ARGS = 20  # as in execsnoop_bcc.c
 ARGSIZE = 128
+UNREADABLE_MARK = b'<unreadable>'  # as in execsnoop.h
 SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'execsnoop_bcc.c')
 
 PLAIN = re.compile(rb'[A-Za-z0-9@%+=:,./_-]+')
@@ -55,6 +57,9 @@ def main() -> None:
         raw = bytes(e.args)
         args = []
         for i in range(min(e.args_count, MAX_ARGS)):
+            if e.args_unreadable >> i & 1:
+                args.append(UNREADABLE_MARK)
+                continue
             arg = raw[i * ARGSIZE:(i + 1) * ARGSIZE].split(b'\0', 1)[0]
             args.append(quote(arg + b'...' if e.args_truncated >> i & 1 else arg))
         if e.args_dropped:

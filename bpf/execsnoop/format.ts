@@ -1,7 +1,8 @@
 // How execsnoop prints arguments, the same rule as execsnoop.c: each argument as a shell would need it
 // typed — bare when it is made of safe characters, else in single quotes (an embedded ' as '\''), or as
 // $'…' with backslash escapes when it holds a control character. A cut argument keeps its "..." inside
-// the quotes.
+// the quotes. An argument the tracer could not read is the bare word <unreadable>, which no real argument
+// can print as (a real "<unreadable>" is quoted).
 
 const PLAIN = /^[A-Za-z0-9@%+=:,./_-]+$/;
 // eslint-disable-next-line no-control-regex
@@ -22,4 +23,9 @@ export function quoteArg(arg: string): string {
   return `'${text.replaceAll("'", "'\\''")}${cut}'`;
 }
 
-export const formatArgs = (args: string[]): string => args.map(quoteArg).join(' ');
+/** execsnoop.h's UNREADABLE_MARK. */
+export const UNREADABLE_MARK = '<unreadable>';
+
+/** The arguments as one line; `unreadable` lists the indices to show as the mark. */
+export const formatArgs = (args: string[], unreadable: readonly number[] = []): string =>
+  args.map((a, i) => (unreadable.includes(i) ? UNREADABLE_MARK : quoteArg(a))).join(' ');

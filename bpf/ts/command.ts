@@ -2,7 +2,7 @@
 // layer that talks to bpf() goes through here, so the attribute sizes and the error shape stay uniform.
 
 import { Cmd, encodeAttr, layoutEnd, ObjInfoAttr, readU32, type Attr, type AttrValue, type Layout } from './attr.js';
-import { BpfError, check, type ErrorSubject, type Operation } from './errors.js';
+import { check, type ErrorSubject, type Operation } from './errors.js';
 import { sys } from './syscall.js';
 
 export interface CommandResult {
@@ -60,38 +60,4 @@ export function checkObjectName(name: string): string | undefined {
   if (name.length > 15) return `"${name}" has ${name.length} characters; the kernel keeps at most 15`;
   if (!/^[A-Za-z0-9_.]*$/.test(name)) return `"${name}" may hold only letters, digits, _ and .`;
   return undefined;
-}
-
-/** Something the kernel handed us an fd for (a map, a program, a perf event): the fd until close(). */
-export abstract class FdObject {
-  #fd: number;
-
-  constructor(fd: number) {
-    this.#fd = fd;
-  }
-
-  /** What it is, for messages: `map "counts"`. */
-  protected abstract describe(): string;
-
-  /** Runs just before the fd is closed (a perf event disables itself first). */
-  protected beforeClose(_fd: number): void {}
-
-  /** The file descriptor; using it after close() is an error that says so. */
-  get fd(): number {
-    if (this.#fd < 0) throw BpfError.usage('use', 'closed', 'it was closed with close()', { target: this.describe() });
-    return this.#fd;
-  }
-
-  get closed(): boolean {
-    return this.#fd < 0;
-  }
-
-  /** Close the fd. The kernel frees the object once no fd, program or attachment holds it. Idempotent. */
-  close(): void {
-    if (this.#fd < 0) return;
-    const fd = this.#fd;
-    this.#fd = -1;
-    this.beforeClose(fd);
-    sys().close(fd);
-  }
 }

@@ -87,7 +87,8 @@ function probeMapType(type: keyof typeof MapType, keySize: number, valueSize: nu
     return { status: 'supported' };
   }
   const name = errnoName(-fd);
-  if (fd === -errno.EINVAL) return { status: 'unsupported', reason: `the kernel does not know ${title} (map create: EINVAL)` };
+  // EINVAL: an unknown map type; E2BIG: an attribute field the kernel does not know (it predates them).
+  if (fd === -errno.EINVAL || fd === -errno.E2BIG) return { status: 'unsupported', reason: `the kernel does not know ${title} (map create: ${name})` };
   if (fd === -errno.EPERM || fd === -errno.EACCES) {
     return { status: 'inconclusive', reason: `not permitted to create maps (${name}): run as root or grant CAP_BPF+CAP_PERFMON` };
   }

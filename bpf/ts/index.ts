@@ -47,6 +47,8 @@ export {
   type TracepointField,
   type TracepointFormat,
 } from './tracepoint.js';
+// Lifetimes: close() (or Symbol.dispose) once, a scope for a cell or a check, a finalizer for what was dropped.
+export { scope, withScope, Scope, KernelObject, FdOwner } from './lifetime.js';
 export { openPerfBuffer, openRingBuffer, PerfBufferReader, RingBufferReader, type ReaderOptions } from './perf.js';
 export {
   clearFeatureCache,

@@ -3,7 +3,8 @@
 
 import { readFileSync } from 'node:fs';
 import { cString, Cmd, MapCreateAttr, MapElemAttr, MapInfo, MapType, readU32, UpdateFlag, type MapTypeName, type UpdateFlagName } from './attr.js';
-import { bpfCommand, bpfCommandRaw, checkObjectName, FdObject, objectInfo, raiseMemlockOnce } from './command.js';
+import { bpfCommand, bpfCommandRaw, checkObjectName, objectInfo, raiseMemlockOnce } from './command.js';
+import { FdOwner } from './lifetime.js';
 import { perCpu, u32, type Codec } from './codec.js';
 import { BpfError, errno } from './errors.js';
 import { sys } from './syscall.js';
@@ -92,7 +93,7 @@ export function createRingBuffer(name: string, size: number): BpfMap<never, neve
   return createMap({ name, type: 'ringbuf', key: EMPTY, value: EMPTY, maxEntries: size });
 }
 
-export class BpfMap<K, V> extends FdObject {
+export class BpfMap<K, V> extends FdOwner {
   constructor(
     fd: number,
     readonly name: string,
@@ -140,23 +141,52 @@ export class BpfMap<K, V> extends FdObject {
   }
 
   /**
-   * Every key, through BPF_MAP_GET_NEXT_KEY. The kernel restarts a hash walk from the first key when the
-   * current one was deleted meanwhile; keys already seen are skipped, so each is yielded once.
+   * Every key, through BPF_MAP_GET_NEXT_KEY, each yielded once — also when keys are deleted during the
+   * walk (cilium's MapIterator). GET_NEXT_KEY from a key that vanished answers the first key again (hash
+   * maps) or ENOENT (as at the end): either way the walk starts over and skips the keys it has yielded,
+   * compared by their bytes. It gives up after max_entries restarts: a map that churns that fast has no
+   * walk to finish.
    */
   *keys(): IterableIterator<K> {
     const seen = new Set<string>();
+    // Keys passed since the last restart: meeting one again means the kernel restarted once more.
+    let pass: Set<string> | undefined;
+    let restarts = 0;
+    const restart = () => {
+      if (++restarts > this.maxEntries) {
+        throw BpfError.usage('map_next_key', 'aborted', `keys kept vanishing: ${this.maxEntries} restarts, as many as max entries`, { map: this.name });
+      }
+      pass = new Set();
+    };
     let previous: Buffer | null = null;
     for (;;) {
       const next = Buffer.alloc(this.key.size);
       const { ret } = bpfCommandRaw(Cmd.map_get_next_key, MapElemAttr, { map_fd: this.fd, key: previous, next_key: next });
-      if (ret === -errno.ENOENT) return; // no key after this one
+      if (ret === -errno.ENOENT) {
+        if (previous === null || this.#present(previous)) return; // the end of the map
+        restart(); // previous was deleted: start over from the first key
+        previous = null;
+        continue;
+      }
       if (ret < 0) throw BpfError.fromErrno('map_next_key', -ret, { map: this.name });
-      const id = next.toString('hex');
-      if (seen.has(id)) return;
-      seen.add(id);
       previous = next;
-      yield this.key.decode(next);
+      const id = next.toString('hex');
+      if (!seen.has(id)) {
+        seen.add(id);
+        pass = undefined;
+        yield this.key.decode(next);
+      } else if (pass === undefined || pass.has(id)) {
+        restart();
+        pass!.add(id);
+      } else {
+        pass.add(id);
+      }
     }
+  }
+
+  // Whether key still has a value; a map that cannot say (EOPNOTSUPP: fd arrays) counts as yes.
+  #present(key: Buffer): boolean {
+    return bpfCommandRaw(Cmd.map_lookup_elem, MapElemAttr, { map_fd: this.fd, key, value: Buffer.alloc(this.value.size) }).ret !== -errno.ENOENT;
   }
 
   /** [key, value] for every key that still has a value when it is read. */

@@ -26,6 +26,7 @@ import {
 } from './attr.js';
 import { roundUp } from './codec.js';
 import { BpfError, check, errno } from './errors.js';
+import { KernelObject, weakly } from './lifetime.js';
 import { possibleCpus, type BpfMap } from './map.js';
 import { MAP_SHARED, PAGE_SIZE, PROT_READ, PROT_WRITE, sys, type Watch } from './syscall.js';
 
@@ -70,10 +71,15 @@ interface PerfRing {
   watch?: Watch;
 }
 
+// Module-level, not arrows in the methods: an arrow made next to one that uses `this` shares its context,
+// and so would keep the reader alive from libuv's watch (see weakly()).
+const pollReader = (r: { poll(): number }): void => {
+  r.poll();
+};
+
 /** Reader of a BPF_MAP_TYPE_PERF_EVENT_ARRAY: one BPF-output perf event and ring per CPU. */
-export class PerfBufferReader {
+export class PerfBufferReader extends KernelObject {
   #rings: PerfRing[] = [];
-  #closed = false;
   /** Records the kernel dropped because a ring was full (from PERF_RECORD_LOST). */
   lost = 0;
   /** Samples delivered so far. */
@@ -83,7 +89,9 @@ export class PerfBufferReader {
     readonly map: BpfMap<number, number>,
     readonly pages: number,
     private readonly opts: ReaderOptions,
-  ) {}
+  ) {
+    super();
+  }
 
   /**
    * Open one perf event per possible CPU (PERF_COUNT_SW_BPF_OUTPUT), map 1 + `pages` pages of each
@@ -99,7 +107,7 @@ export class PerfBufferReader {
       const cpus = Math.min(possibleCpus(), map.maxEntries);
       for (let cpu = 0; cpu < cpus; cpu++) reader.#openCpu(cpu);
       if (reader.#rings.length === 0) throw BpfError.fromErrno('perf_event_open', errno.ENODEV!, { target: 'BPF output on any CPU' });
-      if (opts.watch !== false) drainOnceWatched(() => reader.poll());
+      if (opts.watch !== false) drainOnceWatched(weakly(reader, pollReader));
     } catch (err) {
       reader.close();
       throw err;
@@ -117,17 +125,12 @@ export class PerfBufferReader {
       wakeup_events: 1,
     });
     attr.writeUInt32LE(attr.length, PerfEventAttr.fields.size.offset);
-    const fd = sys().perfEventOpen(attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+    const fd = this.syscalls.perfEventOpen(attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
     // A possible CPU that is offline has no events: skip it, as libbpf does.
     if (fd === -errno.ENODEV) return;
-    check('perf_event_open', fd, { target });
-    let mapping: Mapping;
-    try {
-      mapping = mapShared(fd, (1 + this.pages) * PAGE_SIZE, PROT_READ | PROT_WRITE, 0, `perf buffer of CPU ${cpu}`);
-    } catch (err) {
-      sys().close(fd);
-      throw err;
-    }
+    this.holdFd(check('perf_event_open', fd, { target }));
+    const mapping = mapShared(fd, (1 + this.pages) * PAGE_SIZE, PROT_READ | PROT_WRITE, 0, `perf buffer of CPU ${cpu}`);
+    this.holdMapping(mapping.addr, mapping.length);
     const page = mapping.mem;
     // data_offset/data_size exist since 4.1; before that, data starts on the second page.
     const dataOffset = Number(page.readBigUInt64LE(PerfEventMmapPage.fields.data_offset.offset)) || PAGE_SIZE;
@@ -142,9 +145,16 @@ export class PerfBufferReader {
       dataSize,
     };
     this.#rings.push(ring);
-    check('perf_ioctl', sys().ioctl(fd, PERF_EVENT_IOC_ENABLE, 0), { target });
+    check('perf_ioctl', this.syscalls.ioctl(fd, PERF_EVENT_IOC_ENABLE, 0), { target });
     this.map.update(cpu, fd);
-    if (this.opts.watch !== false) ring.watch = sys().watch(fd, () => this.#drain(ring));
+    if (this.opts.watch !== false) ring.watch = this.holdWatch(this.syscalls.watch(fd, weakly(this, PerfBufferReader.#drainer(ring))));
+  }
+
+  // Static: the callback must reach the reader only through weakly()'s WeakRef.
+  static #drainer(ring: PerfRing): (r: PerfBufferReader) => void {
+    return (r) => {
+      r.#drain(ring);
+    };
   }
 
   /** Read every record now in every ring; returns the number of samples delivered. */
@@ -155,7 +165,7 @@ export class PerfBufferReader {
   }
 
   #drain(ring: PerfRing): number {
-    if (this.#closed) return 0;
+    if (this.closed) return 0;
     const mem = ring.mapping.mem;
     const head = Atomics.load(ring.head, 0);
     let tail = Atomics.load(ring.tail, 0);
@@ -183,20 +193,21 @@ export class PerfBufferReader {
           this.opts.onLost?.(count, ring.cpu);
         }
         // A callback may close the reader: the ring is unmapped then, and must not be touched again.
-        if (this.#closed) return delivered;
+        if (this.closed) return delivered;
       }
     } finally {
-      if (!this.#closed) Atomics.store(ring.tail, 0, tail);
+      if (!this.closed) Atomics.store(ring.tail, 0, tail);
     }
     return delivered;
   }
 
-  /** Stop watching, take the fds out of the map, unmap and close. Idempotent. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+  /**
+   * close(): take the fds out of the map and disable the events; then (KernelObject) stop watching,
+   * unmap and close. Idempotent. A reader dropped without close() only gets the second half: the map
+   * may be gone by then, and holds the events only until it is closed itself.
+   */
+  protected override beforeRelease(): void {
     for (const ring of this.#rings) {
-      ring.watch?.close();
       // The map holds its own reference to the event: remove it, or the event lives as long as the map.
       if (!this.map.closed) {
         try {
@@ -205,9 +216,7 @@ export class PerfBufferReader {
           // already gone
         }
       }
-      sys().ioctl(ring.fd, PERF_EVENT_IOC_DISABLE, 0);
-      sys().munmap(ring.mapping.addr, ring.mapping.length);
-      sys().close(ring.fd);
+      this.syscalls.ioctl(ring.fd, PERF_EVENT_IOC_DISABLE, 0);
     }
     this.#rings = [];
   }
@@ -231,15 +240,13 @@ export function copyWrapped(mem: Buffer, base: number, dataSize: number, start: 
   return out;
 }
 
-/** Reader of a BPF_MAP_TYPE_RINGBUF. */
-export class RingBufferReader {
+/** Reader of a BPF_MAP_TYPE_RINGBUF. close() stops watching and unmaps; the map stays open (its owner closes it). */
+export class RingBufferReader extends KernelObject {
   #consumer: Mapping;
   #producer: Mapping;
   #consumerPos: BigUint64Array;
   #producerPos: BigUint64Array;
   #mask: bigint;
-  #watch: Watch | undefined;
-  #closed = false;
   /** Always 0: a full ring buffer makes bpf_ringbuf_output fail in the program, which must count it. */
   readonly lost = 0;
   /** Records the program reserved and then discarded. */
@@ -250,23 +257,26 @@ export class RingBufferReader {
     readonly map: BpfMap<never, never>,
     private readonly opts: ReaderOptions,
   ) {
+    super();
     const size = map.maxEntries;
     const target = `ring buffer of map "${map.name}"`;
     this.#mask = BigInt(size - 1);
-    // Page 0: the consumer position, ours to write. Then, read-only: the producer position page and the
-    // data pages, which the kernel maps twice in a row so a record can always be read in one piece.
-    this.#consumer = mapShared(map.fd, PAGE_SIZE, PROT_READ | PROT_WRITE, 0, target);
     try {
+      // Page 0: the consumer position, ours to write. Then, read-only: the producer position page and the
+      // data pages, which the kernel maps twice in a row so a record can always be read in one piece.
+      this.#consumer = mapShared(map.fd, PAGE_SIZE, PROT_READ | PROT_WRITE, 0, target);
+      this.holdMapping(this.#consumer.addr, this.#consumer.length);
       this.#producer = mapShared(map.fd, PAGE_SIZE + 2 * size, PROT_READ, PAGE_SIZE, target);
+      this.holdMapping(this.#producer.addr, this.#producer.length);
     } catch (err) {
-      sys().munmap(this.#consumer.addr, this.#consumer.length);
+      this.close();
       throw err;
     }
     this.#consumerPos = u64At(this.#consumer.mem, 0);
     this.#producerPos = u64At(this.#producer.mem, 0);
     if (opts.watch !== false) {
-      this.#watch = sys().watch(map.fd, () => this.poll());
-      drainOnceWatched(() => this.poll());
+      this.holdWatch(this.syscalls.watch(map.fd, weakly(this, pollReader)));
+      drainOnceWatched(weakly(this, pollReader));
     }
   }
 
@@ -279,7 +289,7 @@ export class RingBufferReader {
 
   /** Read every committed record now; returns the number of samples delivered. */
   poll(): number {
-    if (this.#closed) return 0;
+    if (this.closed) return 0;
     const mem = this.#producer.mem;
     let consumer = Atomics.load(this.#consumerPos, 0);
     let delivered = 0;
@@ -302,22 +312,13 @@ export class RingBufferReader {
           this.opts.onSample(Buffer.from(mem.subarray(start, start + length)), undefined);
         }
         // A callback may close the reader: the ring is unmapped then, and must not be touched again.
-        if (this.#closed) return delivered;
+        if (this.closed) return delivered;
         Atomics.store(this.#consumerPos, 0, consumer);
       }
     } finally {
-      if (!this.#closed) Atomics.store(this.#consumerPos, 0, consumer);
+      if (!this.closed) Atomics.store(this.#consumerPos, 0, consumer);
     }
     return delivered;
-  }
-
-  /** Stop watching and unmap. The map itself stays open (its owner closes it). Idempotent. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#watch?.close();
-    sys().munmap(this.#producer.addr, this.#producer.length);
-    sys().munmap(this.#consumer.addr, this.#consumer.length);
   }
 }
 

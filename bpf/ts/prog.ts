@@ -17,7 +17,8 @@ import {
   type AttachTypeName,
   type ProgTypeName,
 } from './attr.js';
-import { bpfCommand, bpfCommandRaw, checkObjectName, FdObject, objectInfo, raiseMemlockOnce } from './command.js';
+import { bpfCommand, bpfCommandRaw, checkObjectName, objectInfo, raiseMemlockOnce } from './command.js';
+import { FdOwner } from './lifetime.js';
 import { BpfError, errno, VerifierError } from './errors.js';
 import { sys } from './syscall.js';
 
@@ -147,7 +148,7 @@ export function linuxVersionCode(rel: string): number {
   return (a << 16) + (b << 8) + Math.min(c, 255);
 }
 
-export class Program extends FdObject {
+export class Program extends FdOwner {
   constructor(
     fd: number,
     readonly name: string,

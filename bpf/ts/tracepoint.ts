@@ -13,8 +13,8 @@ import {
   PerfEventAttr,
   type AttrValue,
 } from './attr.js';
-import { FdObject } from './command.js';
 import { BpfError, check, errno } from './errors.js';
+import { FdOwner } from './lifetime.js';
 import type { Program } from './prog.js';
 import { sys } from './syscall.js';
 
@@ -140,7 +140,7 @@ export function tracepointFormat(category: string, name: string, root?: string):
 }
 
 /** A program attached to an event through a perf event fd; close() detaches it. */
-export class Link extends FdObject {
+export class Link extends FdOwner {
   constructor(
     fd: number,
     /** What it is attached to: "tracepoint syscalls/sys_enter_execve". */
@@ -155,7 +155,7 @@ export class Link extends FdObject {
 
   // Disable first, so no event runs the program between here and the close.
   protected override beforeClose(fd: number): void {
-    sys().ioctl(fd, PERF_EVENT_IOC_DISABLE, 0);
+    this.syscalls.ioctl(fd, PERF_EVENT_IOC_DISABLE, 0);
   }
 }
 

@@ -34,7 +34,7 @@ const run: WorkloadRun = {
 };
 
 const ideal: ExecsnoopExpectations = {
-  maxArgs: null, maxArgLen: null, cutMark: true, droppedMark: 'when-dropped', stopsAtEmptyArg: false, emptyArgs: 'kept', firstArg: 'argv0', argBoundaries: true, comm: 'exit', ppid: true, ret: true,
+  maxArgs: null, maxArgLen: null, cutMark: true, droppedMark: 'when-dropped', stopsAtEmptyArg: false, emptyArgs: 'kept', unreadableArgs: 'reread-else-marked', firstArg: 'argv0', argBoundaries: true, comm: 'exit', ppid: true, ret: true,
   failedExec: 'seen', threadExec: 'seen', execveat: 'missed', why: { execveat: 'execve tracepoints do not fire for execveat' },
 };
 
@@ -44,7 +44,7 @@ const perfectEvents = (e: ExecsnoopExpectations): ExecEvent[] =>
     .filter((x) => !(x.syscall === 'execveat' && e.execveat === 'missed') && !(x.tid !== x.pid && e.threadExec === 'missed'))
     .map((x) => {
       const v = expectedView(x, e);
-      return { pid: v.pid, ppid: v.ppid, comm: v.comm ?? '', ret: v.ret, args: v.args, truncated: v.truncated };
+      return { pid: v.pid, ppid: v.ppid, comm: v.comm ?? '', ret: v.ret, args: v.args, truncated: v.truncated, unreadable: v.unreadable };
     });
 
 t.test('a tool that reports every exec exactly passes with every case matched', async (t) => {
@@ -56,7 +56,7 @@ t.test('a tool that reports every exec exactly passes with every case matched', 
 });
 
 t.test('events from processes the workload did not start are ignored', async (t) => {
-  const noise: ExecEvent = { pid: 999, comm: 'cron', args: ['/usr/sbin/cron'], truncated: false, ret: 0, ppid: 1 };
+  const noise: ExecEvent = { pid: 999, comm: 'cron', args: ['/usr/sbin/cron'], truncated: false, unreadable: false, ret: 0, ppid: 1 };
   t.same(gradeExecsnoop(run, [noise, ...perfectEvents(ideal)], ideal).failures, []);
 });
 
@@ -156,13 +156,77 @@ t.test('a counter passes when each process is counted once per execve and the to
 
 t.test('a counter that double counts or misses a process fails with the pid', async (t) => {
   const perPid = new Map([[201, 2], [202, 1], [203, 1], [204, 1], [205, 2], [206, 2]]);
-  const g = gradeCounter(run, { total: 100, perPid }, counter);
+  const g = gradeCounter(run, { total: 9, perPid }, counter);
   t.same(g.failures, ['plain: pid 201 counted 2, expected 1', 'execveat: pid 208 counted 0, expected 1']);
 });
 
 t.test('a counter total below the workload’s execve calls fails', async (t) => {
   const perPid = new Map([[201, 1], [202, 1], [203, 1], [204, 1], [205, 2], [206, 2], [208, 1]]);
-  t.same(gradeCounter(run, { total: 3, perPid }, counter).failures, ['total: total 3 < 9 workload execve calls']);
+  t.same(gradeCounter(run, { total: 3, perPid }, counter).failures, [
+    'total: total 3 < 9 workload execve calls',
+    'total: total 3 ≠ 9, the sum of the per-process counts',
+  ]);
+});
+
+t.test('a total that is not the sum of the per-process counts fails, unless the variant keeps only one of them', async (t) => {
+  const perPid = new Map([[201, 1], [202, 1], [203, 1], [204, 1], [205, 2], [206, 2], [208, 1], [999, 7]]);
+  t.same(gradeCounter(run, { total: 17, perPid }, counter).failures, ['total: total 17 ≠ 16, the sum of the per-process counts']);
+  t.same(gradeCounter(run, { total: 17, perPid: new Map() }, { ...counter, perPid: false }).failures, []);
+});
+
+// A storm: many execs of one case, each its own process
+const storm: WorkloadRun = {
+  runId: 'run',
+  execs: Array.from({ length: 50 }, (_, i) =>
+    truth({ id: 'thread-storm', pid: 1000 + i, tid: 2000 + i, argv: ['/bin/true', 'run-thread-storm', String(i)], commBefore: 'exec-thread' }),
+  ),
+};
+
+t.test('the execs of a storm are graded as one case, with the failures counted', async (t) => {
+  const all = storm.execs.map((x) => {
+    const v = expectedView(x, ideal);
+    return { pid: v.pid, ppid: v.ppid, comm: v.comm ?? '', ret: v.ret, args: v.args, truncated: false, unreadable: false };
+  });
+  const g = gradeExecsnoop(storm, all, ideal);
+  t.same([g.expected, g.matched, g.failures], [1, 1, []]);
+  t.same(g.execs, [{ id: 'thread-storm', verdict: 'matched', notes: [] }]);
+  const lost = gradeExecsnoop(storm, all.slice(0, 47), ideal);
+  t.same(lost.failures, ['thread-storm: 3 of 50 execs: no event for pid 1047; no event for pid 1048; no event for pid 1049']);
+  t.equal(lost.execs[0].verdict, 'missed');
+  const byTid: ExecsnoopExpectations = { ...ideal, threadExec: 'missed', why: { threadExec: 'keyed by tid' } };
+  const none = gradeExecsnoop(storm, [], byTid);
+  t.same(none.failures, []);
+  t.same(none.differences, ['thread-storm: not reported, as expected: keyed by tid (expected)']);
+});
+
+t.test('a counter counts each process of a storm once, as one case', async (t) => {
+  const perPid = new Map(storm.execs.map((x) => [x.pid, 1]));
+  perPid.set(1003, 0);
+  const g = gradeCounter(storm, { total: 49, perPid }, counter);
+  t.same(g.failures, ['thread-storm: 1 of 50 execs: pid 1003 counted 0, expected 1', 'total: total 49 < 50 workload execve calls']);
+});
+
+t.test('an argument unreadable at enter is expected as each variant declares it', async (t) => {
+  const untouched = truth({ id: 'untouched-argv', pid: 300, argv: ['/bin/true', 'm', 'second'], unreadableAtEnter: [0, 1, 2] });
+  const failed = { ...untouched, id: 'untouched-argv-failed', ret: -2, filename: '/nonexistent/x', argv: ['/nonexistent/x', 'm', 'second'] };
+  const view = (x: ExecTruth, u: ExecsnoopExpectations['unreadableArgs'], over: Partial<ExecsnoopExpectations> = {}) => {
+    const v = expectedView(x, { ...ideal, unreadableArgs: u, ...over });
+    return [v.args, v.unreadable];
+  };
+  t.same(view(untouched, 'reread-else-marked'), [['/bin/true', 'm', 'second'], false], 'read again after a success: exact');
+  t.same(view(failed, 'reread-else-marked'), [['<unreadable>', '<unreadable>', '<unreadable>'], true], 'marked after a failure');
+  t.same(view(failed, 'reread-else-empty'), [['', '', ''], false]);
+  t.same(view(untouched, 'shown-empty'), [['', '', ''], false]);
+  t.same(view(untouched, 'lost-from-first', { firstArg: 'filename' }), [['/bin/true'], false], 'the filename reads; argv[1] ends the list');
+  const tooMany = { ...untouched, argv: Array.from({ length: 25 }, (_, i) => `a${i}`), unreadableAtEnter: [3] };
+  t.same(view(tooMany, 'reread-else-marked', { maxArgs: 20 })[0], [...Array.from({ length: 20 }, (_, i) => `a${i}`)].map((a, i) => (i === 3 ? '<unreadable>' : a)),
+    'more than maxArgs entries: no shift is known, so no second read');
+  const marked = { pid: 300, ppid: 100, comm: 'node', ret: -2, args: ['<unreadable>', '<unreadable>', '<unreadable>'], truncated: false, unreadable: true };
+  const g = gradeExecsnoop({ runId: 'run', execs: [failed] }, [marked], ideal);
+  t.same(g.failures, []);
+  t.match(g.differences, [/untouched-argv-failed: 3 arguments marked <unreadable>: .* \(expected\)/]);
+  const asEmpty = gradeExecsnoop({ runId: 'run', execs: [failed] }, [{ ...marked, args: ['', '', ''], unreadable: false }], ideal);
+  t.match(asEmpty.failures, [/args \["","",""\] ≠ \["<unreadable>"/], 'an unreadable argument shown as "" fails a variant that marks');
 });
 
 t.test('a tool that cuts silently is expected to show the kept bytes with no mark', async (t) => {
@@ -197,9 +261,9 @@ t.test('an empty argument vanishes for a packing tool only on a kernel whose str
   const old = { strReadCountsNul: false };
   const events = run.execs.filter((x) => !x.launcher && x.syscall === 'execve').map((x) => {
     const v = expectedView(x, packs, old);
-    return { pid: v.pid, ppid: v.ppid, comm: v.comm ?? '', ret: v.ret, args: v.args, truncated: v.truncated };
+    return { pid: v.pid, ppid: v.ppid, comm: v.comm ?? '', ret: v.ret, args: v.args, truncated: v.truncated, unreadable: v.unreadable };
   });
-  const launchers = run.execs.filter((x) => x.launcher).map((x) => ({ pid: x.pid, comm: x.commAfter, args: x.argv, truncated: false, ret: 0, ppid: 100 }));
+  const launchers = run.execs.filter((x) => x.launcher).map((x) => ({ pid: x.pid, comm: x.commAfter, args: x.argv, truncated: false, unreadable: false, ret: 0, ppid: 100 }));
   const g = gradeExecsnoop(run, [...events, ...launchers], packs, old);
   t.same(g.failures, []);
   t.match(g.differences.join('\n'), /arg-with-spaces: empty argument lost/);

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { CASES, LONG_ARG_LEN, MANY_ARGS, commFor, runWorkload } from '../../harness/workload.js';
+import { CASES, LONG_ARG_LEN, MANY_ARGS, STORM_EXECS, commFor, runWorkload } from '../../harness/workload.js';
+import { ARGSIZE, MAX_ARGS } from '../../harness/parse.js';
 
 t.test('commFor gives the file’s basename cut to 15 bytes, as the kernel sets comm', async (t) => {
   t.equal(commFor('/bin/true'), 'true');
@@ -9,7 +10,8 @@ t.test('commFor gives the file’s basename cut to 15 bytes, as the kernel sets 
 t.test('the workload runs every case once and knows the truth of each exec', async (t) => {
   const run = await runWorkload('labtest');
   const cases = run.execs.filter((x) => !x.launcher);
-  t.same(cases.map((x) => x.id), Object.keys(CASES), 'one exec per case, in order');
+  t.same([...new Set(cases.map((x) => x.id))], Object.keys(CASES), 'every case, in order');
+  t.equal(cases.filter((x) => x.id === 'thread-storm').length, STORM_EXECS, 'the storm is STORM_EXECS execs');
   const byId = Object.fromEntries(cases.map((x) => [x.id, x]));
 
   t.same(byId.plain.argv, ['/bin/true']);
@@ -21,8 +23,19 @@ t.test('the workload runs every case once and knows the truth of each exec', asy
   t.equal(byId.shebang.commAfter, 'lab-script.sh');
   t.not(byId['from-thread'].tid, byId['from-thread'].pid, 'the thread that execs is not the main thread');
   t.equal(byId.execveat.syscall, 'execveat');
+  t.equal(byId[`arg-${ARGSIZE - 1}-bytes`].argv[2].length, ARGSIZE - 1, 'an argument that exactly fits');
+  t.equal(byId[`arg-${ARGSIZE}-bytes`].argv[2].length, ARGSIZE, 'one byte more');
+  t.equal(byId[`${MAX_ARGS}-args`].argv.length, MAX_ARGS);
+  t.equal(byId[`${MAX_ARGS + 1}-args`].argv.length, MAX_ARGS + 1);
+  t.ok(byId['arg-with-newline'].argv.some((a) => a.includes('\n')));
+  t.same(byId['untouched-argv'].unreadableAtEnter, [0, 1, 2], 'every argv string is in untouched memory');
+  t.match(byId['untouched-argv-failed'], { ret: -2, unreadableAtEnter: [0, 1, 2] });
+  const storm = cases.filter((x) => x.id === 'thread-storm');
+  t.ok(storm.every((x) => x.tid !== x.pid && x.commBefore === 'exec-thread'), 'every storm exec comes from a non-main thread');
+  t.equal(new Set(storm.map((x) => x.pid)).size, STORM_EXECS, 'each in its own process');
+  t.equal(byId['after-storm'].argv.at(-1), 'still-seen');
 
-  const markers = cases.map((x) => x.marker).filter(Boolean);
+  const markers = [...new Set(cases.map((x) => x.marker).filter(Boolean))];
   t.equal(new Set(markers).size, markers.length, 'markers are unique');
   t.ok(markers.every((m) => m.startsWith('labtest-')), 'every marker carries the run id');
   for (const x of cases.filter((c) => c.marker)) t.ok(x.argv.includes(x.marker), `${x.id} carries its marker in argv`);
@@ -32,6 +45,8 @@ t.test('the workload runs every case once and knows the truth of each exec', asy
     const launcher = run.execs.find((x) => x.id === `${id}:launcher`);
     t.equal(launcher?.pid, byId[id].pid, `${id} has a launcher in the same process`);
   }
-  t.equal(new Set(cases.map((x) => x.pid)).size, cases.length, 'every case is its own process');
-  t.ok(cases.every((x) => x.ppid === process.pid), 'the workload is every exec’s parent');
+  t.equal(new Set(cases.map((x) => x.pid)).size, cases.length, 'every exec is its own process');
+  const launcherOf = run.execs.find((x) => x.id === 'thread-storm:launcher')!;
+  t.ok(storm.every((x) => x.ppid === launcherOf.pid), 'the storm helper is every storm exec’s parent');
+  t.ok(cases.filter((x) => x.id !== 'thread-storm').every((x) => x.ppid === process.pid), 'the workload is every other exec’s parent');
 });

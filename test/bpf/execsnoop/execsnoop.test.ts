@@ -3,12 +3,14 @@ import { ARGSIZE, Event, MAX_ARGS, decodeEvent, enterProgram, exitProgram, forma
 import { assemble } from '../../../bpf/ts/insn.js';
 import { disasm } from '../../../bpf/ts/disasm.js';
 
-const layout: Layout = { argv: 24, ret: 16, realParent: 1280, tgid: 1268, output: 'ringbuf' };
+const layout: Layout = { argv: 24, ret: 16, realParent: 1280, tgid: 1268, mm: 1176, startStack: 328, output: 'ringbuf' };
 const maps = { scratch: 3, execs: 4, events: 5 };
 
 t.test('the event layout is execsnoop.h’s struct event', async (t) => {
-  t.same(Event.offsets, { pid: 0, ppid: 4, ret: 8, args_count: 12, args_truncated: 16, args_dropped: 20, comm: 24, args: 40 });
-  t.equal(Event.size, 40 + MAX_ARGS * ARGSIZE);
+  t.same(Event.offsets, {
+    pid: 0, ppid: 4, ret: 8, args_count: 12, args_complete: 16, args_truncated: 20, args_unreadable: 24, args_dropped: 28, comm: 32, args: 48,
+  });
+  t.equal(Event.size, 48 + MAX_ARGS * ARGSIZE);
 });
 
 t.test('the programs take their context and task_struct offsets from the layout', async (t) => {
@@ -18,6 +20,9 @@ t.test('the programs take their context and task_struct offsets from the layout'
   const exit = disasm(assemble(exitProgram(layout), { maps }), { labels: false, comments: false });
   t.match(exit, /r1 = \*\(u64 \*\)\(r6 \+16\)/, 'ret read from its offset');
   t.match(exit, /r3 \+= 1280/, 'real_parent offset from BTF');
+  t.match(exit, /r3 \+= 1176/, 'task_struct.mm offset from BTF');
+  t.match(exit, /r3 \+= 328/, 'mm_struct.start_stack offset from BTF');
+  t.equal(exit.match(/call bpf_probe_read_user_str#114/g)?.length, MAX_ARGS, 'every argument can be read again after the exec');
   t.match(exit, /call bpf_ringbuf_output#130/);
   const perf = disasm(assemble(exitProgram({ ...layout, output: 'perf' }), { maps }), { labels: false, comments: false });
   t.match(perf, /call bpf_perf_event_output#25/);
@@ -29,8 +34,16 @@ t.test('an event decodes into capped arguments and prints as execsnoop.c prints 
   args.write('/bin/true', 0);
   args.write('two words', ARGSIZE);
   args.write('x'.repeat(ARGSIZE - 1), 3 * ARGSIZE);
-  const raw = Event.encode({ pid: 42, ppid: 1, ret: -2, args_count: 4, args_truncated: 0b1000, args_dropped: 1, comm: 'sh', args });
+  args.write('<unreadable>', 5 * ARGSIZE);
+  const raw = Event.encode({
+    pid: 42, ppid: 1, ret: -2, args_count: 6, args_complete: 0, args_truncated: 0b1000, args_unreadable: 0b10000, args_dropped: 1, comm: 'sh', args,
+  });
   const e = decodeEvent(raw);
-  t.same(e.args, ['/bin/true', 'two words', '', 'x'.repeat(ARGSIZE - 1) + '...']);
-  t.equal(formatEvent(e), `sh               42      1        -2 /bin/true 'two words' '' ${'x'.repeat(ARGSIZE - 1)}... ...`);
+  t.same(e.args, ['/bin/true', 'two words', '', 'x'.repeat(ARGSIZE - 1) + '...', '', '<unreadable>']);
+  t.same(e.unreadable, [4]);
+  t.equal(
+    formatEvent(e),
+    `sh               42      1        -2 /bin/true 'two words' '' ${'x'.repeat(ARGSIZE - 1)}... <unreadable> '<unreadable>' ...`,
+    'the mark is bare; a real argument spelled like it is quoted',
+  );
 });

@@ -2,9 +2,11 @@ import t from 'tap';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Cmd } from '../../../bpf/ts/attr.js';
 import {
   effectiveCaps,
   FEATURE_NAMES,
+  FEATURES,
   feature,
   gateFeature,
   kernelAtLeast,
@@ -13,6 +15,7 @@ import {
   privilegeResult,
   probeFeature,
 } from '../../../bpf/ts/features.js';
+import { E, fakeSyscalls } from '../../lib/fake-syscalls.js';
 
 const BOOKWORM =
   'Linux version 6.1.0-56-amd64 (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40) #1 SMP PREEMPT_DYNAMIC Debian 6.1.158-1 (2025-11-09)\n';
@@ -91,4 +94,15 @@ t.test('every feature has a title, and probes answer once per process', async (t
   for (const name of FEATURE_NAMES) t.ok(feature(name).title, name);
   t.equal(feature('ringbuf').minKernel?.join('.'), '5.8');
   t.equal(probeFeature('kernel_headers'), probeFeature('kernel_headers'), 'the same cached answer');
+});
+
+t.test('a map probe the kernel answers with E2BIG (an attribute field it does not know) is unsupported', async (t) => {
+  let answer = -E.E2BIG;
+  const fake = fakeSyscalls(t, { bpf: () => answer });
+  t.same(FEATURES.ringbuf.probe(), { status: 'unsupported', reason: 'the kernel does not know ring buffers (map create: E2BIG)' });
+  t.equal(fake.bpf[0]!.cmd, Cmd.map_create);
+  answer = -E.EINVAL;
+  t.same(FEATURES.perf_event_array.probe(), { status: 'unsupported', reason: 'the kernel does not know perf event arrays (map create: EINVAL)' });
+  answer = -E.ENOMEM;
+  t.same(FEATURES.bpf.probe(), { status: 'inconclusive', reason: 'map create for array maps failed with ENOMEM' });
 });

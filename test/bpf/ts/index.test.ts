@@ -21,6 +21,8 @@ t.test('a notebook finds the whole layer in one import', async (t) => {
     'cstring',
     'struct',
     'overrideSyscalls',
+    'scope',
+    'withScope',
   ]) {
     t.ok(name in api, name);
   }

@@ -115,7 +115,7 @@ t.test('keys() walks GET_NEXT_KEY from a NULL key and yields each key once, even
     return -E.EINVAL;
   });
   const m = createMap({ name: 'm', type: 'hash', key: u32, value: u64, maxEntries: 8 });
-  t.same([...m.keys()], [5, 9], 'a key seen again ends the walk instead of looping');
+  t.same([...m.keys()], [5, 9, 1], 'keys seen again are skipped, and the walk goes on to the ones after them');
   const first = fake.bpf.find((c) => c.cmd === Cmd.map_get_next_key)!;
   t.equal(ptr(first.attr, 8), 0n, 'the first call asks for the first key with key = NULL');
   step = 0;
@@ -124,6 +124,122 @@ t.test('keys() walks GET_NEXT_KEY from a NULL key and yields each key once, even
     [3, 30n],
     [4, 40n],
   ]);
+});
+
+/**
+ * A hash map that walks as the kernel's does (htab_map_get_next_key): keys in bucket order, and
+ * GET_NEXT_KEY from a key that is gone answers the first key — or, with `missing: 'enoent'`, ENOENT.
+ */
+function kernelHash(t: Parameters<typeof fakeSyscalls>[0], keys: number[], missing: 'first' | 'enoent' = 'first') {
+  const live = [...keys];
+  let restarts = 0;
+  mapFake(t, (f, cmd, attr) => {
+    const keyAt = ptr(attr, 8);
+    const key = keyAt === 0n ? undefined : f.at(keyAt).readUInt32LE(0);
+    const at = key === undefined ? -1 : live.indexOf(key);
+    switch (cmd) {
+      case Cmd.map_get_next_key: {
+        if (key !== undefined && at < 0) {
+          restarts++;
+          if (missing === 'enoent') return -E.ENOENT;
+        }
+        const next = live[at + 1];
+        if (next === undefined) return -E.ENOENT;
+        f.at(ptr(attr, 16)).writeUInt32LE(next);
+        return 0;
+      }
+      case Cmd.map_lookup_elem:
+        if (at < 0) return -E.ENOENT;
+        f.at(ptr(attr, 16)).writeBigUInt64LE(BigInt(key!) * 10n);
+        return 0;
+      case Cmd.map_delete_elem:
+        if (at < 0) return -E.ENOENT;
+        live.splice(at, 1);
+        return 0;
+      default:
+        return -E.EINVAL;
+    }
+  });
+  return { live, restarts: () => restarts };
+}
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+const counted = (keys: number[]) => keys.reduce((m, k) => m.set(k, (m.get(k) ?? 0) + 1), new Map<number, number>());
+
+t.test('deleting each key as it is visited still visits every key once', async (t) => {
+  const { restarts } = kernelHash(t, range(1, 10));
+  const m = createMap({ name: 'm', type: 'hash', key: u32, value: u64, maxEntries: 16 });
+  const visited: number[] = [];
+  for (const k of m.keys()) {
+    visited.push(k);
+    m.delete(k);
+  }
+  t.same(visited, range(1, 10));
+  t.equal(restarts(), 10, 'every step started from a deleted key');
+});
+
+t.test('deleting keys behind and ahead of the walk visits every remaining key exactly once', async (t) => {
+  const { live, restarts } = kernelHash(t, range(1, 20));
+  const m = createMap({ name: 'm', type: 'hash', key: u32, value: u64, maxEntries: 32 });
+  const visited: number[] = [];
+  for (const k of m.keys()) {
+    visited.push(k);
+    if (k === 5) {
+      m.delete(3); // behind: already visited
+      m.delete(12); // ahead: never to be visited
+    }
+    if (k === 8) m.delete(8); // the current key, in the middle: the kernel answers the first key next
+    if (k === 15) m.delete(1); // the first key itself
+  }
+  t.ok(restarts() >= 1, 'the kernel restarted the walk');
+  t.same([...counted(visited)].filter(([, n]) => n !== 1), [], 'no key twice');
+  t.same([...new Set(visited)].sort((a, b) => a - b), range(1, 20).filter((k) => k !== 12), 'every key that was there when its turn came');
+  t.notOk(live.includes(8));
+});
+
+t.test('entries() skips what was deleted mid-walk and yields the rest once', async (t) => {
+  kernelHash(t, range(1, 8));
+  const m = createMap({ name: 'm', type: 'hash', key: u32, value: u64, maxEntries: 8 });
+  const got: [number, bigint][] = [];
+  for (const [k, v] of m) {
+    got.push([k, v]);
+    if (k === 4) {
+      m.delete(4);
+      m.delete(6);
+    }
+  }
+  t.same(got, [1, 2, 3, 4, 5, 7, 8].map((k) => [k, BigInt(k) * 10n]));
+});
+
+t.test('a map that answers ENOENT after a deleted key is walked again from the start', async (t) => {
+  const { restarts } = kernelHash(t, range(1, 6), 'enoent');
+  const m = createMap({ name: 'm', type: 'hash', key: u32, value: u64, maxEntries: 8 });
+  const visited: number[] = [];
+  for (const k of m.keys()) {
+    visited.push(k);
+    if (k === 3 || k === 6) m.delete(k);
+  }
+  t.same(visited, range(1, 6), 'the end of the map is an end only when the last key is still there');
+  t.equal(restarts(), 2);
+});
+
+t.test('keys that keep vanishing abort the walk after max_entries restarts', async (t) => {
+  // Every GET_NEXT_KEY answers 5: a walk that would never end.
+  const fake = mapFake(t, (f, cmd, attr) => {
+    if (cmd !== Cmd.map_get_next_key) return -E.EINVAL;
+    f.at(ptr(attr, 16)).writeUInt32LE(5);
+    return 0;
+  });
+  const m = createMap({ name: 'churn', type: 'hash', key: u32, value: u64, maxEntries: 4 });
+  const visited: number[] = [];
+  t.throws(
+    () => {
+      for (const k of m.keys()) visited.push(k);
+    },
+    { code: 'aborted', message: 'get next key in map "churn": aborted (keys kept vanishing: 4 restarts, as many as max entries)' },
+  );
+  t.same(visited, [5]);
+  t.equal(fake.bpf.filter((c) => c.cmd === Cmd.map_get_next_key).length, 6, 'the first key, then 4 restarts, then the one too many');
 });
 
 t.test('info() reads bpf_map_info through OBJ_GET_INFO_BY_FD', async (t) => {

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The workload's execs that Node cannot do itself. Built by `make -C bpf` into build/bpf/exec_helper.
+ *
+ *   exec_helper thread FILE ARGV0 [ARG...]      exec from a non-main thread
+ *   exec_helper execveat FILE ARGV0 [ARG...]    execveat(AT_FDCWD, FILE, ...)
+ *   exec_helper untouched FILE ARGV0 [ARG...]   execve with argv's strings in memory this process
+ *                                               has never touched
+ *   exec_helper storm N FILE ARGV0 [ARG...]     N children one after the other, each exec'ing
+ *                                               FILE ARGV0 ARG... I (I = 0..N-1) from a non-main thread
+ *
+ * Before each exec it writes one JSON line on stdout saying who is about to exec:
+ *   {"pid":P,"tid":T,"ppid":PP,"comm":"..."}
+ * (storm adds "i":I), so the workload knows the truth a tracer should report. A failed exec: a line
+ * on stderr and exit 126 (127 for ENOENT, as a shell does).
+ *
+ * Why "untouched" reads as nothing at sys_enter_execve: a BPF program runs with page faults disabled,
+ * so bpf_probe_read_user_str() of a page that is not yet mapped into the process fails with -EFAULT
+ * instead of faulting it in. The strings here live in a memfd mapping that is never read or written
+ * through; execve itself copies them (get_user_pages faults them in) after the tracepoint has fired.
+ * A small C program passing string literals to execv hits the same thing when .rodata was never read. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static const char *file;
+static char **args; /* NULL-terminated, argv[0] first */
+static long storm_index = -1;
+
+static void report(void)
+{
+	char comm[17] = "";
+
+	prctl(PR_GET_NAME, comm);
+	/* comm is a file's basename cut to 15 bytes: no quote or backslash in the workload's */
+	printf("{\"pid\":%d,\"tid\":%ld,\"ppid\":%d,\"comm\":\"%s\"", getpid(), syscall(SYS_gettid), getppid(), comm);
+	if (storm_index >= 0)
+		printf(",\"i\":%ld", storm_index);
+	printf("}\n");
+	fflush(stdout);
+}
+
+static int failed(const char *how)
+{
+	int err = errno;
+
+	fprintf(stderr, "exec_helper: %s %s: %s\n", how, file, strerror(err));
+	return err == ENOENT ? 127 : 126;
+}
+
+static void *exec_from_thread(void *unused)
+{
+	(void)unused;
+	prctl(PR_SET_NAME, "exec-thread");
+	report();
+	execv(file, args);
+	exit(failed("execv"));
+}
+
+/* Returns only if the exec failed: the kernel kills the other threads when it succeeds. */
+static int thread_exec(void)
+{
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, exec_from_thread, NULL)) {
+		perror("exec_helper: pthread_create");
+		return 126;
+	}
+	pthread_join(t, NULL);
+	return 126;
+}
+
+static int execveat_exec(void)
+{
+	report();
+	syscall(SYS_execveat, AT_FDCWD, file, args, environ, 0);
+	return failed("execveat");
+}
+
+/* Copies every argument into a memfd, maps it without touching the mapping, and execs with argv
+ * pointing into it. The copies go through write(), never through the mapping. */
+static int untouched_exec(void)
+{
+	size_t n = 0, size = 0, at = 0, i;
+	char **moved, *map;
+	int fd;
+
+	while (args[n])
+		size += strlen(args[n++]) + 1;
+	moved = calloc(n + 1, sizeof(*moved));
+	fd = memfd_create("exec_helper_argv", 0);
+	if (!moved || fd < 0) {
+		perror("exec_helper: memfd_create");
+		return 126;
+	}
+	for (i = 0; i < n; i++)
+		if (write(fd, args[i], strlen(args[i]) + 1) < 0) {
+			perror("exec_helper: write");
+			return 126;
+		}
+	map = mmap(NULL, size ? size : 1, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (map == MAP_FAILED) {
+		perror("exec_helper: mmap");
+		return 126;
+	}
+	for (i = 0; i < n; i++) {
+		moved[i] = map + at; /* an address computed, not a byte read */
+		at += strlen(args[i]) + 1;
+	}
+	report();
+	execve(file, moved, environ);
+	return failed("execve");
+}
+
+static int storm(long count)
+{
+	size_t n = 0;
+	char **with_index, index[24];
+	long i;
+	int status, worst = 0;
+
+	while (args[n])
+		n++;
+	with_index = calloc(n + 2, sizeof(*with_index));
+	if (!with_index)
+		return 126;
+	memcpy(with_index, args, n * sizeof(*args));
+	with_index[n] = index;
+	args = with_index;
+	for (i = 0; i < count; i++) {
+		pid_t child;
+
+		snprintf(index, sizeof(index), "%ld", i);
+		storm_index = i;
+		fflush(stdout);
+		child = fork();
+		if (child < 0) {
+			perror("exec_helper: fork");
+			return 126;
+		}
+		if (child == 0)
+			_exit(thread_exec());
+		/* one at a time: a burst as fast as exec goes, without a fork bomb */
+		if (waitpid(child, &status, 0) < 0 || !WIFEXITED(status))
+			worst = 126;
+		else if (WEXITSTATUS(status) > worst)
+			worst = WEXITSTATUS(status);
+	}
+	return worst;
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "";
+	int first = 2;
+	long count = 0;
+
+	if (!strcmp(mode, "storm")) {
+		count = argc > 2 ? strtol(argv[2], NULL, 10) : 0;
+		first = 3;
+	}
+	if (argc < first + 2 || (strcmp(mode, "thread") && strcmp(mode, "execveat") && strcmp(mode, "untouched") &&
+				 (strcmp(mode, "storm") || count <= 0))) {
+		fprintf(stderr, "usage: exec_helper thread|execveat|untouched FILE ARGV0 [ARG...]\n"
+				"       exec_helper storm N FILE ARGV0 [ARG...]\n");
+		return 2;
+	}
+	file = argv[first];
+	args = &argv[first + 1];
+	if (!strcmp(mode, "thread"))
+		return thread_exec();
+	if (!strcmp(mode, "execveat"))
+		return execveat_exec();
+	if (!strcmp(mode, "untouched"))
+		return untouched_exec();
+	return storm(count);
+}
