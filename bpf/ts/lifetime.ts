@@ -10,7 +10,7 @@
 import { BpfError } from './errors.js';
 import { sys, type Syscalls, type Watch } from './syscall.js';
 
-// Node 20.0–20.3 has no Symbol.dispose; Node's own polyfill uses this registered symbol, so its handles agree.
+// Node before 20.4 has no Symbol.dispose; Node's own polyfill uses this registered symbol, so its handles agree.
 (Symbol as unknown as { dispose?: symbol }).dispose ??= Symbol.for('nodejs.dispose');
 
 /**
@@ -33,7 +33,13 @@ export function release(held: Held): void {
 }
 
 /** The safety net for objects dropped without close(). Exported for tests only. */
-export const finalizer = new FinalizationRegistry<Held>(release);
+export const finalizer = new FinalizationRegistry<Held>((held) => {
+  try {
+    release(held);
+  } catch {
+    // No caller to tell, and a throw here would end the process: the rest of held stays unreleased.
+  }
+});
 
 /**
  * Something that owns kernel resources. Subclasses hand each resource over with hold*() as soon as they
