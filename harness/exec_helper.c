@@ -7,6 +7,11 @@
  *                                               has never touched
  *   exec_helper storm N FILE ARGV0 [ARG...]     N children one after the other, each exec'ing
  *                                               FILE ARGV0 ARG... I (I = 0..N-1) from a non-main thread
+ *   true [ARG...]                               a copy of it named "true" is true(1): exits 0
+ *
+ * It is linked statically, and the storm execs a copy named "true" in the workload's temporary
+ * directory: in a QEMU guest whose root comes over 9p, an exec of /bin/true spends most of its time
+ * loading libc through 9p (66 ms per exec under TCG, measured, against 25 ms for this).
  *
  * Before each exec it writes one JSON line on stdout saying who is about to exec:
  *   {"pid":P,"tid":T,"ppid":PP,"comm":"..."}
@@ -124,8 +129,9 @@ static int untouched_exec(void)
 
 static int storm(long count)
 {
+	static char index[24]; /* not on the stack: see main() */
 	size_t n = 0;
-	char **with_index, index[24];
+	char **with_index;
 	long i;
 	int status, worst = 0;
 
@@ -161,10 +167,13 @@ static int storm(long count)
 
 int main(int argc, char **argv)
 {
+	const char *name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
 	const char *mode = argc > 1 ? argv[1] : "";
 	int first = 2;
 	long count = 0;
 
+	if (!strcmp(name, "true"))
+		return 0;
 	if (!strcmp(mode, "storm")) {
 		count = argc > 2 ? strtol(argv[2], NULL, 10) : 0;
 		first = 3;
@@ -175,8 +184,15 @@ int main(int argc, char **argv)
 				"       exec_helper storm N FILE ARGV0 [ARG...]\n");
 		return 2;
 	}
-	file = argv[first];
-	args = &argv[first + 1];
+	/* Copies on the heap: the strings of our own argv sit at the very top of the stack, and a tracer
+	 * reading a fixed 128 bytes per argument (execsnoop-bpfcc) faults past its end. A shell's
+	 * arguments live on its heap too. */
+	args = calloc(argc - first + 1, sizeof(*args)); /* FILE, argv, NULL */
+	if (!args)
+		return 126;
+	for (int i = first; i < argc; i++)
+		args[i - first] = strdup(argv[i]);
+	file = *args++;
 	if (!strcmp(mode, "thread"))
 		return thread_exec();
 	if (!strcmp(mode, "execveat"))

@@ -11,11 +11,12 @@
 #include "execsnoop.h"
 
 /* Execs in flight, at most one per process: between a process's sys_enter_execve and its
- * sys_exit_execve. Every exit deletes its entry, so 1024 is room for 1024 processes exec'ing at
- * the same moment, not a budget that runs out. */
+ * sys_exit_execve. Every exit deletes its entry, so 512 is room for 512 processes exec'ing at the
+ * same moment, not a budget that runs out (the course's tid-keyed map ran out after 10240 execs
+ * from threads). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
+	__uint(max_entries, 512);
 	__type(key, __u32);
 	__type(value, struct event);
 } execs SEC(".maps");

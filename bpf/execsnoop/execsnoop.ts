@@ -32,7 +32,7 @@ export const TASK_COMM_LEN = 16;
 export const MAX_ARGS = 20;
 export const ARGSIZE = 128;
 /** Execs in flight at once, one per process: every exit deletes its entry (see execsnoop.bpf.c). */
-export const MAX_EXECS_IN_FLIGHT = 1024;
+export const MAX_EXECS_IN_FLIGHT = 512;
 
 /** struct event of execsnoop.h, as a codec: the offsets below come from it, so both sides agree. */
 export const Event = struct({

@@ -28,8 +28,9 @@ struct event {
 
 /* The course: BPF_HASH(execs, u32, struct event) keyed by the thread id. Keyed by it, an exec from
  * a non-main thread is never found at exit and its entry leaks (see execsnoop.bpf.c); keyed by the
- * process id, every exit finds and deletes its entry, and 1024 slots are plenty. */
-BPF_HASH(execs, u32, struct event, 1024);
+ * process id, every exit finds and deletes its entry, and 512 slots are plenty: one per process
+ * in the middle of an exec. */
+BPF_HASH(execs, u32, struct event, 512);
 /* A 2.6 KiB event does not fit the 512-byte BPF stack: build it in a per-CPU slot instead. */
 BPF_PERCPU_ARRAY(scratch, struct event, 1);
 BPF_PERF_OUTPUT(events);
