@@ -1,8 +1,8 @@
 // The `./lab` command line: one table of subcommands, each implemented in the module that owns the idea.
 // Exit codes (CONTRACT.md): 0 nothing failed, 1 a variant or check failed, 2 bad usage or environment.
 
-import { UsageError, EnvironmentError } from './errors.js';
-import { Interrupted } from './interrupt.js';
+import { UsageError, EnvironmentError } from '../lib/errors.js';
+import { Interrupted } from '../lib/process.js';
 
 type Command = { summary: string; usage?: string | (() => Promise<string>); run: (argv: string[]) => Promise<number> };
 

@@ -5,9 +5,9 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseOptions } from './args.js';
-import { interruptible } from './interrupt.js';
-import { EnvironmentError, UsageError } from './errors.js';
+import { parseOptions } from '../lib/args.js';
+import { interruptible } from '../lib/process.js';
+import { EnvironmentError, UsageError } from '../lib/errors.js';
 import { applyKnown } from './known.js';
 import { exitCodeFor, formatFailureDetails, formatTables, toCsv, toJson } from './report.js';
 import { runSession } from './session.js';

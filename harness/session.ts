@@ -13,7 +13,7 @@ import { createParser, parseCounter } from './parse.js';
 import { runWorkload } from './workload.js';
 import { QUIRK, type ExecEvent, type SkipKind, type VariantResult, type WorkloadRun } from './types.js';
 import { variantName, type KernelFacts, type Variant } from './variant.js';
-import { diesWithUs } from './interrupt.js';
+import { diesWithUs } from '../lib/process.js';
 
 export interface Unmet {
   kind: SkipKind;

@@ -4,8 +4,8 @@
 // and reports what it did.
 
 import { execa } from 'execa';
-import { parseOptions } from './args.js';
-import { EnvironmentError } from './errors.js';
+import { parseOptions } from '../lib/args.js';
+import { EnvironmentError } from '../lib/errors.js';
 import { projectRoot } from './paths.js';
 
 export interface SetupNeeds {

@@ -7,7 +7,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { UsageError } from './errors.js';
+import { UsageError } from '../lib/errors.js';
 import { ensureSetup } from './setup.js';
 import { projectRoot } from './paths.js';
 import { MATRIX_KERNELS } from './matrix.js';

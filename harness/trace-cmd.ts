@@ -3,8 +3,8 @@
 
 import { formatCounts } from '../bpf/counter/counter.js';
 import { formatArgs } from '../bpf/execsnoop/format.js';
-import { parseOptions } from './args.js';
-import { EnvironmentError, UsageError } from './errors.js';
+import { parseOptions } from '../lib/args.js';
+import { EnvironmentError, UsageError } from '../lib/errors.js';
 import { parseCounter, UNREADABLE } from './parse.js';
 import { projectRoot } from './paths.js';
 import { checkVariant, hostTarget, slowdownFor } from './requirements.js';

@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { access, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { EnvironmentError } from '../harness/errors.js';
+import { EnvironmentError } from '../lib/errors.js';
 
 export const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
 /**

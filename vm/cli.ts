@@ -1,8 +1,8 @@
 // `./lab vm …`: run a command inside a VM booted on a Debian kernel, list and fetch kernels, probe KVM.
 
-import { parseOptions } from '../harness/args.js';
-import { UsageError } from '../harness/errors.js';
-import { interruptible } from '../harness/interrupt.js';
+import { parseOptions } from '../lib/args.js';
+import { UsageError } from '../lib/errors.js';
+import { interruptible } from '../lib/process.js';
 import { cacheDir } from './cache.js';
 import { ensureKernel, KERNELS, kernelSpec, listKernels, type KernelListing } from './kernels.js';
 import { probeAccel, runInVm, type Accel } from './qemu.js';

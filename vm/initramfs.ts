@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { EnvironmentError } from '../harness/errors.js';
+import { EnvironmentError } from '../lib/errors.js';
 import { cacheDir } from './cache.js';
 import { moduleLoadOrder, type CachedKernel } from './kernels.js';
 

@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { lstatSync, readFileSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { lstat, mkdir, readFile, readdir, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, posix } from 'node:path';
-import { EnvironmentError, UsageError } from '../harness/errors.js';
+import { EnvironmentError, UsageError } from '../lib/errors.js';
 import { aptDownload, aptShow, aptUpdate, listsPresent, openPrivateApt, packageRef, parseDepends, type PackageRef, type PrivateApt, type Stanza } from './apt.js';
 import { cacheDir, withLock } from './cache.js';
 

@@ -62,8 +62,8 @@ for (const [file, what] of [
 t.test('the table parser reads rows from the stream as they come, ignoring the header', async (t) => {
   const p = createParser('execsnoop-table');
   t.same(p.line('PCOMM            PID     PPID    RET ARGS'), []);
-  t.same(p.line('sh               12      1        -2 /x'), [{ pid: 12, ppid: 1, comm: 'sh', ret: -2, args: ['/x'], truncated: false }]);
-  t.same(p.line('true             13      1         0 '), [{ pid: 13, ppid: 1, comm: 'true', ret: 0, args: [], truncated: false }], 'no arguments');
+  t.same(p.line('sh               12      1        -2 /x'), [{ pid: 12, ppid: 1, comm: 'sh', ret: -2, args: ['/x'], truncated: false, unreadable: false }]);
+  t.same(p.line('true             13      1         0 '), [{ pid: 13, ppid: 1, comm: 'true', ret: 0, args: [], truncated: false, unreadable: false }], 'no arguments');
   t.same(p.end(), []);
 });
 
@@ -112,7 +112,7 @@ t.test('bpftrace records: an exit without its enter is dropped, a thread exec pa
   t.same(p.line('exit\t9\t9\t1\t0'), [], 'an exit with nothing pending');
   p.line('enter\t11\t10\tworker');
   p.line('arg\t11\t0\t/bin/true');
-  t.same(p.line('exit\t10\t10\t1\t0'), [{ pid: 10, ppid: 1, comm: 'worker', ret: 0, args: ['/bin/true'], truncated: false }]);
+  t.same(p.line('exit\t10\t10\t1\t0'), [{ pid: 10, ppid: 1, comm: 'worker', ret: 0, args: ['/bin/true'], truncated: false, unreadable: false }]);
   t.same(p.end(), []);
 });
 
@@ -195,4 +195,60 @@ t.test('a counter that did not finish is unreadable, a bpftrace one that saw not
   t.throws(() => parseCounter('counter-table', 'Counting execve calls... Hit Ctrl-C to end.\n'), /no TOTAL line/);
   t.same(parseCounter('counter-bpftrace', 'Attaching 2 probes...\n\n\n'), { total: 0, perPid: new Map() });
   t.throws(() => parseCounter('upstream-bcc', ''), /no counter parser named/);
+});
+
+// ---- the marks: unreadable arguments, exact fits, thread execs (capture-marks.sh, fresh from the tools) ----
+const marks = (parser: ExecsnoopParserName, file: string) => {
+  const evs = events(parser, file);
+  const by = (mark: string) => {
+    const found = evs.find((e) => e.args[1] === mark); // a launcher carries the mark further along
+    if (!found) throw new Error(`no event for ${mark}`);
+    return found;
+  };
+  return { evs, by };
+};
+
+for (const [file, what] of [
+  ['execsnoop-libbpf-marks.txt', 'libbpf'],
+  ['execsnoop-ts-marks.txt', 'ts'],
+  ['execsnoop-bcc-marks.txt', 'BCC'],
+] as const) {
+  t.test(`our ${what} execsnoop marks what it could not read, and only that`, async (t) => {
+    const { evs, by } = marks('execsnoop-table', file);
+    t.match(by('mark-untouched'), { comm: 'exec_helper', ret: 0, args: ['/bin/true', 'mark-untouched', 'second'], unreadable: false },
+      'argv in untouched pages, read again from the new stack after the exec: exact');
+    const failed = evs.find((e) => e.ret === -2 && e.comm === 'exec_helper');
+    t.match(failed, { args: ['<unreadable>', '<unreadable>'], unreadable: true, truncated: false }, 'after a failed exec: marked, not ""');
+    t.match(by('mark-thread'), { comm: 'exec-thread', ret: 0, args: ['/bin/true', 'mark-thread'] }, 'an exec from a thread is seen');
+    t.equal(by('mark-thread').pid, evs.find((e) => e.args.includes('thread'))!.pid, 'under the process id, the launcher’s');
+    t.match(by('mark-fits'), { args: ['/bin/true', 'mark-fits', xs('F', 127)], truncated: false }, 'exactly ARGSIZE-1 bytes: no mark');
+    t.match(by('mark-cut'), { args: ['/bin/true', 'mark-cut', `${xs('C', 127)}...`], truncated: true }, 'ARGSIZE bytes: cut');
+    t.match(by('mark-20'), { truncated: false }, 'exactly MAX_ARGS entries: no mark');
+    t.equal(by('mark-20').args.length, 20);
+    t.match(by('mark-21'), { truncated: true }, 'one more: marked');
+    t.equal(by('mark-21').args.length, 20);
+    t.same(by('mark-newline').args, ['/bin/true', 'mark-newline', 'one\ntwo']);
+    t.match(by('mark-spelled'), { args: ['/bin/true', 'mark-spelled', '<unreadable>'], unreadable: false }, 'a real "<unreadable>" is quoted, so not a mark');
+  });
+}
+
+t.test('our bpftrace execsnoop takes arguments again from the new argv, and cannot mark after a failed exec', async (t) => {
+  const { evs, by } = marks('execsnoop-bpftrace', 'execsnoop-bpftrace-marks.txt');
+  t.match(by('mark-untouched'), { comm: 'exec_helper', ret: 0, args: ['/bin/true', 'mark-untouched', 'second'], unreadable: false },
+    'enter showed "" three times; the xarg records after the exec fill them in');
+  t.match(evs.find((e) => e.ret === -2 && e.comm === 'exec_helper'), { args: ['', ''], unreadable: false },
+    'after a failed exec str() gave "" and there is no new argv: the harness declares this');
+  t.match(by('mark-thread'), { comm: 'exec-thread', ret: 0 });
+  t.match(by('mark-fits'), { args: ['/bin/true', 'mark-fits', xs('F', 127)], truncated: false });
+  t.match(by('mark-cut'), { args: ['/bin/true', 'mark-cut', `${xs('C', 127)}...`], truncated: true });
+  t.match(by('mark-20'), { truncated: false });
+  t.match(by('mark-21'), { truncated: true });
+  t.same(by('mark-newline').args, ['/bin/true', 'mark-newline', 'one\ntwo']);
+});
+
+t.test('bpftrace: the new argv lines up behind the words a script interpreter put in front', async (t) => {
+  const p = createParser('execsnoop-bpftrace');
+  const lines = ['enter\t9\t9\tsh', 'arg\t9\t0\t', 'arg\t9\t1\t', 'argc\t9\t3', 'xarg\t9\t0\t/bin/sh', 'xarg\t9\t1\t/tmp/s.sh', 'xarg\t9\t2\tx', 'exit\t9\t9\t1\t0'];
+  const [ev] = lines.flatMap((l) => p.line(l));
+  t.same(ev.args, ['', 'x'], "argv[1] is the new argv[2]; a script's argv[0] is gone and stays as enter showed it");
 });

@@ -1,7 +1,7 @@
 // Unit tests for `./lab vm`: usage errors, the kernels table, the offline listing. No VM is booted.
 
 import t from 'tap';
-import { UsageError } from '../../harness/errors.js';
+import { UsageError } from '../../lib/errors.js';
 import { formatTable, kernelsTable, vmCommand } from '../../vm/cli.js';
 import { KERNELS } from '../../vm/kernels.js';
 

@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, readFile, rm, symlink, truncate, unlink, writeFile } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EnvironmentError, UsageError } from '../../harness/errors.js';
+import { EnvironmentError, UsageError } from '../../lib/errors.js';
 import { parseStanzas, type Stanza } from '../../vm/apt.js';
 import { cacheDir, kernelSpec, parseShowDepends, readCachedKernel, resolveKernel, verifyUnit, writeManifest, KERNELS, type PackageLookup } from '../../vm/kernels.js';
 

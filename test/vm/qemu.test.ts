@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { mkdtemp, readlink, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UsageError } from '../../harness/errors.js';
+import { UsageError } from '../../lib/errors.js';
 import { findStaticBusybox, type BootFiles } from '../../vm/initramfs.js';
 import type { CachedKernel } from '../../vm/kernels.js';
 import { commandScript, consoleReason, linkModulesDir, qemuArgs, setupScript, shellQuote, type QemuPlan } from '../../vm/qemu.js';

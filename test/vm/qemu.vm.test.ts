@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { EnvironmentError } from '../../harness/errors.js';
+import { EnvironmentError } from '../../lib/errors.js';
 import { ensureKernel } from '../../vm/kernels.js';
 import { BootPanic, runInVm } from '../../vm/qemu.js';
 

@@ -1,4 +1,4 @@
-// Ctrl-C and SIGTERM for long commands: the first signal aborts the work through an AbortSignal, so
+// Ctrl-C, SIGTERM and process lifetime for long commands: the first signal aborts the work through an AbortSignal, so
 // tracers, VMs and temporary directories are cleaned up by the code that made them; a second signal
 // exits at once (children die with us: tracers and QEMU run with a parent-death signal).
 
