@@ -14,7 +14,7 @@ import { runSession } from './session.js';
 import { ensureSetup } from './setup.js';
 import { checkVariant, hostTarget, kernelFacts, slowdownFor } from './requirements.js';
 import { projectRoot } from './paths.js';
-import { VARIANTS } from './variants.js';
+import { EXAMPLES, VARIANTS } from './examples/index.js';
 import type { CompareReport } from './types.js';
 import type { Variant } from './variant.js';
 
@@ -53,10 +53,10 @@ export function parseCompareArgs(argv: string[]): CompareOptions {
   const split = (xs: string[] | undefined) => (xs ?? []).flatMap((x) => x.split(',')).filter(Boolean);
   const examples = split(values.example);
   const tools = split(values.tool);
-  const knownExamples = new Set(VARIANTS.map((v) => v.example));
+  const knownExamples = EXAMPLES.map((e) => e.name);
   const knownTools = new Set(VARIANTS.map((v) => v.tool));
-  for (const e of examples) if (!knownExamples.has(e as Variant['example'])) throw new UsageError(`unknown example "${e}" (examples: ${[...knownExamples].join(', ')})`);
-  for (const t of tools) if (!knownTools.has(t as Variant['tool'])) throw new UsageError(`unknown tool "${t}" (tools: ${[...knownTools].join(', ')})`);
+  for (const e of examples) if (!knownExamples.includes(e)) throw new UsageError(`unknown example "${e}" (examples: ${knownExamples.join(', ')})`);
+  for (const t of tools) if (!knownTools.has(t)) throw new UsageError(`unknown tool "${t}" (tools: ${[...knownTools].join(', ')})`);
   return { target, kernel, examples, tools, json: values.json, csv: values.csv, serial: values.serial!, verbose: values.verbose! };
 }
 

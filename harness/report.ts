@@ -3,18 +3,19 @@
 
 import Table from 'cli-table3';
 import { stringify } from 'csv-stringify/sync';
-import { EXPECTED, QUIRK, type CompareReport, type ExecOutcome, type TargetInfo, type VariantResult } from './types.js';
+import { renderDifference, type Difference } from './example.js';
+import type { CaseOutcome, CompareReport, TargetInfo, VariantResult } from './types.js';
 
 const plainStyle = { head: [], border: [] };
 
-const CELL: Record<ExecOutcome['verdict'], string> = {
+const CELL: Record<CaseOutcome['verdict'], string> = {
   matched: 'match',
   differs: 'DIFFERS',
   missed: 'MISSED',
   'expected-missing': 'absent*',
 };
 
-function cell(o: ExecOutcome | undefined): string {
+function cell(o: CaseOutcome | undefined): string {
   if (!o) return '';
   // a match that needed a declared difference (a cap, comm at enter) is marked so the notes explain it
   if (o.verdict === 'matched' && o.notes.length > 0) return 'match*';
@@ -29,17 +30,17 @@ export function describeTarget(t: TargetInfo): string {
   return parts.join(', ');
 }
 
-/** One table per example: an exec per row, a variant per column, then the notes that explain them. */
+/** One table per example: a case per row, a variant per column, then the notes that explain them. */
 export function formatTables(report: CompareReport): string {
   const out: string[] = [`target: ${describeTarget(report.target)}`, ''];
   const examples = [...new Set(report.variants.map((v) => v.example))];
   for (const example of examples) {
     const variants = report.variants.filter((v) => v.example === example);
-    const caseIds = [...new Set(variants.flatMap((v) => (v.execs ?? []).map((o) => o.id)))];
+    const caseIds = [...new Set(variants.flatMap((v) => (v.cases ?? []).map((o) => o.id)))];
     const table = new Table({ head: [example, ...variants.map((v) => v.tool)], style: plainStyle });
     table.push(['status', ...variants.map((v) => v.status.toUpperCase())]);
     table.push(['startup', ...variants.map((v) => (v.startupMs === undefined ? '' : `${(v.startupMs / 1000).toFixed(2)} s`))]);
-    for (const id of caseIds) table.push([id, ...variants.map((v) => cell(v.execs?.find((o) => o.id === id)))]);
+    for (const id of caseIds) table.push([id, ...variants.map((v) => cell(v.cases?.find((o) => o.id === id)))]);
     out.push(table.toString(), '');
     out.push(...variants.filter((v) => v.description).map((v) => `  ${v.tool}: ${v.description}`), '');
     out.push(...formatNotes(variants), '');
@@ -51,22 +52,18 @@ export function formatTables(report: CompareReport): string {
 function formatNotes(variants: VariantResult[]): string[] {
   const lines: string[] = ['* expected difference, declared by the variant with its reason:'];
   for (const v of variants) {
-    if (v.status === 'skip' || v.status === 'error' || (v.status === 'fail' && !v.execs)) {
+    if (v.status === 'skip' || v.status === 'error' || (v.status === 'fail' && !v.cases)) {
       lines.push(`  ${v.name}: ${v.status.toUpperCase()} — ${v.reason ?? ''}`);
       continue;
     }
-    const expected = [...new Set(v.differences.filter((d) => d.endsWith(EXPECTED)).map(stripCase))];
-    const quirks = v.differences.filter((d) => d.endsWith(QUIRK));
-    const failures = v.differences.filter((d) => !d.endsWith(EXPECTED) && !d.endsWith(QUIRK));
-    for (const d of expected) lines.push(`  ${v.name}: ${d}`);
-    for (const d of quirks) lines.push(`  ${v.name}: NOTE ${d}`);
-    for (const d of failures) lines.push(`  ${v.name}: FAIL ${d}`);
+    const of = (level: Difference['level']) => v.details.filter((d) => d.level === level);
+    // an expected difference once per variant, whichever cases it shaped
+    for (const text of new Set(of('expected').map((d) => d.text))) lines.push(`  ${v.name}: ${text}`);
+    for (const d of of('quirk')) lines.push(`  ${v.name}: NOTE ${renderDifference(d)}`);
+    for (const d of of('failure')) lines.push(`  ${v.name}: FAIL ${renderDifference(d)}`);
   }
   return lines;
 }
-
-/** "many-args: 20 arguments dropped: … (expected)" → the reason without the case, to deduplicate. */
-const stripCase = (d: string): string => d.replace(/^[\w-]+: /, '').replace(/ \(expected\)$/, '');
 
 export function summaryLine(results: VariantResult[]): string {
   const count = (s: string) => results.filter((r) => r.status === s).length;

@@ -6,7 +6,7 @@
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { gateFeature, kernelInfo, probeFeature, type FeatureName } from '../bpf/ts/features.js';
-import { buildDir } from './paths.js';
+import { projectRoot } from './paths.js';
 import type { Unmet } from './session.js';
 import { tool, type ToolName } from './tools.js';
 import type { SkipKind, TargetInfo } from './types.js';
@@ -20,10 +20,7 @@ const FEATURE_REQUIREMENTS: Partial<Record<Requirement, [FeatureName, SkipKind]>
   'kernel-headers': ['kernel_headers', 'no-kernel-headers'],
 };
 
-/** The libbpf variants' binaries, built by `make -C bpf` before anything runs. */
-const LIBBPF_BINARIES = ['execsnoop', 'execsnoop-static', 'counter'];
-
-async function checkRequirement(r: Requirement): Promise<Unmet | undefined> {
+async function checkRequirement(r: Requirement, v: Variant): Promise<Unmet | undefined> {
   const feature = FEATURE_REQUIREMENTS[r];
   if (feature) {
     const [name, kind] = feature;
@@ -36,14 +33,14 @@ async function checkRequirement(r: Requirement): Promise<Unmet | undefined> {
     return info.installed ? undefined : { kind: 'tool-missing', reason: info.reason ?? `${info.name}: not installed — ${info.install}` };
   }
   if (r === 'build:libbpf') {
-    for (const b of LIBBPF_BINARIES) {
-      try {
-        await access(path.join(buildDir, b));
-      } catch {
-        return { kind: 'build-failed', reason: `${path.relative(process.cwd(), path.join(buildDir, b))} is missing: run ./lab setup (make -C bpf)` };
-      }
+    // the variant's own binary, built by `make -C bpf` before anything runs
+    const binary = path.resolve(projectRoot, v.command[0]);
+    try {
+      await access(binary);
+      return undefined;
+    } catch {
+      return { kind: 'build-failed', reason: `${path.relative(process.cwd(), binary)} is missing: run ./lab setup (make -C bpf)` };
     }
-    return undefined;
   }
   return { kind: 'tool-missing', reason: `unknown requirement ${r}`, fail: true };
 }
@@ -51,7 +48,7 @@ async function checkRequirement(r: Requirement): Promise<Unmet | undefined> {
 /** The first requirement of the variant that this machine does not meet, or undefined. */
 export async function checkVariant(v: Variant): Promise<Unmet | undefined> {
   for (const r of v.requires) {
-    const unmet = await checkRequirement(r);
+    const unmet = await checkRequirement(r, v);
     if (unmet) return unmet;
   }
   return undefined;

@@ -8,10 +8,9 @@
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
-import { gradeCounter, gradeExecsnoop, expectedAbsence, type Grade } from './compare.js';
-import { createParser, parseCounter } from './parse.js';
-import { runWorkload } from './workload.js';
-import { QUIRK, type ExecEvent, type SkipKind, type VariantResult, type WorkloadRun } from './types.js';
+import { failures, renderDifference, type Difference, type Example, type OutputReader } from './example.js';
+import { exampleOf } from './examples/index.js';
+import type { SkipKind, VariantResult, WorkloadRun } from './types.js';
 import { variantName, type KernelFacts, type Variant } from './variant.js';
 import { diesWithUs } from '../lib/process.js';
 
@@ -53,8 +52,12 @@ export class Tracer {
   readonly child: ResultPromise;
   readonly stdout: string[] = [];
   readonly stderr: string[] = [];
-  readonly events: ExecEvent[] = [];
-  readonly parser;
+  /** What the example's reader made of stdout so far: events, or a counter's counts at the end. */
+  readonly items: unknown[] = [];
+  /** The reader could not make sense of the output (a counter that printed no total). */
+  readError?: Error;
+  readonly example: Example;
+  private readonly reader: OutputReader<unknown>;
   readonly started = performance.now();
   readyAt?: number;
   exited = false;
@@ -69,11 +72,12 @@ export class Tracer {
     readonly variant: Variant,
     root: string,
     onLine: SessionOptions['onLine'],
-    /** Each normalized event as soon as it is parsed (`./lab trace`). */
-    private readonly onEvent?: (e: ExecEvent) => void,
+    /** Each item as soon as it is read (`./lab trace`). */
+    private readonly onItem?: (item: unknown) => void,
   ) {
     this.name = variantName(variant);
-    this.parser = variant.example === 'execsnoop' ? createParser(variant.parser) : undefined;
+    this.example = exampleOf(variant);
+    this.reader = this.example.reader(variant);
     const [file, ...args] = variant.command;
     this.child = execa(...diesWithUs(file, args), {
       cwd: root,
@@ -92,9 +96,8 @@ export class Tracer {
         if (this.readyAt === undefined && variant.ready.test(line)) {
           this.readyAt = performance.now();
           this.readyWaiters.splice(0).forEach((w) => w());
-        } else if (kind === 'stdout' && this.parser && this.readyAt !== undefined) {
-          const evs = this.parser.line(line);
-          if (evs) this.#deliver(evs);
+        } else if (kind === 'stdout' && this.readyAt !== undefined) {
+          this.#deliver(() => this.reader.line(line));
         }
       });
       return new Promise<void>((resolve) => rl.on('close', () => resolve()));
@@ -105,13 +108,20 @@ export class Tracer {
       this.exitCode = result.exitCode;
       this.exitSignal = result.signal;
       this.readyWaiters.splice(0).forEach((w) => w());
-      if (this.parser) this.#deliver(this.parser.end());
+      if (this.readyAt !== undefined) this.#deliver(() => this.reader.end());
     });
   }
 
-  #deliver(evs: ExecEvent[]): void {
-    this.events.push(...evs);
-    if (this.onEvent) evs.forEach(this.onEvent);
+  #deliver(read: () => unknown[]): void {
+    let items: unknown[];
+    try {
+      items = read();
+    } catch (err) {
+      this.readError ??= err as Error;
+      return;
+    }
+    this.items.push(...items);
+    if (this.onItem) items.forEach(this.onItem);
   }
 
   /** Resolves with true once attached, false if it exited or timed out first. */
@@ -212,7 +222,7 @@ async function processState(pid: number | undefined): Promise<string | undefined
   }
 }
 
-const base = (v: Variant): Pick<VariantResult, 'name' | 'example' | 'tool' | 'description' | 'expected' | 'matched' | 'differences'> => ({
+const base = (v: Variant): Pick<VariantResult, 'name' | 'example' | 'tool' | 'description' | 'expected' | 'matched' | 'differences' | 'details'> => ({
   name: variantName(v),
   example: v.example,
   tool: v.tool,
@@ -220,22 +230,11 @@ const base = (v: Variant): Pick<VariantResult, 'name' | 'example' | 'tool' | 'de
   expected: 0,
   matched: 0,
   differences: [],
+  details: [],
 });
 
-/** True when this tracer has printed as many events per workload process as it should. */
-function complete(t: Tracer, run: WorkloadRun): boolean {
-  if (t.variant.example !== 'execsnoop') return true; // counters print only when stopped
-  const e = t.variant.expect;
-  const due = new Map<number, number>();
-  for (const x of run.execs) {
-    if (!x.launcher && expectedAbsence(x, e) !== undefined) continue;
-    const pid = e.threadExec === 'tid' ? x.tid : x.pid;
-    due.set(pid, (due.get(pid) ?? 0) + 1);
-  }
-  const seen = new Map<number, number>();
-  for (const ev of t.events) seen.set(ev.pid, (seen.get(ev.pid) ?? 0) + 1);
-  return [...due].every(([pid, n]) => (seen.get(pid) ?? 0) >= n);
-}
+/** True when this tracer has printed all it owes for the run (its example knows what that is). */
+const complete = (t: Tracer, run: WorkloadRun): boolean => t.example.complete(t.items, run, t.variant);
 
 /** Waits until every tracer has printed what it owes, or `maxMs`; returns the names of those still owing. */
 async function drain(tracers: Tracer[], run: WorkloadRun, maxMs: number): Promise<string[]> {
@@ -248,45 +247,62 @@ async function drain(tracers: Tracer[], run: WorkloadRun, maxMs: number): Promis
 function verdict(t: Tracer, run: WorkloadRun, stoppedCleanly: boolean, stopMs: number, facts?: KernelFacts): VariantResult {
   const v = t.variant;
   const result: VariantResult = { ...base(v), status: 'pass', startupMs: t.startupMs, command: v.command };
-  if (v.example === 'counter') {
-    let grade: Grade;
-    try {
-      grade = gradeCounter(run, parseCounter(v.parser, t.stdout.join('\n')), v.expect);
-    } catch (err) {
-      return { ...result, status: 'fail', reason: `unreadable output: ${(err as Error).message}`, output: t.tail() };
-    }
-    Object.assign(result, { expected: grade.expected, matched: grade.matched, differences: grade.differences, execs: grade.execs });
-    if (grade.failures.length) Object.assign(result, { status: 'fail', reason: grade.failures[0], output: t.tail() });
+  const details: Difference[] = [];
+  const fail = (reason: string) => Object.assign(result, { status: 'fail', reason, output: t.tail() });
+  if (t.readError) {
+    details.push({ case: '', level: 'failure', kind: 'output', text: `unreadable output: ${t.readError.message}` });
   } else {
-    const grade = gradeExecsnoop(run, t.events, v.expect, facts);
-    Object.assign(result, { expected: grade.expected, matched: grade.matched, differences: grade.differences, execs: grade.execs });
-    if (grade.failures.length) Object.assign(result, { status: 'fail', reason: grade.failures[0], output: t.tail() });
+    const grade = t.example.grade(run, t.items, v, facts ?? { strReadCountsNul: true });
+    Object.assign(result, { expected: grade.expected, matched: grade.matched, cases: grade.cases });
+    details.push(...grade.differences);
   }
   if (t.resentSigint) {
     // the output is complete and graded as usual; the tool's shutdown is what stumbled
-    result.differences.push(`needed a second SIGINT: it was still idle in its event loop after the first ${QUIRK}`);
+    details.push({ case: '', level: 'quirk', kind: 'stop', text: 'needed a second SIGINT: it was still idle in its event loop after the first' });
   }
+  const firstFailure = failures(details)[0];
+  if (firstFailure) fail(renderDifference(firstFailure));
   if (!stoppedCleanly) {
-    const line = `did not exit within ${stopMs / 1000} s of SIGINT (${t.hangState ?? 'state unknown'}): killed`;
-    result.differences.push(line);
-    if (result.status === 'pass') Object.assign(result, { status: 'fail', reason: line, output: t.tail() });
+    const text = `did not exit within ${stopMs / 1000} s of SIGINT (${t.hangState ?? 'state unknown'}): killed`;
+    details.push({ case: '', level: 'failure', kind: 'stop', text });
+    if (result.status === 'pass') fail(text);
   } else if (t.exitCode !== 0 || t.exitedEarly) {
     const when = t.exitedEarly ? 'during the run' : 'after SIGINT';
-    const line = `exited with ${t.exitCode ?? t.exitSignal} ${when}: ${t.firstError()}`;
-    result.differences.push(line);
-    // the crash explains the missing events better than the first missing event does
-    Object.assign(result, { status: 'fail', reason: line, output: t.tail() });
+    const text = `exited with ${t.exitCode ?? t.exitSignal} ${when}: ${t.firstError()}`;
+    details.push({ case: '', level: 'failure', kind: 'exit', text });
+    fail(text); // the crash explains the missing events better than the first missing event does
   }
-  return result;
+  return { ...result, details, differences: details.map(renderDifference) };
+}
+
+/**
+ * Rounds of variants that may run together: everything at once, except that of the variants needing one
+ * exclusive resource (the trace pipe) each round takes only one.
+ */
+export function rounds(variants: Variant[]): Variant[][] {
+  const out: Variant[][] = [];
+  const placed = new Map<string, number>(); // resource → rounds already holding one of its users
+  for (const v of variants) {
+    const i = v.exclusive ? (placed.get(v.exclusive) ?? 0) : 0;
+    if (v.exclusive) placed.set(v.exclusive, i + 1);
+    (out[i] ??= []).push(v);
+  }
+  return out;
 }
 
 /** Runs tracers against the workload and returns one result per variant, in the order given. */
 export async function runSession(variants: Variant[], opts: SessionOptions): Promise<VariantResult[]> {
-  if (opts.serial && variants.length > 1) {
-    const results: VariantResult[] = [];
-    for (const v of variants) results.push(...(await runSession([v], { ...opts, serial: false })));
-    return results;
+  const groups = opts.serial ? variants.map((v) => [v]) : rounds(variants);
+  if (groups.length > 1) {
+    const results = new Map<Variant, VariantResult>();
+    for (const group of groups) (await runRound(group, opts)).forEach((r, i) => results.set(group[i], r));
+    return variants.map((v) => results.get(v)!);
   }
+  return runRound(variants, opts);
+}
+
+/** One round: these tracers together against one run of the workload. */
+async function runRound(variants: Variant[], opts: SessionOptions): Promise<VariantResult[]> {
   const slow = opts.slowdown ?? 1;
   const results = new Map<Variant, VariantResult>();
   const runnable: Variant[] = [];
@@ -322,7 +338,8 @@ export async function runSession(variants: Variant[], opts: SessionOptions): Pro
     if (attached.length > 0) {
       const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
       let phase = performance.now();
-      const run = await (opts.workload ?? runWorkload)();
+      // every example so far grades against the exec workload; variants of one round share its run
+      const run = await (opts.workload ?? attached[0].example.workload)();
       opts.onProgress?.(`workload: ${run.execs.length} execs in ${seconds(phase)}`);
       phase = performance.now();
       const owing = await drain(attached, run, DRAIN_MS * slow);

@@ -1,33 +1,7 @@
-// The data every part of the harness exchanges: what a tool saw, what really happened, and the verdict.
+// The data every part of the harness exchanges: what really happened (the exec workload's truth), and the
+// verdicts. What a tool saw is each example's own type (harness/examples/).
 
-/** One exec as any tool reports it, after its native output is parsed and normalized. */
-export interface ExecEvent {
-  /** Process id (tgid) — or the thread id, for a tool that reports the task's tid. */
-  pid: number;
-  /** Parent's tgid, when the tool reports it. */
-  ppid?: number;
-  /** The task's comm (≤ 15 characters): the old program's name at enter, the new one's at exit. */
-  comm: string;
-  /** The syscall's return value (0 or -errno), when the tool reports it. */
-  ret?: number;
-  /**
-   * argv as the tool shows it: possibly capped in count and length (a capped argument ends in "..."); an
-   * argument the tool could not read is UNREADABLE (parse.ts), never an empty string.
-   */
-  args: string[];
-  /** The tool said it dropped arguments or cut one short. */
-  truncated: boolean;
-  /** The tool said it could not read an argument (shown as UNREADABLE in args). */
-  unreadable: boolean;
-}
-
-/** The per-process execve counts a counter variant reports when it stops. */
-export interface CounterSnapshot {
-  /** The array map's single entry: every execve the kernel saw while attached. */
-  total: number;
-  /** The hash map: tgid → execve calls. */
-  perPid: Map<number, number>;
-}
+import type { Difference } from './example.js';
 
 /** Which syscall a workload exec used: execve tracepoints do not see execveat. */
 export type ExecSyscall = 'execve' | 'execveat';
@@ -87,19 +61,15 @@ export type SkipKind =
   | 'compile-failed'
   | 'build-failed';
 
-/** Verdict for one workload exec in one variant. */
-export type ExecVerdict = 'matched' | 'differs' | 'missed' | 'expected-missing';
+/** Verdict for one workload case in one variant. */
+export type CaseVerdict = 'matched' | 'differs' | 'missed' | 'expected-missing';
 
-export interface ExecOutcome {
+export interface CaseOutcome {
   id: string;
-  verdict: ExecVerdict;
-  /** One line per field that did not match exactly, each marked expected or not. */
+  verdict: CaseVerdict;
+  /** The texts of the case's differences, expected ones first. */
   notes: string[];
 }
-
-/** How a difference line ends when the variant declares it, or when it is a tool's quirk that changes no event. */
-export const EXPECTED = '(expected)';
-export const QUIRK = '(tool quirk)';
 
 /** The result of one variant, shaped as `compare --json` schema 1 wants it. */
 export interface VariantResult {
@@ -114,9 +84,12 @@ export interface VariantResult {
   expected: number;
   matched: number;
   startupMs?: number;
+  /** Each difference as one line (renderDifference): the JSON contract's strings. */
   differences: string[];
-  /** Per-exec detail for the table; not part of the JSON contract but kept there for debugging. */
-  execs?: ExecOutcome[];
+  /** The same differences as data: what the table, the CSV and the matrix read. */
+  details: Difference[];
+  /** Per-case detail for the table; not part of the JSON contract but kept there for debugging. */
+  cases?: CaseOutcome[];
   /** On failure: the command that ran and the tail of its output. */
   command?: string[];
   output?: string;

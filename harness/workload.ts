@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { execa } from 'execa';
-import { ARGSIZE, MAX_ARGS } from './parse.js';
+import { ARGSIZE, MAX_ARGS } from '../bpf/execsnoop/limits.js';
 import { buildDir } from './paths.js';
 import type { ExecTruth, WorkloadRun } from './types.js';
 
@@ -14,6 +14,9 @@ const TASK_COMM_LEN = 16; // include/linux/sched.h: comm holds 15 bytes and a NU
 const ENOENT = 2;
 const TRUE = '/bin/true';
 const SH = '/bin/sh';
+/** Why a tracer of execve sees no execveat: every example that traces execve declares it. */
+export const WHY_EXECVEAT = 'execveat is its own syscall with its own tracepoints: sys_enter_execve never fires for it';
+
 /** harness/exec_helper.c, built by `make -C bpf`: the execs Node cannot do itself. */
 export const HELPER = path.join(buildDir, 'exec_helper');
 

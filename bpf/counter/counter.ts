@@ -10,6 +10,8 @@ import { asm, assemble, R0, R1, R2, R3, R4, R6, R10, type Instruction } from '..
 import { createMap, type BpfMap } from '../ts/map.js';
 import { loadProgram, type Program } from '../ts/prog.js';
 import { attachTracepoint, type Link } from '../ts/tracepoint.js';
+import { formatCounts } from './format.js';
+export { formatCounts } from './format.js';
 
 const BPF_NOEXIST = 1;
 
@@ -103,14 +105,6 @@ export class ExecCounter {
     this.perPidMap.close();
     this.totalMap.close();
   }
-}
-
-/** The printout of counter.c: PID and COUNT columns, then the total. */
-export function formatCounts(total: number, perPid: Map<number, number>): string {
-  const lines = ['PID     COUNT'];
-  for (const [pid, n] of [...perPid].sort((a, b) => a[0] - b[0])) lines.push(`${String(pid).padEnd(7)} ${n}`);
-  lines.push(`${'TOTAL'.padEnd(7)} ${total}`);
-  return lines.join('\n') + '\n';
 }
 
 function main(): void {

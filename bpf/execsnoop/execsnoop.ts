@@ -25,14 +25,9 @@ import { openPerfBuffer, openRingBuffer, type PerfBufferReader, type RingBufferR
 import { loadProgram, type Program } from '../ts/prog.js';
 import { attachTracepoint, tracepointFormat, type Link } from '../ts/tracepoint.js';
 import { formatArgs } from './format.js';
-export { UNREADABLE_MARK } from './format.js';
 
-/** The same limits as execsnoop.h (libbpf) and execsnoop_bcc.c. */
-export const TASK_COMM_LEN = 16;
-export const MAX_ARGS = 20;
-export const ARGSIZE = 128;
-/** Execs in flight at once, one per process: every exit deletes its entry (see execsnoop.bpf.c). */
-export const MAX_EXECS_IN_FLIGHT = 512;
+import { ARGSIZE, MAX_ARGS, MAX_EXECS_IN_FLIGHT, TASK_COMM_LEN } from './limits.js';
+export { ARGSIZE, MAX_ARGS, MAX_EXECS_IN_FLIGHT, TASK_COMM_LEN, UNREADABLE_MARK } from './limits.js';
 
 /** struct event of execsnoop.h, as a codec: the offsets below come from it, so both sides agree. */
 export const Event = struct({

@@ -4,6 +4,8 @@
 // the quotes. An argument the tracer could not read is the bare word <unreadable>, which no real argument
 // can print as (a real "<unreadable>" is quoted).
 
+import { CUT_MARK, UNREADABLE_MARK } from './limits.js';
+
 const PLAIN = /^[A-Za-z0-9@%+=:,./_-]+$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\x00-\x1f\x7f]/;
@@ -11,7 +13,7 @@ const CONTROL = /[\x00-\x1f\x7f]/;
 const ESCAPES: Record<string, string> = { '\n': '\\n', '\t': '\\t', '\r': '\\r', '\\': '\\\\', "'": "\\'" };
 
 export function quoteArg(arg: string): string {
-  const cut = arg.endsWith('...') ? '...' : '';
+  const cut = arg.endsWith(CUT_MARK) ? CUT_MARK : '';
   const text = cut ? arg.slice(0, -3) : arg;
   if (PLAIN.test(text)) return text + cut;
   if (CONTROL.test(text)) {
@@ -23,8 +25,6 @@ export function quoteArg(arg: string): string {
   return `'${text.replaceAll("'", "'\\''")}${cut}'`;
 }
 
-/** execsnoop.h's UNREADABLE_MARK. */
-export const UNREADABLE_MARK = '<unreadable>';
 
 /** The arguments as one line; `unreadable` lists the indices to show as the mark. */
 export const formatArgs = (args: string[], unreadable: readonly number[] = []): string =>

@@ -3,7 +3,7 @@ import { applyKnown } from '../../harness/known.js';
 import type { VariantResult } from '../../harness/types.js';
 
 const bccFail: VariantResult = {
-  name: 'execsnoop/bcc', example: 'execsnoop', tool: 'bcc', status: 'fail', expected: 0, matched: 0, differences: [],
+  name: 'execsnoop/bcc', example: 'execsnoop', tool: 'bcc', status: 'fail', expected: 0, matched: 0, differences: [], details: [],
   reason: 'exited with 1 before attaching: include/linux/fs.h:2442:1: error: static_assert failed',
   output: "stderr: include/linux/fs.h:2442:1: error: static_assert failed due to requirement 'sizeof(struct filename) % 64 == 0'",
 };

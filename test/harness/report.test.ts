@@ -5,7 +5,8 @@ import type { CompareReport, VariantResult } from '../../harness/types.js';
 const pass: VariantResult = {
   name: 'execsnoop/libbpf', example: 'execsnoop', tool: 'libbpf', status: 'pass', expected: 2, matched: 2, startupMs: 120,
   differences: ['many-args: 20 arguments dropped: MAX_ARGS is 20 (expected)'],
-  execs: [
+  details: [{ case: 'many-args', level: 'expected', kind: 'maxArgs', text: '20 arguments dropped: MAX_ARGS is 20' }],
+  cases: [
     { id: 'plain', verdict: 'matched', notes: [] },
     { id: 'many-args', verdict: 'matched', notes: ['20 arguments dropped: MAX_ARGS is 20'] },
   ],
@@ -13,14 +14,15 @@ const pass: VariantResult = {
 const fail: VariantResult = {
   name: 'execsnoop/ts', example: 'execsnoop', tool: 'ts', status: 'fail', reason: 'plain: no event for pid 7', expected: 2, matched: 1,
   differences: ['plain: no event for pid 7'],
-  execs: [
+  details: [{ case: 'plain', level: 'failure', kind: 'missed', text: 'no event for pid 7' }],
+  cases: [
     { id: 'plain', verdict: 'missed', notes: ['no event for pid 7'] },
     { id: 'many-args', verdict: 'matched', notes: [] },
   ],
 };
 const skip: VariantResult = {
   name: 'execsnoop/bcc', example: 'execsnoop', tool: 'bcc', status: 'skip', skipKind: 'no-kernel-headers',
-  reason: 'bcc: no kernel headers for 6.18.44 — install linux-headers-6.18.44', expected: 0, matched: 0, differences: [],
+  reason: 'bcc: no kernel headers for 6.18.44 — install linux-headers-6.18.44', expected: 0, matched: 0, differences: [], details: [],
 };
 const report: CompareReport = { schema: 1, target: { kind: 'host', kernel: '6.18.44', accel: 'none', btf: true }, variants: [pass, fail, skip] };
 

@@ -3,7 +3,7 @@ import { execa } from 'execa';
 import { runSession, type SessionOptions } from '../../harness/session.js';
 import { checkVariant, kernelFacts } from '../../harness/requirements.js';
 import { projectRoot } from '../../harness/paths.js';
-import { VARIANTS } from '../../harness/variants.js';
+import { VARIANTS } from '../../harness/examples/index.js';
 import type { Variant } from '../../harness/variant.js';
 import { goneFromKernel, requireFeature, requireRoot } from '../lib/kernel.js';
 

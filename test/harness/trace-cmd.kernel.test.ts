@@ -2,7 +2,7 @@ import t from 'tap';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { projectRoot } from '../../harness/paths.js';
-import { formatTraceEvent } from '../../harness/trace-cmd.js';
+import { formatTraceEvent } from '../../harness/examples/execsnoop/index.js';
 import { requireFeature, requireRoot } from '../lib/kernel.js';
 
 const lab = path.join(projectRoot, 'lab');

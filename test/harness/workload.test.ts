@@ -1,6 +1,6 @@
 import t from 'tap';
 import { CASES, LONG_ARG_LEN, MANY_ARGS, STORM_EXECS, commFor, runWorkload } from '../../harness/workload.js';
-import { ARGSIZE, MAX_ARGS } from '../../harness/parse.js';
+import { ARGSIZE, MAX_ARGS } from '../../bpf/execsnoop/limits.js';
 
 t.test('commFor gives the file’s basename cut to 15 bytes, as the kernel sets comm', async (t) => {
   t.equal(commFor('/bin/true'), 'true');

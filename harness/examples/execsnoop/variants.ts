@@ -1,21 +1,74 @@
-// Every variant the comparison runs, as data: how to start it, how to know it is attached, how to read
-// its output, and how it is expected to differ from the truth — each non-ideal expectation with the
-// sentence that says why. The expectations were read from the sources and checked by running each
-// variant on the host (6.18) against a workload of the same cases (bpf/execsnoop, test/fixtures/parse).
+// execsnoop's variants, as data: how to start each, how to know it is attached, which reader reads its
+// output, and how it is expected to differ from the truth — each non-ideal expectation with the sentence
+// that says why. The expectations were read from the sources and checked by running each variant on the
+// host (6.18) and in the VM matrix against the exec workload (bpf/execsnoop, test/fixtures/parse).
 
-import { ARGSIZE, MAX_ARGS } from './parse.js';
-import { SYSTEM_PYTHON } from './tools.js';
-import type { CounterExpectations, ExecsnoopExpectations, Variant } from './variant.js';
+import { ARGSIZE, MAX_ARGS } from '../../../bpf/execsnoop/limits.js';
+import { SYSTEM_PYTHON } from '../../tools.js';
+import { ATTACH_MS, type Variant } from '../../variant.js';
+import { WHY_EXECVEAT } from '../../workload.js';
+
+/** Names of execsnoop's output readers (parse.ts). */
+export type ExecsnoopParserName =
+  | 'execsnoop-table' // our bcc/libbpf/ts: PCOMM PID PPID RET ARGS, arguments shell-quoted
+  | 'execsnoop-bpftrace' // our execsnoop.bt
+  | 'upstream-bcc' // execsnoop-bpfcc
+  | 'upstream-libbpf-tools' // libbpf-tools execsnoop
+  | 'upstream-bpftrace'; // execsnoop.bt
+
+/** How an execsnoop variant is expected to differ from the truth. `null` means "no limit". */
+export interface ExecsnoopExpectations {
+  /** argv entries kept (argv[0] included); more are dropped and the event is marked truncated. */
+  maxArgs: number | null;
+  /** characters kept per argument; a longer one is cut. */
+  maxArgLen: number | null;
+  /** Whether a cut argument is shown with "..." after its kept bytes, or cut silently. */
+  cutMark: boolean;
+  /**
+   * How dropped arguments are marked: a final "..." when argv had more than maxArgs entries
+   * ('when-dropped'), as soon as maxArgs entries were read even if none was dropped ('at-cap'), or not at all.
+   */
+  droppedMark: 'when-dropped' | 'at-cap' | 'none';
+  /** The tool stops at the first empty argument: it and the ones after it are not shown. */
+  stopsAtEmptyArg: boolean;
+  /**
+   * 'kept': an empty argument is shown. 'lost-where-str-read-is-0': the tool packs arguments one after the
+   * other, advancing by bpf_probe_read_user_str's return value — which is 0 for an empty string on some
+   * kernels (5.10–6.12 here), so there the empty argument vanishes (the kernel fact is probed).
+   */
+  emptyArgs: 'kept' | 'lost-where-str-read-is-0';
+  /**
+   * An argument whose string the tool cannot read at sys_enter_execve (a page not yet touched):
+   * 'reread-else-marked' — read again after a successful exec from the new program's stack (where the
+   * kernel has just copied argv), marked unreadable after a failed one; 'reread-else-empty' — the same,
+   * but shown as "" after a failed exec (the tool cannot tell a fault from an empty string);
+   * 'shown-empty' — always ""; 'lost-from-first' — it and every argument after it are not shown.
+   */
+  unreadableArgs: 'reread-else-marked' | 'reread-else-empty' | 'shown-empty' | 'lost-from-first';
+  /** What the tool shows as the first argument: argv[0], or the filename passed to exec. */
+  firstArg: 'argv0' | 'filename';
+  /** false when arguments are printed joined by spaces, so their boundaries are lost. */
+  argBoundaries: boolean;
+  /** When the tool reads comm: before exec (the old program) or after (the new one). */
+  comm: 'enter' | 'exit' | 'none';
+  ppid: boolean;
+  ret: boolean;
+  /** Whether a failed exec (ENOENT) produces an event. */
+  failedExec: 'seen' | 'missed';
+  /** An exec from a non-main thread: seen with the process id, seen with the thread id, or missed. */
+  threadExec: 'seen' | 'tid' | 'missed';
+  /** execveat calls: execve tracepoints do not fire for them. */
+  execveat: 'seen' | 'missed';
+  /** One sentence per expected difference above that is not the ideal, saying why. */
+  why: Partial<Record<Exclude<keyof ExecsnoopExpectations, 'why'>, string>>;
+}
+
+
+export type ExecsnoopVariant = Variant<ExecsnoopExpectations> & { parser: ExecsnoopParserName };
 
 /** Our bcc/libbpf/ts execsnoop header: printed once the probes are attached. */
 const TABLE_READY = /^PCOMM +PID +PPID +RET +ARGS$/;
-const COUNTER_READY = /^Counting execve calls\.\.\. Hit Ctrl-C to end\.$/;
 
-/** How long attaching takes at most on an unloaded machine; the harness scales it for TCG guests. */
-// ts: Node starting tsx and reading the kernel's BTF (about 1 s here)
-const ATTACH_MS = { libbpf: 5_000, bpftrace: 10_000, bcc: 30_000, ts: 10_000 };
-
-const WHY_EXECVEAT = 'execveat is its own syscall with its own tracepoints: sys_enter_execve never fires for it';
 const WHY_THREAD_BY_TID =
   'the event is kept under the thread id at sys_enter_execve, but de_thread() gives an exec from a non-main ' +
   'thread the process id before sys_exit_execve, so the lookup there misses';
@@ -57,15 +110,7 @@ const COURSE_EXECSNOOP: ExecsnoopExpectations = {
   },
 };
 
-const COURSE_COUNTER: CounterExpectations = {
-  perPid: true,
-  total: true,
-  execveat: 'not-counted',
-  why: { execveat: WHY_EXECVEAT },
-};
-
-export const VARIANTS: Variant[] = [
-  // ---- execsnoop ----
+export const VARIANTS: ExecsnoopVariant[] = [
   {
     example: 'execsnoop',
     tool: 'bpftrace',
@@ -145,74 +190,6 @@ export const VARIANTS: Variant[] = [
     parser: 'execsnoop-table',
     attachTimeoutMs: ATTACH_MS.ts,
     expect: COURSE_EXECSNOOP,
-  },
-
-  // ---- counter ----
-  {
-    example: 'counter',
-    tool: 'bpftrace',
-    description: 'bpftrace one-probe script: @total = count(), @per_pid[pid] = count()',
-    sources: ['bpf/counter/counter.bt'],
-    requires: ['root', 'tracefs', 'tool:bpftrace'],
-    command: ['bpftrace', 'bpf/counter/counter.bt'],
-    ready: COUNTER_READY,
-    parser: 'counter-bpftrace',
-    attachTimeoutMs: ATTACH_MS.bpftrace,
-    expect: COURSE_COUNTER,
-  },
-  {
-    example: 'counter',
-    tool: 'bcc',
-    description: 'BCC: BPF_ARRAY total and BPF_HASH per pid, atomic_increment in a TRACEPOINT_PROBE',
-    sources: ['bpf/counter/counter_bcc.c', 'bpf/counter/counter_bcc.py', 'bpf/bcc_load.py'],
-    requires: ['root', 'tracefs', 'kernel-headers', 'tool:bcc'],
-    command: [SYSTEM_PYTHON, 'bpf/counter/counter_bcc.py'],
-    ready: COUNTER_READY,
-    parser: 'counter-table',
-    attachTimeoutMs: ATTACH_MS.bcc,
-    expect: COURSE_COUNTER,
-  },
-  {
-    example: 'counter',
-    tool: 'libbpf',
-    description: 'libbpf: array total and per-pid hash on the sys_enter_execve tracepoint',
-    sources: ['bpf/counter/counter.bpf.c', 'bpf/counter/counter.c', 'bpf/Makefile'],
-    requires: ['root', 'tracefs', 'build:libbpf'],
-    command: ['build/bpf/counter'],
-    ready: COUNTER_READY,
-    parser: 'counter-table',
-    attachTimeoutMs: ATTACH_MS.libbpf,
-    expect: COURSE_COUNTER,
-  },
-  {
-    example: 'counter',
-    tool: 'libbpf-kprobe',
-    description:
-      'libbpf, the seed\'s kprobe form: SEC("ksyscall/execve"), which libbpf resolves to __x64_sys_execve — since ' +
-      '4.17 x86-64 enters syscalls through __x64_sys_* wrappers taking a pt_regs, so the sys_execve of older ' +
-      'examples no longer exists to probe',
-    sources: ['bpf/counter/counter.bpf.c', 'bpf/counter/counter.c', 'bpf/Makefile'],
-    requires: ['root', 'kprobes', 'build:libbpf'],
-    command: ['build/bpf/counter', '--kprobe'],
-    ready: COUNTER_READY,
-    parser: 'counter-table',
-    attachTimeoutMs: ATTACH_MS.libbpf,
-    expect: {
-      ...COURSE_COUNTER,
-      why: { execveat: 'execveat enters the kernel through __x64_sys_execveat, another function than the one probed' },
-    },
-  },
-  {
-    example: 'counter',
-    tool: 'ts',
-    description: 'raw instructions: array total and per-pid hash, lock xadd, on sys_enter_execve',
-    sources: ['bpf/counter/counter.ts', 'bpf/ts/'],
-    requires: ['root', 'tracefs'],
-    command: ['node', '--import', 'tsx', 'bpf/counter/counter.ts'],
-    ready: COUNTER_READY,
-    parser: 'counter-table',
-    attachTimeoutMs: ATTACH_MS.ts,
-    expect: COURSE_COUNTER,
   },
 
   // ---- upstream tools, as Debian 12 ships them: reference variants ----

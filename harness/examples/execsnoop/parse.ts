@@ -1,29 +1,38 @@
-// Native output of every execsnoop and counter variant → the normalized ExecEvent / CounterSnapshot.
-// One stateful parser per ParserName (harness/variant.ts): feed it stdout line by line, then end().
-// Each format and its quirks are documented in the tool's source (bpf/…) or, for upstream tools,
-// in the reference variants' `why` sentences (harness/variants.ts).
+// Native output of every execsnoop variant → the normalized ExecEvent. One stateful parser per
+// ExecsnoopParserName (variants.ts): feed it stdout line by line, then end(). Each format and its quirks
+// are documented in the tool's source (bpf/execsnoop/) or, for upstream tools, in the reference variants'
+// `why` sentences (variants.ts).
 
-import type { CounterSnapshot, ExecEvent } from './types.js';
-import type { ParserName } from './variant.js';
+import { ARGSIZE, CUT_MARK, MAX_ARGS, UNREADABLE_MARK } from '../../../bpf/execsnoop/limits.js';
+import type { OutputReader } from '../../example.js';
+import type { ExecsnoopParserName } from './variants.js';
 
-/** The course versions' caps (bpf/execsnoop/execsnoop.h): argv entries kept, argv[0] included. */
-export const MAX_ARGS = 20;
-/** Bytes kept per argument, NUL included: a longer one shows ARGSIZE-1 bytes, then "...". */
-export const ARGSIZE = 128;
-/** How a cut argument or a dropped tail of argv is shown. */
-export const CUT_MARK = '...';
-/** How an argument the tool could not read is shown: bare in our tables, the same word in a normalized event. */
-export const UNREADABLE = '<unreadable>';
+export { ARGSIZE, CUT_MARK, MAX_ARGS };
+/** How an argument the tool could not read is shown in a normalized event. */
+export const UNREADABLE = UNREADABLE_MARK;
 
-export type CounterParserName = Extract<ParserName, 'counter-table' | 'counter-bpftrace'>;
-export type ExecsnoopParserName = Exclude<ParserName, CounterParserName>;
-
-export interface ExecsnoopParser {
-  /** One line of the tool's stdout, without its newline; returns the events it completed. */
-  line(text: string): ExecEvent[];
-  /** The tool has ended: returns the events still held back (a line may continue the last one). */
-  end(): ExecEvent[];
+/** One exec as any tool reports it, after its native output is parsed and normalized. */
+export interface ExecEvent {
+  /** Process id (tgid) — or the thread id, for a tool that reports the task's tid. */
+  pid: number;
+  /** Parent's tgid, when the tool reports it. */
+  ppid?: number;
+  /** The task's comm (≤ 15 characters): the old program's name at enter, the new one's at exit. */
+  comm: string;
+  /** The syscall's return value (0 or -errno), when the tool reports it. */
+  ret?: number;
+  /**
+   * argv as the tool shows it: possibly capped in count and length (a capped argument ends in "..."); an
+   * argument the tool could not read is UNREADABLE, never an empty string.
+   */
+  args: string[];
+  /** The tool said it dropped arguments or cut one short. */
+  truncated: boolean;
+  /** The tool said it could not read an argument (shown as UNREADABLE in args). */
+  unreadable: boolean;
 }
+
+export type ExecsnoopParser = OutputReader<ExecEvent>;
 
 const byteLength = (text: string): number => Buffer.byteLength(text, 'utf8');
 
@@ -370,7 +379,7 @@ const EXECSNOOP_PARSERS: Record<ExecsnoopParserName, () => ExecsnoopParser> = {
   'upstream-bpftrace': upstreamBpftraceParser,
 };
 
-export function createParser(name: ParserName): ExecsnoopParser {
+export function createParser(name: ExecsnoopParserName): ExecsnoopParser {
   const make = EXECSNOOP_PARSERS[name as ExecsnoopParserName];
   if (!make) throw new Error(`create parser: no execsnoop parser named ${JSON.stringify(name)}`);
   return make();
@@ -384,30 +393,3 @@ export function parseExecsnoop(name: ExecsnoopParserName, stdout: string): ExecE
   return [...lines.flatMap((text) => parser.line(text)), ...parser.end()];
 }
 
-const COUNTER_FORMATS: Record<CounterParserName, { row: RegExp; total: RegExp; totalRequired: boolean }> = {
-  // Our counters always end with the TOTAL line: without it, the tool did not finish.
-  'counter-table': { row: /^(\d+) +(\d+)$/, total: /^TOTAL +(\d+)$/, totalRequired: true },
-  // bpftrace prints no map that was never written: no "@total" line means no execve was seen.
-  'counter-bpftrace': { row: /^@per_pid\[(\d+)\]: (\d+)$/, total: /^@total: (\d+)$/, totalRequired: false },
-};
-
-/**
- * A counter's stdout after it stopped. counter-table: "PID     COUNT", "%-7d %d" rows, "TOTAL   n".
- * counter-bpftrace: bpftrace's map printout, "@per_pid[PID]: N" and "@total: N".
- */
-export function parseCounter(name: ParserName, stdout: string): CounterSnapshot {
-  const format = COUNTER_FORMATS[name as CounterParserName];
-  if (!format) throw new Error(`parse counter: no counter parser named ${JSON.stringify(name)}`);
-  const perPid = new Map<number, number>();
-  let total: number | undefined;
-  for (const text of stdout.split('\n')) {
-    const row = format.row.exec(text);
-    if (row) perPid.set(Number(row[1]), Number(row[2]));
-    const sum = format.total.exec(text);
-    if (sum) total = Number(sum[1]);
-  }
-  if (total === undefined && format.totalRequired) {
-    throw new Error('parse counter: no TOTAL line in the output (the tool did not finish: did it get SIGINT?)');
-  }
-  return { total: total ?? 0, perPid };
-}

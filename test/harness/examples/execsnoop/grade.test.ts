@@ -1,7 +1,13 @@
 import t from 'tap';
-import { expectedView, gradeCounter, gradeExecsnoop } from '../../harness/compare.js';
-import type { ExecEvent, ExecTruth, WorkloadRun } from '../../harness/types.js';
-import type { CounterExpectations, ExecsnoopExpectations } from '../../harness/variant.js';
+import { failures, renderDifference, type Grade } from '../../../../harness/example.js';
+import { expectedView, gradeExecsnoop as grade } from '../../../../harness/examples/execsnoop/grade.js';
+import type { ExecEvent } from '../../../../harness/examples/execsnoop/parse.js';
+import type { ExecsnoopExpectations } from '../../../../harness/examples/execsnoop/variants.js';
+import type { ExecTruth, WorkloadRun } from '../../../../harness/types.js';
+
+/** The grade with its differences as the lines a report shows, which the assertions below compare. */
+const lines = (g: Grade) => ({ ...g, failures: failures(g.differences).map(renderDifference), differences: g.differences.map(renderDifference) });
+const gradeExecsnoop = (...a: Parameters<typeof grade>) => lines(grade(...a));
 
 // A workload as the real one reports it (pids made up), and a tool that sees everything perfectly.
 const truth = (over: Partial<ExecTruth> & Pick<ExecTruth, 'id' | 'pid'>): ExecTruth => ({
@@ -85,7 +91,7 @@ t.test('a missing event fails the case with the pid it looked for', async (t) =>
   const events = perfectEvents(ideal).filter((e) => e.pid !== 201);
   const g = gradeExecsnoop(run, events, ideal);
   t.same(g.failures, ['plain: no event for pid 201']);
-  t.equal(g.execs.find((o) => o.id === 'plain')!.verdict, 'missed');
+  t.equal(g.cases.find((o) => o.id === 'plain')!.verdict, 'missed');
 });
 
 t.test('the failed exec is told apart from its launcher in the same process', async (t) => {
@@ -110,9 +116,9 @@ t.test('a thread exec declared missed is expected-missing; reporting it anyway i
   const missesThreads: ExecsnoopExpectations = { ...ideal, threadExec: 'missed', why: { threadExec: 'tid changes in de_thread' } };
   const g = gradeExecsnoop(run, perfectEvents(missesThreads), missesThreads);
   t.same(g.failures, []);
-  t.equal(g.execs.find((o) => o.id === 'from-thread')!.verdict, 'expected-missing');
+  t.equal(g.cases.find((o) => o.id === 'from-thread')!.verdict, 'expected-missing');
   const g2 = gradeExecsnoop(run, perfectEvents(ideal), missesThreads);
-  t.equal(g2.execs.find((o) => o.id === 'from-thread')!.verdict, 'differs');
+  t.equal(g2.cases.find((o) => o.id === 'from-thread')!.verdict, 'differs');
 });
 
 t.test('a tool that shows the thread id is matched on the tid', async (t) => {
@@ -142,38 +148,6 @@ t.test('a duplicate event for a workload process is a failure', async (t) => {
   t.match(gradeExecsnoop(run, events, ideal).failures, [/^extra event for workload pid 201/]);
 });
 
-const counter: CounterExpectations = { perPid: true, total: true, execveat: 'not-counted', why: { execveat: 'execveat is its own syscall' } };
-
-t.test('a counter passes when each process is counted once per execve and the total covers them', async (t) => {
-  // 201..204 one exec each, 205 launcher + failed exec, 206 launcher + thread exec, 208 only its launcher
-  const perPid = new Map([[201, 1], [202, 1], [203, 1], [204, 1], [205, 2], [206, 2], [208, 1], [999, 7]]);
-  const g = gradeCounter(run, { total: 16, perPid }, counter);
-  t.same(g.failures, []);
-  t.equal(g.expected, 8);
-  t.equal(g.matched, 8);
-  t.match(g.differences, [/execveat: execveat not counted: execveat is its own syscall \(expected\)/]);
-});
-
-t.test('a counter that double counts or misses a process fails with the pid', async (t) => {
-  const perPid = new Map([[201, 2], [202, 1], [203, 1], [204, 1], [205, 2], [206, 2]]);
-  const g = gradeCounter(run, { total: 9, perPid }, counter);
-  t.same(g.failures, ['plain: pid 201 counted 2, expected 1', 'execveat: pid 208 counted 0, expected 1']);
-});
-
-t.test('a counter total below the workload’s execve calls fails', async (t) => {
-  const perPid = new Map([[201, 1], [202, 1], [203, 1], [204, 1], [205, 2], [206, 2], [208, 1]]);
-  t.same(gradeCounter(run, { total: 3, perPid }, counter).failures, [
-    'total: total 3 < 9 workload execve calls',
-    'total: total 3 ≠ 9, the sum of the per-process counts',
-  ]);
-});
-
-t.test('a total that is not the sum of the per-process counts fails, unless the variant keeps only one of them', async (t) => {
-  const perPid = new Map([[201, 1], [202, 1], [203, 1], [204, 1], [205, 2], [206, 2], [208, 1], [999, 7]]);
-  t.same(gradeCounter(run, { total: 17, perPid }, counter).failures, ['total: total 17 ≠ 16, the sum of the per-process counts']);
-  t.same(gradeCounter(run, { total: 17, perPid: new Map() }, { ...counter, perPid: false }).failures, []);
-});
-
 // A storm: many execs of one case, each its own process
 const storm: WorkloadRun = {
   runId: 'run',
@@ -189,21 +163,14 @@ t.test('the execs of a storm are graded as one case, with the failures counted',
   });
   const g = gradeExecsnoop(storm, all, ideal);
   t.same([g.expected, g.matched, g.failures], [1, 1, []]);
-  t.same(g.execs, [{ id: 'thread-storm', verdict: 'matched', notes: [] }]);
+  t.same(g.cases, [{ id: 'thread-storm', verdict: 'matched', notes: [] }]);
   const lost = gradeExecsnoop(storm, all.slice(0, 47), ideal);
   t.same(lost.failures, ['thread-storm: 3 of 50 execs: no event for pid 1047; no event for pid 1048; no event for pid 1049']);
-  t.equal(lost.execs[0].verdict, 'missed');
+  t.equal(lost.cases[0].verdict, 'missed');
   const byTid: ExecsnoopExpectations = { ...ideal, threadExec: 'missed', why: { threadExec: 'keyed by tid' } };
   const none = gradeExecsnoop(storm, [], byTid);
   t.same(none.failures, []);
   t.same(none.differences, ['thread-storm: not reported, as expected: keyed by tid (expected)']);
-});
-
-t.test('a counter counts each process of a storm once, as one case', async (t) => {
-  const perPid = new Map(storm.execs.map((x) => [x.pid, 1]));
-  perPid.set(1003, 0);
-  const g = gradeCounter(storm, { total: 49, perPid }, counter);
-  t.same(g.failures, ['thread-storm: 1 of 50 execs: pid 1003 counted 0, expected 1', 'total: total 49 < 50 workload execve calls']);
 });
 
 t.test('an argument unreadable at enter is expected as each variant declares it', async (t) => {

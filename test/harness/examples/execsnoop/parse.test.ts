@@ -2,12 +2,12 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { createParser, parseCounter, parseExecsnoop, splitShellWords, type ExecsnoopParserName } from '../../harness/parse.js';
-import type { ExecEvent } from '../../harness/types.js';
+import { createParser, parseExecsnoop, splitShellWords, type ExecEvent } from '../../../../harness/examples/execsnoop/parse.js';
+import type { ExecsnoopParserName } from '../../../../harness/examples/execsnoop/variants.js';
 
 // Fixtures are real output captured on the host while a workload of tricky execs ran (first line says
 // how); the upstream BCC one comes from a 6.1 guest, since the host has neither kprobes nor headers.
-const fixtureDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'parse');
+const fixtureDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'fixtures', 'parse');
 const fixture = (name: string): string => {
   const text = readFileSync(path.join(fixtureDir, name), 'utf8');
   return text.startsWith('# ') ? text.slice(text.indexOf('\n') + 1) : text;
@@ -174,27 +174,7 @@ t.test("BCC's execsnoop-bpfcc output (captured on 6.1): filename first, 128-byte
 });
 
 t.test('createParser refuses what is not an execsnoop parser', async (t) => {
-  t.throws(() => createParser('counter-table'), /create parser: no execsnoop parser named "counter-table"/);
-});
-
-// ---- counters ----
-for (const [file, parser] of [
-  ['counter-libbpf.txt', 'counter-table'],
-  ['counter-bcc.txt', 'counter-table'],
-  ['counter-bpftrace.txt', 'counter-bpftrace'],
-] as const) {
-  t.test(`the counter output ${file} gives the total and a count per process`, async (t) => {
-    const snap = parseCounter(parser, fixture(file));
-    t.ok(snap.perPid.size > 5, 'several processes');
-    t.equal(snap.total, [...snap.perPid.values()].reduce((a, b) => a + b, 0), 'the total is the sum of the per-process counts');
-    t.ok([...snap.perPid.values()].some((n) => n > 1), 'a process that exec\'d more than once');
-  });
-}
-
-t.test('a counter that did not finish is unreadable, a bpftrace one that saw nothing counts 0', async (t) => {
-  t.throws(() => parseCounter('counter-table', 'Counting execve calls... Hit Ctrl-C to end.\n'), /no TOTAL line/);
-  t.same(parseCounter('counter-bpftrace', 'Attaching 2 probes...\n\n\n'), { total: 0, perPid: new Map() });
-  t.throws(() => parseCounter('upstream-bcc', ''), /no counter parser named/);
+  t.throws(() => createParser('counter-table' as ExecsnoopParserName), /create parser: no execsnoop parser named "counter-table"/);
 });
 
 // ---- the marks: unreadable arguments, exact fits, thread execs (capture-marks.sh, fresh from the tools) ----

@@ -1,0 +1,108 @@
+// What an example is, to the harness: its variants (data, harness/variant.ts), how to read a variant's
+// output, when a tracer has printed all it owes, and how to grade what it printed against the workload's
+// truth. Each example is one module in harness/examples/, registered in harness/examples/index.ts; the
+// session, compare, trace, report and matrix code never names one.
+
+import type { CaseOutcome, WorkloadRun } from './types.js';
+import type { KernelFacts, Variant } from './variant.js';
+
+/** One difference from the truth, as data from grading to the table, the JSON, the CSV and the matrix. */
+export interface Difference {
+  /** The workload case it concerns ("many-args", "total"), or "" for the variant as a whole. */
+  case: string;
+  /** expected: the variant declares it, with its reason; quirk: the tool stumbled but every event is right. */
+  level: 'expected' | 'quirk' | 'failure';
+  /** What differs, in a word the example chooses ("maxArgs", "comm", "missed", "exit"). */
+  kind: string;
+  /** One line for a person. */
+  text: string;
+}
+
+/** The verdict on one variant's output. */
+export interface Grade {
+  /** Cases graded (a storm of many execs is one case). */
+  expected: number;
+  /** Cases whose outcome is exactly what the variant declares: a match, or an expected difference. */
+  matched: number;
+  differences: Difference[];
+  cases: CaseOutcome[];
+}
+
+export const failures = (ds: readonly Difference[]): Difference[] => ds.filter((d) => d.level === 'failure');
+
+/** A difference as one line: "many-args: 20 arguments dropped: … (expected)". */
+export function renderDifference(d: Difference): string {
+  const suffix = d.level === 'expected' ? ' (expected)' : d.level === 'quirk' ? ' (tool quirk)' : '';
+  return `${d.case ? `${d.case}: ` : ''}${d.text}${suffix}`;
+}
+
+/** A variant's stdout, read line by line once it is attached. */
+export interface OutputReader<Item> {
+  /** One line, without its newline; returns the items it completed (`./lab trace` streams them). */
+  line(text: string): Item[];
+  /** The tool has exited: the items still held back (a counter's whole printout). Throws on unreadable output. */
+  end(): Item[];
+}
+
+export interface Example<Item = unknown, Expect = unknown> {
+  /** The name on the command line and in variant names: "execsnoop". */
+  name: string;
+  /** One line for `--help` and the README. */
+  description: string;
+  variants: Variant<Expect>[];
+  /** The workload whose truth the variants are graded against (the exec workload, for now every example's). */
+  workload: (runId?: string) => Promise<WorkloadRun>;
+  reader(v: Variant<Expect>): OutputReader<Item>;
+  /** Whether the tracer has printed all it owes for this run, so the drain need not wait longer. */
+  complete(items: readonly Item[], run: WorkloadRun, v: Variant<Expect>): boolean;
+  grade(run: WorkloadRun, items: readonly Item[], v: Variant<Expect>, facts: KernelFacts): Grade;
+  /** One item as `./lab trace` prints it. */
+  format(item: Item, format: 'text' | 'jsonl'): string;
+}
+
+/** Declares an example with its types checked, for the registry's list of examples of mixed types. */
+export const defineExample = <Item, Expect>(e: Example<Item, Expect>): Example<Item, Expect> => e;
+
+// ---- grading helpers the examples share ----
+
+/** One member of a case (most cases are one exec; a storm is many), graded. */
+export interface CaseMember {
+  verdict: CaseOutcome['verdict'];
+  /** Differences the variant declares, with their reason: [kind, text]. */
+  expected: [string, string][];
+  /** Everything else: [kind, text]. */
+  problems: [string, string][];
+}
+
+export const emptyGrade = (): Grade => ({ expected: 0, matched: 0, differences: [], cases: [] });
+
+export function addMember(cases: Map<string, CaseMember[]>, id: string, m: CaseMember): void {
+  const members = cases.get(id);
+  if (members) members.push(m);
+  else cases.set(id, [m]);
+}
+
+const VERDICT_ORDER: CaseOutcome['verdict'][] = ['missed', 'differs', 'expected-missing', 'matched'];
+
+const uniqueBy = (pairs: [string, string][]): [string, string][] => [...new Map(pairs.map((p) => [p[1], p])).values()];
+
+/**
+ * Records a case once, however many members it has: the worst verdict, each declared difference once, and
+ * the problems counted ("3 of 600 execs: no event for pid 4242; …"), so a storm is one row, not 600.
+ */
+export function recordCase(grade: Grade, id: string, members: CaseMember[], unit = 'execs'): void {
+  const verdict = VERDICT_ORDER.find((v) => members.some((m) => m.verdict === v)) ?? 'matched';
+  const expected = uniqueBy(members.flatMap((m) => m.expected));
+  const bad = members.filter((m) => m.problems.length > 0);
+  let problems = uniqueBy(bad.flatMap((m) => m.problems));
+  if (members.length > 1 && bad.length > 0) {
+    const shown = problems.slice(0, 3).map((p) => p[1]).join('; ');
+    const more = problems.length > 3 ? `; and ${problems.length - 3} more` : '';
+    problems = [[problems[0][0], `${bad.length} of ${members.length} ${unit}: ${shown}${more}`]];
+  }
+  grade.cases.push({ id, verdict, notes: [...expected, ...problems].map((p) => p[1]) });
+  grade.expected++;
+  if (problems.length === 0) grade.matched++;
+  for (const [kind, text] of expected) grade.differences.push({ case: id, level: 'expected', kind, text });
+  for (const [kind, text] of problems) grade.differences.push({ case: id, level: 'failure', kind, text });
+}
