@@ -1,9 +1,8 @@
 // `./lab compare`: every selected variant against the workload on one target, one table, JSON and CSV.
-// On a VM target the same command runs inside the guest (`--target host` there), so the VM is only
-// "run this on that kernel"; its JSON comes back through a shared directory.
+// On another target the same command runs inside it (`--target host` there), so the VM is only "run
+// this on that kernel"; its JSON comes back as a file the target brings back (targets.ts).
 
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseOptions } from '../lib/args.js';
 import { interruptible } from '../lib/process.js';
@@ -14,6 +13,7 @@ import { runSession } from './session.js';
 import { ensureSetup } from './setup.js';
 import { checkVariant, hostTarget, kernelFacts, slowdownFor } from './requirements.js';
 import { projectRoot } from './paths.js';
+import { targetFor, type Target } from './targets.js';
 import { EXAMPLES, VARIANTS } from './examples/index.js';
 import type { CompareReport } from './types.js';
 import type { Variant } from './variant.js';
@@ -90,37 +90,24 @@ export async function compareHere(o: CompareOptions, signal?: AbortSignal): Prom
 }
 
 /**
- * Runs `compare --target host` inside a VM booted on `o.kernel` and returns the guest's report. The
- * guest's own output (its table, its progress) streams through unless `quiet`.
+ * Runs `compare --target host` inside another target (a VM booted on `o.kernel`) and returns the report it
+ * brings back. The inner command's own output (its table, its progress) streams through unless `quiet`.
  */
-export async function compareInVm(o: CompareOptions, opts: { quiet?: boolean; signal?: AbortSignal } = {}): Promise<{ report?: CompareReport; exitCode: number }> {
-  const { runInVm } = await import('../vm/qemu.js');
-  const shared = await mkdtemp(path.join(tmpdir(), 'ebpf-lab-compare-'));
-  try {
-    const json = path.join(shared, 'report.json');
-    const inner = ['./lab', 'compare', '--target', 'host', '--json', json];
-    for (const e of o.examples) inner.push('--example', e);
-    for (const t of o.tools) inner.push('--tool', t);
-    if (o.serial) inner.push('--serial');
-    if (o.verbose) inner.push('--verbose');
-    const result = await runInVm({
-      kernel: o.kernel,
-      command: inner,
-      cwd: projectRoot,
-      writable: [shared],
-      stdout: opts.quiet ? undefined : process.stdout,
-      stderr: process.stderr,
-      signal: opts.signal,
-    });
-    if (result.timedOut) throw new EnvironmentError(`compare in VM (${o.kernel}): timed out; console log: ${result.consoleLog}`);
-    const text = await readFile(json, 'utf8').catch(() => undefined);
-    if (!text) throw new EnvironmentError(`compare in VM (${o.kernel}): the guest wrote no report (exit ${result.exitCode}); console log: ${result.consoleLog}`);
-    const report = JSON.parse(text) as CompareReport;
-    report.target = { ...report.target, kind: 'qemu', accel: result.accel, bootMs: result.bootMs };
-    return { report, exitCode: result.exitCode };
-  } finally {
-    await rm(shared, { recursive: true, force: true });
-  }
+export async function compareOn(target: Target, o: CompareOptions, opts: { quiet?: boolean; signal?: AbortSignal } = {}): Promise<{ report?: CompareReport; exitCode: number }> {
+  const inner = (out: string) => {
+    const argv = ['./lab', 'compare', '--target', 'host', '--json', path.join(out, 'report.json')];
+    for (const e of o.examples) argv.push('--example', e);
+    for (const t of o.tools) argv.push('--tool', t);
+    if (o.serial) argv.push('--serial');
+    if (o.verbose) argv.push('--verbose');
+    return argv;
+  };
+  const run = await target.run(inner, { stdout: opts.quiet ? undefined : process.stdout, stderr: process.stderr, signal: opts.signal });
+  const text = run.files.get('report.json');
+  if (!text) throw new EnvironmentError(`compare on ${target.label}: it wrote no report (exit ${run.exitCode}); console log: ${run.log}`);
+  const report = JSON.parse(text) as CompareReport;
+  report.target = { ...report.target, ...run.info };
+  return { report, exitCode: run.exitCode };
 }
 
 export async function compareCommand(argv: string[]): Promise<number> {
@@ -133,7 +120,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
     log: (l) => process.stderr.write(`lab compare: ${l}\n`),
   });
   if (o.target === 'qemu') {
-    const { report, exitCode } = await interruptible((signal) => compareInVm(o, { signal }));
+    const { report, exitCode } = await interruptible((signal) => compareOn(targetFor(o.target, o.kernel), o, { signal }));
     if (!report) return exitCode;
     await writeOutputs(report, o);
     return exitCodeFor(report.variants);

@@ -5,7 +5,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { stringify } from 'csv-stringify/sync';
 import Table from 'cli-table3';
-import { compareHere, compareInVm, type CompareOptions } from './compare-cmd.js';
+import { compareHere, compareOn, type CompareOptions } from './compare-cmd.js';
+import { qemuTarget } from './targets.js';
 import { parseOptions } from '../lib/args.js';
 import { interruptible } from '../lib/process.js';
 import { EnvironmentError, UsageError } from '../lib/errors.js';
@@ -93,7 +94,7 @@ async function runColumn(kernel: string, base: CompareOptions, signal: AbortSign
   process.stderr.write(`lab matrix: ${kernel}\n`);
   try {
     if (kernel === 'host') return { kernel, report: await compareHere({ ...base, target: 'host', kernel }, signal) };
-    const { report } = await compareInVm({ ...base, target: 'qemu', kernel }, { quiet: true, signal });
+    const { report } = await compareOn(qemuTarget(kernel), { ...base, target: 'qemu', kernel }, { quiet: true, signal });
     return report ? { kernel, report } : { kernel, error: 'the guest wrote no report' };
   } catch (err) {
     if (signal.aborted) throw err; // Ctrl-C stops the matrix, not just this column

@@ -9,6 +9,7 @@ import { projectRoot } from './paths.js';
 import { checkVariant, hostTarget, slowdownFor } from './requirements.js';
 import { Tracer } from './session.js';
 import { ensureSetup } from './setup.js';
+import { targetFor } from './targets.js';
 import { variantName } from './variant.js';
 
 type Format = 'text' | 'jsonl';
@@ -50,13 +51,17 @@ export async function traceCommand(argv: string[]): Promise<number> {
   const inGuest = process.env.LAB_IN_VM === '1';
   await ensureSetup({ build: !inGuest, kernels: target === 'qemu' ? [kernel] : [] });
 
-  if (target === 'qemu') {
-    const { runInVm } = await import('../vm/qemu.js');
+  if (target !== 'host') {
     const stop = new AbortController();
     void interrupted().then(() => stop.abort());
     const inner = ['./lab', 'trace', variant.example, '--tool', variant.tool, '--format', format];
-    const r = await runInVm({ kernel, command: inner, cwd: projectRoot, stdout: process.stdout, stderr: process.stderr, signal: stop.signal });
-    return stop.signal.aborted ? 0 : r.exitCode;
+    try {
+      const r = await targetFor(target, kernel).run(() => inner, { stdout: process.stdout, stderr: process.stderr, signal: stop.signal });
+      return r.exitCode;
+    } catch (err) {
+      if (stop.signal.aborted) return 0; // Ctrl-C ends a trace: that is how it is meant to stop
+      throw err;
+    }
   }
 
   const unmet = await checkVariant(variant);

@@ -1,0 +1,102 @@
+// Where variants run, behind one interface: prepare the target, run a command in it from the project
+// root (its output streaming to ours), bring back the files the command wrote, stop it. `host` runs
+// right here; `qemu` boots a Debian kernel with this machine's userland (vm/qemu.ts), one VM per run.
+// A new target (vagrant) is one more implementation and one line in targetFor().
+
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { EnvironmentError, UsageError } from '../lib/errors.js';
+import { diesWithUs } from '../lib/process.js';
+import { projectRoot } from './paths.js';
+import { ensureSetup } from './setup.js';
+import type { TargetInfo } from './types.js';
+
+export interface TargetRun {
+  /** The command's own exit code. */
+  exitCode: number;
+  /** The files it wrote into its output directory, by name, with their contents. */
+  files: Map<string, string>;
+  /** What the target knows about itself that the command inside cannot (accelerator, boot time). */
+  info: Partial<TargetInfo>;
+  /** Where the target's own log is (a VM's serial console), for an error message. */
+  log?: string;
+}
+
+export interface RunOptions {
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream;
+  signal?: AbortSignal;
+}
+
+export interface Target {
+  kind: TargetInfo['kind'];
+  /** "host", "qemu 6.1": for messages. */
+  label: string;
+  /** Installs or fetches what the target needs (a kernel for qemu); idempotent. */
+  prepare(log: (line: string) => void): Promise<void>;
+  /** Runs `command(outDir)` (outDir: where the command may write what it brings back) and collects outDir's files. */
+  run(command: (outDir: string) => string[], opts?: RunOptions): Promise<TargetRun>;
+  /** Stops whatever prepare() or run() left up; idempotent. */
+  stop(): Promise<void>;
+}
+
+/** A temporary directory for a run's output, removed whatever happens; its files are read first. */
+async function withOutDir<T>(work: (dir: string) => Promise<T>): Promise<{ result: T; files: Map<string, string> }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'ebpf-lab-out-'));
+  try {
+    const result = await work(dir);
+    const { readdir } = await import('node:fs/promises');
+    const files = new Map<string, string>();
+    for (const name of await readdir(dir)) files.set(name, await readFile(path.join(dir, name), 'utf8'));
+    return { result, files };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** This machine. */
+export const hostTarget = (): Target => ({
+  kind: 'host',
+  label: 'host',
+  prepare: async () => {},
+  async run(command, opts = {}) {
+    const { result, files } = await withOutDir(async (dir) => {
+      const [file, ...args] = command(dir);
+      const child = execa(...diesWithUs(file, args), { cwd: projectRoot, reject: false, stdin: 'ignore', cancelSignal: opts.signal, buffer: false });
+      if (opts.stdout) child.stdout?.pipe(opts.stdout, { end: false });
+      if (opts.stderr) child.stderr?.pipe(opts.stderr, { end: false });
+      return child;
+    });
+    opts.signal?.throwIfAborted();
+    return { exitCode: result.exitCode ?? 1, files, info: {} };
+  },
+  stop: async () => {},
+});
+
+/** A QEMU VM booted on a Debian kernel, with this machine's root shared read-only: one boot per run. */
+export const qemuTarget = (kernel: string): Target => ({
+  kind: 'qemu',
+  label: `qemu ${kernel}`,
+  prepare: async (log) => {
+    await ensureSetup({ kernels: [kernel], log });
+  },
+  async run(command, opts = {}) {
+    const { runInVm } = await import('../vm/qemu.js');
+    const { result, files } = await withOutDir((dir) =>
+      runInVm({ kernel, command: command(dir), cwd: projectRoot, writable: [dir], stdout: opts.stdout, stderr: opts.stderr, signal: opts.signal }),
+    );
+    if (result.timedOut) throw new EnvironmentError(`run in VM (${kernel}): timed out; console log: ${result.consoleLog}`);
+    return { exitCode: result.exitCode, files, info: { kind: 'qemu', accel: result.accel, bootMs: result.bootMs }, log: result.consoleLog };
+  },
+  stop: async () => {}, // runInVm powers the VM off after every command
+});
+
+/** The target a command line names: host, or qemu on a kernel. */
+export function targetFor(kind: string, kernel: string): Target {
+  if (kind === 'host') return hostTarget();
+  if (kind === 'qemu') return qemuTarget(kernel);
+  if (kind === 'vagrant') throw new EnvironmentError('--target vagrant: not implemented yet; use --target qemu (the default) or --target host');
+  throw new UsageError(`--target must be host, qemu or vagrant, not "${kind}"`);
+}
