@@ -185,7 +185,8 @@ export const VARIANTS: ExecsnoopVariant[] = [
     description: 'raw struct bpf_insn from the TypeScript builder, loaded with bpf() through koffi; ring buffer',
     sources: ['bpf/execsnoop/execsnoop.ts', 'bpf/execsnoop/format.ts', 'bpf/ts/'],
     requires: ['root', 'tracefs', 'btf'],
-    command: ['node', '--import', 'tsx', 'bpf/execsnoop/execsnoop.ts'],
+    // the bundle ./lab builds from execsnoop.ts: no TypeScript compiler at run time
+    command: ['node', 'build/js/execsnoop.mjs'],
     ready: TABLE_READY,
     parser: 'execsnoop-table',
     attachTimeoutMs: ATTACH_MS.ts,
