@@ -52,54 +52,75 @@ function trailing(kind: number, vlen: number): number {
 }
 
 export class Btf {
-  readonly types: BtfType[] = [];
-  readonly #byName = new Map<string, BtfType[]>();
+  /** Byte position of each type record (type id - 1), from one quick pass over the section. */
+  readonly #at: Uint32Array;
+  readonly #decoded = new Map<number, BtfType>();
+  /** Structs and unions by name, built on the first struct() call. */
+  #structs?: Map<string, number[]>;
+  readonly #data: Buffer;
+  readonly #strOff: number;
+  readonly #strLen: number;
 
+  /**
+   * Records only where each type starts: vmlinux has ~100,000 types, and decoding every one (names,
+   * members) took 300 ms; a lookup decodes the few it needs.
+   */
   constructor(data: Buffer) {
     if (data.length < 24 || data.readUInt16LE(0) !== BTF_MAGIC) throw new Error('read BTF: bad magic (not little-endian BTF data)');
     const hdrLen = data.readUInt32LE(4);
     const typeOff = hdrLen + data.readUInt32LE(8);
     const typeLen = data.readUInt32LE(12);
-    const strOff = hdrLen + data.readUInt32LE(16);
-    const strLen = data.readUInt32LE(20);
-    const str = (off: number) => {
-      const start = strOff + off;
-      const end = data.indexOf(0, start);
-      return data.toString('utf8', start, end < 0 || end > strOff + strLen ? strOff + strLen : end);
-    };
-    let at = typeOff;
+    this.#data = data;
+    this.#strOff = hdrLen + data.readUInt32LE(16);
+    this.#strLen = data.readUInt32LE(20);
+    const at: number[] = [];
     const stop = typeOff + typeLen;
-    for (let id = 1; at < stop; id++) {
-      const info = data.readUInt32LE(at + 4);
-      const kind = (info >>> 24) & 0x1f;
-      const vlen = info & 0xffff;
-      const kindFlag = info >>> 31;
-      const t: BtfType = { id, kind, name: str(data.readUInt32LE(at)), sizeOrType: data.readUInt32LE(at + 8) };
-      const extra = at + 12;
-      if (kind === BtfKind.STRUCT || kind === BtfKind.UNION) {
-        t.members = [];
-        for (let i = 0; i < vlen; i++) {
-          const m = extra + 12 * i;
-          const offset = data.readUInt32LE(m + 8);
-          // with kind_flag set, the top 8 bits hold a bitfield's size and the low 24 its bit offset
-          t.members.push({
-            name: str(data.readUInt32LE(m)),
-            type: data.readUInt32LE(m + 4),
-            bitOffset: kindFlag ? offset & 0xffffff : offset,
-            bitSize: kindFlag ? offset >>> 24 : 0,
-          });
-        }
-      } else if (kind === BtfKind.ARRAY) {
-        t.array = { type: data.readUInt32LE(extra), nelems: data.readUInt32LE(extra + 8) };
-      }
-      this.types.push(t);
-      if (t.name) {
-        const list = this.#byName.get(t.name) ?? [];
-        list.push(t);
-        this.#byName.set(t.name, list);
-      }
-      at = extra + trailing(kind, vlen);
+    for (let pos = typeOff; pos < stop; ) {
+      at.push(pos);
+      const info = data.readUInt32LE(pos + 4);
+      pos += 12 + trailing((info >>> 24) & 0x1f, info & 0xffff);
     }
+    this.#at = Uint32Array.from(at);
+  }
+
+  /** How many types there are (ids 1..count). */
+  get count(): number {
+    return this.#at.length;
+  }
+
+  #str(off: number): string {
+    const start = this.#strOff + off;
+    const limit = this.#strOff + this.#strLen;
+    const end = this.#data.indexOf(0, start);
+    return this.#data.toString('utf8', start, end < 0 || end > limit ? limit : end);
+  }
+
+  #decode(id: number): BtfType {
+    const data = this.#data;
+    const at = this.#at[id - 1];
+    const info = data.readUInt32LE(at + 4);
+    const kind = (info >>> 24) & 0x1f;
+    const vlen = info & 0xffff;
+    const kindFlag = info >>> 31;
+    const t: BtfType = { id, kind, name: this.#str(data.readUInt32LE(at)), sizeOrType: data.readUInt32LE(at + 8) };
+    const extra = at + 12;
+    if (kind === BtfKind.STRUCT || kind === BtfKind.UNION) {
+      t.members = [];
+      for (let i = 0; i < vlen; i++) {
+        const m = extra + 12 * i;
+        const offset = data.readUInt32LE(m + 8);
+        // with kind_flag set, the top 8 bits hold a bitfield's size and the low 24 its bit offset
+        t.members.push({
+          name: this.#str(data.readUInt32LE(m)),
+          type: data.readUInt32LE(m + 4),
+          bitOffset: kindFlag ? offset & 0xffffff : offset,
+          bitSize: kindFlag ? offset >>> 24 : 0,
+        });
+      }
+    } else if (kind === BtfKind.ARRAY) {
+      t.array = { type: data.readUInt32LE(extra), nelems: data.readUInt32LE(extra + 8) };
+    }
+    return t;
   }
 
   static load(path = '/sys/kernel/btf/vmlinux'): Btf {
@@ -107,14 +128,26 @@ export class Btf {
   }
 
   type(id: number): BtfType {
-    const t = this.types[id - 1];
-    if (!t) throw new Error(`read BTF: no type with id ${id}`);
+    if (!Number.isInteger(id) || id < 1 || id > this.#at.length) throw new Error(`read BTF: no type with id ${id}`);
+    let t = this.#decoded.get(id);
+    if (!t) this.#decoded.set(id, (t = this.#decode(id)));
     return t;
   }
 
   /** The struct (or union) of that name that has members (not a forward declaration). */
   struct(name: string): BtfType {
-    const t = this.#byName.get(name)?.find((x) => (x.kind === BtfKind.STRUCT || x.kind === BtfKind.UNION) && x.members);
+    if (!this.#structs) {
+      this.#structs = new Map();
+      for (let id = 1; id <= this.#at.length; id++) {
+        const kind = (this.#data.readUInt32LE(this.#at[id - 1] + 4) >>> 24) & 0x1f;
+        if (kind !== BtfKind.STRUCT && kind !== BtfKind.UNION) continue;
+        const n = this.#str(this.#data.readUInt32LE(this.#at[id - 1]));
+        const ids = this.#structs.get(n);
+        if (ids) ids.push(id);
+        else this.#structs.set(n, [id]);
+      }
+    }
+    const t = (this.#structs.get(name) ?? []).map((id) => this.type(id)).find((x) => x.members);
     if (!t) throw new Error(`read BTF: no struct ${name} in the kernel's BTF`);
     return t;
   }
