@@ -5,6 +5,7 @@ import t from 'tap';
 import { failures, renderDifference, type Grade } from '../../../harness/example.js';
 import { gradeCounter as grade, parseCounter, type CounterExpectations, type CounterParserName } from '../../../harness/examples/counter.js';
 import type { ExecTruth, WorkloadRun } from '../../../harness/types.js';
+import { run, truth } from '../../lib/exec-truth.js';
 
 /** The grade with its differences as the lines a report shows, which the assertions below compare. */
 const lines = (g: Grade) => ({ ...g, failures: failures(g.differences).map(renderDifference), differences: g.differences.map(renderDifference) });
@@ -15,35 +16,7 @@ const fixture = (name: string): string => {
   const text = readFileSync(path.join(fixtureDir, name), 'utf8');
   return text.startsWith('# ') ? text.slice(text.indexOf('\n') + 1) : text;
 };
-// A workload as the real one reports it (pids made up), and a tool that sees everything perfectly.
-const truth = (over: Partial<ExecTruth> & Pick<ExecTruth, 'id' | 'pid'>): ExecTruth => ({
-  marker: `run-${over.id}`,
-  syscall: 'execve',
-  tid: over.pid,
-  ppid: 100,
-  filename: '/bin/true',
-  argv: ['/bin/true', `run-${over.id}`],
-  ret: 0,
-  commBefore: 'node',
-  commAfter: 'true',
-  ...over,
-});
-
-const run: WorkloadRun = {
-  runId: 'run',
-  execs: [
-    truth({ id: 'plain', pid: 201, argv: ['/bin/true'] }),
-    truth({ id: 'many-args', pid: 202, argv: ['/bin/true', ...Array.from({ length: 29 }, (_, i) => `a${i}`)] }),
-    truth({ id: 'long-arg', pid: 203, argv: ['/bin/true', 'L'.repeat(300)] }),
-    truth({ id: 'arg-with-spaces', pid: 204, argv: ['/bin/true', 'two words', ''] }),
-    truth({ id: 'failed-enoent:launcher', pid: 205, filename: '/bin/sh', argv: ['/bin/sh', '-c', 'x'], commAfter: 'sh', launcher: true }),
-    truth({ id: 'failed-enoent', pid: 205, filename: '/nonexistent/x', argv: ['/nonexistent/x'], ret: -2, commBefore: 'sh', commAfter: 'sh' }),
-    truth({ id: 'from-thread:launcher', pid: 206, filename: '/usr/bin/python3', argv: ['/usr/bin/python3', 'h.py'], commAfter: 'python3', launcher: true }),
-    truth({ id: 'from-thread', pid: 206, tid: 207, commBefore: 'python3' }),
-    truth({ id: 'execveat:launcher', pid: 208, filename: '/usr/bin/python3', argv: ['/usr/bin/python3', 'h.py'], commAfter: 'python3', launcher: true }),
-    truth({ id: 'execveat', pid: 208, syscall: 'execveat', commBefore: 'python3' }),
-  ],
-};
+// A tool that sees everything perfectly is graded against the shared made-up run (test/lib/exec-truth.ts).
 
 // ---- counters ----
 for (const [file, parser] of [
