@@ -338,7 +338,8 @@ async function runRound(variants: Variant[], opts: SessionOptions): Promise<Vari
     if (attached.length > 0) {
       const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
       let phase = performance.now();
-      // every example so far grades against the exec workload; variants of one round share its run
+      // one run for the round: the workload of the first example in the registry's order (each grades
+      // against the run that happened, so a lighter workload of a later example never replaces a fuller one)
       const run = await (opts.workload ?? attached[0].example.workload)();
       opts.onProgress?.(`workload: ${run.execs.length} execs in ${seconds(phase)}`);
       phase = performance.now();

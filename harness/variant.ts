@@ -18,8 +18,8 @@ export type Requirement =
 
 /**
  * A machine-wide resource only one variant may use at a time: the trace pipe is one buffer with one reader
- * (each line goes to whoever reads first), and every program's bpf_printk writes into it. The session runs
- * such variants one after the other.
+ * (a second open fails with EBUSY), and every program's bpf_printk writes into it. The session runs such
+ * variants one after the other.
  */
 export type Exclusive = 'trace-pipe';
 

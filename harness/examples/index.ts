@@ -5,10 +5,11 @@ import type { Example } from '../example.js';
 import { variantName, type Variant } from '../variant.js';
 import { counter } from './counter.js';
 import { execsnoop } from './execsnoop/index.js';
+import { hello } from './hello.js';
 
 // Each example's item and expectation types are its own; the harness only passes them back to it.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const EXAMPLES: Example<any, any>[] = [execsnoop, counter];
+export const EXAMPLES: Example<any, any>[] = [execsnoop, counter, hello];
 
 export const VARIANTS: Variant[] = EXAMPLES.flatMap((e) => e.variants);
 
