@@ -36,7 +36,8 @@ export interface SessionOptions {
   /** Kernel facts some expectations depend on (compare.ts); the documented behaviour when not given. */
   facts?: KernelFacts;
   /** A workload to run instead of the standard one (tests use it). */
-  workload?: () => Promise<WorkloadRun>;
+  /** A workload to run instead of the examples' own; it is told which tracers are attached (tests use it). */
+  workload?: (attached: readonly { name: string; pid?: number }[]) => Promise<WorkloadRun>;
   signal?: AbortSignal;
 }
 
@@ -194,19 +195,29 @@ export class Tracer {
   }
 }
 
+/** utime + stime of a process, in clock ticks (/proc/PID/stat, fields 14 and 15, counted after the comm). */
+async function cpuTicks(pid: number): Promise<number | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return fields.length > 13 ? Number(fields[11]) + Number(fields[12]) : undefined;
+}
+
 /**
- * Whether a process waits in epoll (its main thread's wait channel) at nearly every look over half a
- * second: an event loop with nothing to do. A tracer printing its maps after SIGINT is not there.
+ * Whether a process sits idle over half a second: its main thread waits in epoll at nearly every look, or
+ * — where the kernel shows no wait channel (5.10 guests show none) — it used no CPU at all meanwhile. A
+ * tracer printing its maps after SIGINT is doing neither.
  */
 async function idleInEventLoop(pid: number | undefined): Promise<boolean> {
   if (pid === undefined) return false;
-  let idle = 0;
+  let inEpoll = 0;
+  const before = await cpuTicks(pid);
   for (let i = 0; i < 5; i++) {
     const wchan = await readFile(`/proc/${pid}/wchan`, 'utf8').catch(() => '');
-    if (/epoll|ep_poll/.test(wchan)) idle++;
+    if (/epoll|ep_poll/.test(wchan)) inEpoll++;
     await new Promise((r) => setTimeout(r, 100));
   }
-  return idle >= 4;
+  const after = await cpuTicks(pid);
+  return inEpoll >= 4 || (before !== undefined && before === after);
 }
 
 /** The scheduler state and kernel wait channel of a process, from /proc. */
@@ -340,7 +351,9 @@ async function runRound(variants: Variant[], opts: SessionOptions): Promise<Vari
       let phase = performance.now();
       // one run for the round: the workload of the first example in the registry's order (each grades
       // against the run that happened, so a lighter workload of a later example never replaces a fuller one)
-      const run = await (opts.workload ?? attached[0].example.workload)();
+      const run = opts.workload
+        ? await opts.workload(attached.map((t) => ({ name: t.name, pid: t.child.pid })))
+        : await attached[0].example.workload();
       opts.onProgress?.(`workload: ${run.execs.length} execs in ${seconds(phase)}`);
       phase = performance.now();
       const owing = await drain(attached, run, DRAIN_MS * slow);
