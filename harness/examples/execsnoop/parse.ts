@@ -227,16 +227,56 @@ function withNewArgv(found: PendingExec, after: NewArgv | undefined): string[] {
   return args.map((arg, i) => (arg !== '' || (i === 0 && shift > 0) ? arg : (after.args[i + shift] ?? arg)));
 }
 
+/** An exit read before its enter: bpftrace reads each CPU's buffer in turn, so the two can swap. */
+interface EarlyExit {
+  pid: number;
+  ppid: number;
+  ret: number;
+  after?: NewArgv;
+  /** When it was read, in records: only a recent one can be a swapped pair. */
+  seq: number;
+}
+
+/** How many records apart an exit may be read before its enter and still be paired with it. */
+const REORDER_WINDOW = 256;
+
 /**
  * Our execsnoop.bt: enter / arg / more / argc / xarg / exit records, tab-separated, each tagged with the
  * thread id. The event is complete at exit: paired with the pending enter of the same tid, or else of the
- * same pid (an exec from a non-main thread exits with the process id as its tid).
+ * same pid (an exec from a non-main thread exits with the process id as its tid). An exit with no pending
+ * enter waits a little: when an exec moves to another CPU, its exit can be read first, and the enter that
+ * then arrives (with its arg records right after it) completes the event.
  */
 function bpftraceParser(): ExecsnoopParser {
   const pending = new Map<number, PendingExec>();
   const newArgv = new Map<number, NewArgv>();
+  const early = new Map<number, EarlyExit>(); // by pid
+  let waiting: { tid: number; exit: EarlyExit } | null = null; // an enter whose exit came first
   let lastArg: { args: string[]; index: number } | null = null;
   let blankLines = 0;
+  let seq = 0;
+
+  const event = (found: PendingExec, exit: { pid: number; ppid: number; ret: number }, after: NewArgv | undefined): ExecEvent => {
+    const shown = withNewArgv(found, after);
+    // str() shows at most BPFTRACE_STRLEN-1 = 128 bytes: all 128 means the argument was longer.
+    const args = shown.map((arg) => (byteLength(arg) >= ARGSIZE ? cutArgument(arg) : arg));
+    const cut = shown.some((arg) => byteLength(arg) >= ARGSIZE);
+    return {
+      pid: exit.pid, ppid: exit.ppid, comm: found.comm, ret: exit.ret, args,
+      truncated: found.more || cut,
+      unreadable: false, // bpftrace cannot tell: see withNewArgv
+    };
+  };
+  /** The enter that waited for its args, now complete. */
+  const flush = (): ExecEvent[] => {
+    if (!waiting) return [];
+    const { tid, exit } = waiting;
+    waiting = null;
+    const found = pending.get(tid);
+    pending.delete(tid);
+    return found ? [event(found, exit, exit.after)] : [];
+  };
+
   return {
     line(text) {
       const fields = text.split('\t');
@@ -252,60 +292,57 @@ function bpftraceParser(): ExecsnoopParser {
         }
         return [];
       }
+      seq++;
       lastArg = null;
       blankLines = 0;
+      // the waiting enter's own arg and more records follow it; anything else means it is complete
+      const out = waiting && !((tag === 'arg' || tag === 'more') && tid === waiting.tid) ? flush() : [];
       if (tag === 'enter') {
-        pending.set(tid, { pid: Number(fields[2]), comm: fields.slice(3).join('\t'), args: [], more: false });
+        const pid = Number(fields[2]);
+        pending.set(tid, { pid, comm: fields.slice(3).join('\t'), args: [], more: false });
         newArgv.delete(tid);
-        return [];
+        const exit = early.get(pid);
+        if (exit && seq - exit.seq <= REORDER_WINDOW) waiting = { tid, exit };
+        early.delete(pid);
+        return out;
       }
       if (tag === 'argc') {
         newArgv.set(tid, { argc: Number(fields[2]), args: [] });
-        return [];
+        return out;
       }
       const after = newArgv.get(tid);
       if (tag === 'xarg' && after) {
         const index = Number(fields[2]);
         after.args[index] = fields.slice(3).join('\t');
         lastArg = { args: after.args, index };
-        return [];
+        return out;
       }
       const exec = pending.get(tid);
       if (tag === 'arg' && exec) {
         const index = Number(fields[2]);
         exec.args[index] = fields.slice(3).join('\t');
         lastArg = { args: exec.args, index };
-        return [];
+        return out;
       }
       if (tag === 'more' && exec) {
         exec.more = true;
-        return [];
+        return out;
       }
-      if (tag !== 'exit') return [];
+      if (tag !== 'exit') return out;
       newArgv.delete(tid);
-      const pid = Number(fields[2]);
+      const exit = { pid: Number(fields[2]), ppid: Number(fields[3]), ret: Number(fields[4]) };
       let key: number | undefined = exec ? tid : undefined;
-      if (key === undefined) for (const [k, p] of pending) if (p.pid === pid) key = k;
-      if (key === undefined) return []; // an exit without its enter: execveat, or attached mid-exec
+      if (key === undefined) for (const [k, p] of pending) if (p.pid === exit.pid) key = k;
+      if (key === undefined) {
+        // its enter may still come (read from another CPU's buffer), or never: execveat, or attached mid-exec
+        early.set(exit.pid, { ...exit, after, seq });
+        return out;
+      }
       const found = pending.get(key)!;
       pending.delete(key);
-      const shown = withNewArgv(found, after);
-      // str() shows at most BPFTRACE_STRLEN-1 = 128 bytes: all 128 means the argument was longer.
-      const args = shown.map((arg) => (byteLength(arg) >= ARGSIZE ? cutArgument(arg) : arg));
-      const cut = shown.some((arg) => byteLength(arg) >= ARGSIZE);
-      return [
-        {
-          pid,
-          ppid: Number(fields[3]),
-          comm: found.comm,
-          ret: Number(fields[4]),
-          args,
-          truncated: found.more || cut,
-          unreadable: false, // bpftrace cannot tell: see withNewArgv
-        },
-      ];
+      return [...out, event(found, exit, after)];
     },
-    end: () => [],
+    end: () => flush(),
   };
 }
 

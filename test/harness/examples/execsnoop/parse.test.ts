@@ -232,3 +232,23 @@ t.test('bpftrace: the new argv lines up behind the words a script interpreter pu
   const [ev] = lines.flatMap((l) => p.line(l));
   t.same(ev.args, ['', 'x'], "argv[1] is the new argv[2]; a script's argv[0] is gone and stays as enter showed it");
 });
+
+t.test('bpftrace: an exit read before its enter (the exec moved to another CPU) still makes the event', async (t) => {
+  const p = createParser('execsnoop-bpftrace');
+  const lines = [
+    'exit\t21\t21\t1\t0', // read first, from the CPU the exec finished on
+    'enter\t22\t21\texec-thread', // the thread's enter, from the CPU it started on
+    'arg\t22\t0\t/bin/true',
+    'arg\t22\t1\tm',
+    'enter\t30\t30\tsh', // anything else: the waiting event is complete
+  ];
+  const evs = lines.flatMap((l) => p.line(l));
+  t.same(evs, [{ pid: 21, ppid: 1, comm: 'exec-thread', ret: 0, args: ['/bin/true', 'm'], truncated: false, unreadable: false }]);
+  t.same(p.end(), [], 'the pending enter of pid 30 has no exit yet: nothing invented');
+  const q = createParser('execsnoop-bpftrace');
+  t.same(['enter\t40\t40\tsh', 'arg\t40\t0\t/x', 'exit\t41\t41\t1\t0'].flatMap((l) => q.line(l)), [], 'an exit of another process pairs with nothing');
+  t.same([...['enter\t41\t41\tsh', 'arg\t41\t0\t/y'].flatMap((l) => q.line(l)), ...q.end()].map((e) => e.pid), [41], 'until its own enter comes, even last');
+  const r = createParser('execsnoop-bpftrace');
+  const stale = ['exit\t50\t50\t1\t0', ...Array.from({ length: 300 }, (_, i) => `enter\t${1000 + i}\t${1000 + i}\tx`), 'enter\t50\t50\tsh'];
+  t.same([...stale.flatMap((l) => r.line(l)), ...r.end()], [], 'an exit read long before is not a swapped pair (an execveat’s, say)');
+});
