@@ -27,6 +27,8 @@ export interface ExecTruth {
    * process has not touched, and a BPF program cannot take the page fault that would bring them in.
    */
   unreadableAtEnter?: number[];
+  /** One of a burst of execs as fast as the machine goes (the thread storm): a tracer's buffers are tested too. */
+  burst?: boolean;
   /** Return value as the tracepoint sees it: 0, or -errno (ENOENT → -2). */
   ret: number;
   /** comm of the calling thread before exec (what a tool reading comm at enter shows). */

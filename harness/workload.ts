@@ -156,7 +156,7 @@ const threadStorm: Case = async (ctx) => {
     ...reports.map(
       (r): ExecTruth => ({
         id, marker: m, syscall: 'execve', pid: r.pid, tid: r.tid, ppid: r.ppid, filename: target,
-        argv: [...argv, String(r.i)], ret: 0, commBefore: r.comm, commAfter: commFor(target),
+        argv: [...argv, String(r.i)], ret: 0, commBefore: r.comm, commAfter: commFor(target), burst: true,
       }),
     ),
   ];

@@ -176,6 +176,10 @@ export function gradeExecsnoop(run: WorkloadRun, events: readonly ExecEvent[], e
         m.verdict = 'expected-missing';
         m.expected.push(['missed', `not reported, as expected: ${absence}`]);
       }
+    } else if (t.burst && e.burst === 'may-lose' && (!found || found.diffs.length > 0)) {
+      if (found) claim(found.ev); // its event, cut short
+      m.verdict = 'expected-missing';
+      m.expected.push(['burst', `lost or cut short in the burst: ${e.why.burst ?? 'its buffer overflowed'}`]);
     } else if (!found) {
       m.verdict = 'missed';
       m.problems.push(['missed', `no event for pid ${want.pid}`]);

@@ -14,7 +14,7 @@ const gradeExecsnoop = (...a: Parameters<typeof grade>) => lines(grade(...a));
 
 const ideal: ExecsnoopExpectations = {
   maxArgs: null, maxArgLen: null, cutMark: true, droppedMark: 'when-dropped', stopsAtEmptyArg: false, emptyArgs: 'kept', unreadableArgs: 'reread-else-marked', firstArg: 'argv0', argBoundaries: true, comm: 'exit', ppid: true, ret: true,
-  failedExec: 'seen', threadExec: 'seen', execveat: 'missed', why: { execveat: 'execve tracepoints do not fire for execveat' },
+  failedExec: 'seen', threadExec: 'seen', execveat: 'missed', burst: 'complete', why: { execveat: 'execve tracepoints do not fire for execveat' },
 };
 
 /** What a tool with expectations `e` prints for every exec it can see. */
@@ -207,4 +207,20 @@ t.test('an empty argument vanishes for a packing tool only on a kernel whose str
   const g = gradeExecsnoop(run, [...events, ...launchers], packs, old);
   t.same(g.failures, []);
   t.match(g.differences.join('\n'), /arg-with-spaces: empty argument lost/);
+});
+
+t.test('a tool declared to lose events in a burst may miss or cut some; those it reports whole must match', async (t) => {
+  const burst: WorkloadRun = { runId: 'r', execs: storm.execs.map((x) => ({ ...x, burst: true })) };
+  const lossy: ExecsnoopExpectations = { ...ideal, burst: 'may-lose', why: { burst: '8-page perf buffer' } };
+  const all = burst.execs.map((x) => {
+    const v = expectedView(x, lossy);
+    return { pid: v.pid, ppid: v.ppid, comm: v.comm ?? '', ret: v.ret, args: v.args, truncated: false, unreadable: false };
+  });
+  const cut = [...all.slice(0, 45), { ...all[45], args: [] }, ...all.slice(46, 48)]; // 2 lost, 1 cut short
+  const g = gradeExecsnoop(burst, cut, lossy);
+  t.same(g.failures, []);
+  t.same(g.differences, ['thread-storm: lost or cut short in the burst: 8-page perf buffer (expected)']);
+  t.match(gradeExecsnoop(burst, cut, ideal).failures, [/^thread-storm: 3 of 50 execs: /], 'a tool that must be complete fails');
+  const wrong = [...all.slice(0, 49), { ...all[49], pid: 9999 }];
+  t.same(gradeExecsnoop(burst, wrong, lossy).failures, [], 'an event of a pid the workload never had is noise');
 });
