@@ -176,11 +176,57 @@ function emptyStringProbe(): FeatureResult {
   }
 }
 
+/** The JIT: 1 or 2 compiles programs to machine code; 0 runs them in the interpreter (slower, and not on every kernel). */
+export function jitResult(text: string | undefined): FeatureResult {
+  if (text === undefined) return { status: 'unsupported', reason: 'no BPF JIT: /proc/sys/net/core/bpf_jit_enable is missing (a kernel built without CONFIG_BPF_JIT)' };
+  const v = text.trim();
+  if (v === '1' || v === '2') return { status: 'supported', detail: `bpf_jit_enable = ${v}` };
+  return { status: 'unsupported', reason: 'the JIT is off (bpf_jit_enable = 0), programs run in the interpreter: sysctl net.core.bpf_jit_enable=1' };
+}
+
+/**
+ * Whether a user without privileges may call bpf(): kernel.unprivileged_bpf_disabled 0 allows it (for socket
+ * filters only); 2 (Debian's default) forbids it but root may set it back to 0; 1 forbids it until reboot.
+ */
+export function unprivilegedResult(text: string | undefined): FeatureResult {
+  if (text === undefined) return { status: 'unsupported', reason: 'no /proc/sys/kernel/unprivileged_bpf_disabled (a kernel older than 4.4): only root may call bpf()' };
+  const v = text.trim();
+  if (v === '0') return { status: 'supported', detail: 'unprivileged_bpf_disabled = 0: any user may load socket filters' };
+  if (v === '2') return { status: 'unsupported', reason: 'unprivileged_bpf_disabled = 2: only privileged users may call bpf() (root can allow others: sysctl kernel.unprivileged_bpf_disabled=0); run the notebooks as root' };
+  return { status: 'unsupported', reason: `unprivileged_bpf_disabled = ${v}: only privileged users may call bpf(), until reboot; run the notebooks as root` };
+}
+
+const readOptional = (path: string): string | undefined => {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+};
+
+function execveTracepointProbe(): FeatureResult {
+  let root: string;
+  try {
+    root = tracefsRoot();
+  } catch (err) {
+    return { status: 'inconclusive', reason: `no tracefs to look in: ${(err as Error).message}` };
+  }
+  const dir = join(root, 'events/syscalls/sys_enter_execve');
+  if (existsSync(join(dir, 'id'))) return { status: 'supported', detail: dir };
+  return { status: 'unsupported', reason: `no ${dir}: the kernel is built without CONFIG_FTRACE_SYSCALLS (syscall tracepoints)` };
+}
+
 export const FEATURES = {
   bpf: { title: 'the bpf() system call', minKernel: [3, 19], probe: () => probeMapType('array', 4, 4, 1, 'array maps') },
   btf: { title: 'kernel BTF (CO-RE)', probe: btfProbe },
   tracefs: { title: 'tracefs', probe: tracefsProbe },
   kprobes: { title: 'kprobes', probe: kprobeProbe },
+  execve_tracepoint: { title: 'the execve syscall tracepoints', probe: execveTracepointProbe },
+  jit: { title: 'the BPF JIT', probe: () => jitResult(readOptional('/proc/sys/net/core/bpf_jit_enable')) },
+  unprivileged_bpf: {
+    title: 'bpf() for unprivileged users',
+    probe: () => unprivilegedResult(readOptional('/proc/sys/kernel/unprivileged_bpf_disabled')),
+  },
   ringbuf: { title: 'BPF ring buffer', minKernel: [5, 8], probe: () => probeMapType('ringbuf', 0, 0, 4096, 'ring buffers') },
   perf_event_array: {
     title: 'perf event array',
