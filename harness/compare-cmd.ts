@@ -70,11 +70,14 @@ async function writeOutputs(report: CompareReport, o: CompareOptions): Promise<v
 }
 
 /** Runs the variants right here (the host, or the guest when called inside a VM). */
-export async function compareHere(o: CompareOptions, signal?: AbortSignal): Promise<CompareReport> {
+export async function compareHere(
+  o: CompareOptions,
+  signal?: AbortSignal,
+  log: (line: string) => void = (l) => process.stderr.write(`lab compare: ${l}\n`),
+): Promise<CompareReport> {
   const variants = selectVariants(o);
   if (variants.length === 0) throw new UsageError('no variant matches --example/--tool');
   const target = await hostTarget();
-  const log = (l: string) => process.stderr.write(`lab compare: ${l}\n`);
   log(`${variants.length} variants on ${target.kind} ${target.kernel}${o.serial ? ', one at a time' : ', started together'}`);
   const results = await runSession(variants, {
     root: projectRoot,

@@ -2,7 +2,9 @@
 // or skip with the first line of the reason. `--merge` builds the same table from compare JSON files
 // made elsewhere (one CI job per kernel; see .github/workflows/matrix.yml).
 
-import { readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import Table from 'cli-table3';
 import { compareHere, compareOn, type CompareOptions } from './compare-cmd.js';
@@ -12,6 +14,7 @@ import { interruptible } from '../lib/process.js';
 import { EnvironmentError, UsageError } from '../lib/errors.js';
 import { describeTarget, exitCodeFor } from './report.js';
 import { ensureSetup } from './setup.js';
+import { projectRoot } from './paths.js';
 import type { CompareReport, VariantResult } from './types.js';
 
 export const MATRIX_KERNELS = ['5.10', '6.1', '6.12', '7.2', 'host'];
@@ -110,6 +113,22 @@ async function columnFromFile(file: string): Promise<Column> {
   return { kernel, report };
 }
 
+/** Where the last `./lab matrix` keeps each kernel's report (notebook 5 draws them): build/matrix/KERNEL.json. */
+export const MATRIX_DIR = path.join(projectRoot, 'build', 'matrix');
+
+async function keepColumns(cols: Column[]): Promise<void> {
+  await mkdir(MATRIX_DIR, { recursive: true });
+  for (const c of cols) if (c.report) await writeFile(path.join(MATRIX_DIR, `${c.kernel}.json`), JSON.stringify(c.report, null, 1));
+}
+
+/** The columns the last `./lab matrix` kept, in the matrix's kernel order; none when it never ran here. */
+export async function lastMatrix(): Promise<Column[]> {
+  const files = existsSync(MATRIX_DIR) ? (await readdir(MATRIX_DIR)).filter((f) => f.endsWith('.json')) : [];
+  const cols = await Promise.all(files.map((f) => columnFromFile(path.join(MATRIX_DIR, f))));
+  const rank = (k: string) => (MATRIX_KERNELS.includes(k) ? MATRIX_KERNELS.indexOf(k) : MATRIX_KERNELS.length);
+  return cols.sort((a, b) => rank(a.kernel) - rank(b.kernel));
+}
+
 export async function matrixCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseOptions({
     args: argv,
@@ -139,6 +158,7 @@ export async function matrixCommand(argv: string[]): Promise<number> {
     });
   }
   if (cols.length === 0) throw new EnvironmentError('no kernel to run');
+  if (!values.merge) await keepColumns(cols);
   process.stdout.write(matrixTable(cols) + '\n');
   if (values.md) await writeFile(values.md, matrixMarkdown(cols));
   if (values.csv) await writeFile(values.csv, matrixCsv(cols));

@@ -3,4 +3,15 @@
 // modules; a notebook imports it and explains.
 
 export * from '../bpf/ts/index.js';
-export { kernelCheck, kernelSummary, type KernelCheckRow } from './notebook/kernel-check.js';
+export { htmlTable, textTable, sideBySide, twoColumns, pre, projectSources, type SourceFile } from "./notebook/show.js";
+export { runExecs, runTool, sleep, type ToolRun } from "./notebook/execs.js";
+export { explainRejection, type Rejection } from "./notebook/verifier.js";
+export { flagTable, FLAG_TABLE_TYPES, OPERATIONS as FLAG_OPERATIONS } from "./notebook/maps.js";
+export { tools, type ToolInfo } from "./tools.js";
+export { counterProgram, ExecCounter } from "../bpf/counter/counter.js";
+export { compare, type NotebookCompare } from "./notebook/compare.js";
+export { HelloWorld } from "../bpf/hello/hello.js";
+export { kernelLayout, type Layout } from "../bpf/execsnoop/execsnoop.js";
+export { projectRoot } from "./paths.js";
+export { lastMatrix, matrixMarkdown, matrixTable, type Column } from "./matrix.js";
+export { kernelCheck, kernelSummary, needs, type KernelCheckRow } from './notebook/kernel-check.js';

@@ -2,6 +2,7 @@
 //   *.test.ts         unit   — no root, no kernel; fast
 //   *.kernel.test.ts  kernel — loads programs into the running kernel
 //   *.vm.test.ts      vm     — boots Debian kernels in QEMU
+//   *.notebook.test.ts notebooks — executes notebooks/ through Jupyter (on this kernel and in a VM)
 // Parts run one after the other, so a kernel test never competes with a VM for the two CPUs.
 
 import { readdir } from 'node:fs/promises';
@@ -22,10 +23,10 @@ interface Part {
 }
 
 const PARTS: Record<string, Part | { missing: string }> = {
-  unit: { matches: (f) => f.endsWith('.test.ts') && !/\.(kernel|vm)\.test\.ts$/.test(f), jobs: 2, timeout: 120 },
+  unit: { matches: (f) => f.endsWith('.test.ts') && !/\.(kernel|vm|notebook|lab)\.test\.ts$/.test(f), jobs: 2, timeout: 120 },
   kernel: { matches: (f) => f.endsWith('.kernel.test.ts'), jobs: 1, timeout: 300 },
   vm: { matches: (f) => f.endsWith('.vm.test.ts'), jobs: 1, timeout: 1200 },
-  notebooks: { missing: 'the notebooks are not written yet' },
+  notebooks: { matches: (f) => f.endsWith('.notebook.test.ts'), jobs: 1, timeout: 1800 },
   labs: { missing: 'the labs are not written yet' },
 };
 

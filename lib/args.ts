@@ -5,7 +5,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from './errors.js';
 
 /** parseArgs, strict, throwing UsageError (with `usage` appended when given) instead of TypeError. */
-export function parseOptions<T extends Omit<ParseArgsConfig, 'strict'>>(config: T, usage?: string) {
+export function parseOptions<T extends Omit<ParseArgsConfig, 'strict'>>(config: T, usage?: string): ReturnType<typeof parseArgs<T & { strict: true }>> {
   try {
     return parseArgs({ ...config, strict: true as const });
   } catch (err) {

@@ -30,9 +30,12 @@ static void on_signal(int sig)
 	exiting = 1;
 }
 
-static int print_libbpf_warnings(enum libbpf_print_level level, const char *fmt, va_list ap)
+static bool verbose;
+
+/* libbpf's warnings always; with -v also its debug log: sections, maps, relocations, CO-RE. */
+static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
+	return level == LIBBPF_WARN || verbose ? vfprintf(stderr, fmt, ap) : 0;
 }
 
 /* The hint for an error: permissions are the usual cause, otherwise the step's own. */
@@ -129,15 +132,17 @@ int main(int argc, char **argv)
 	struct execsnoop_bpf *skel;
 	int err;
 
-	if (argc > 1) {
-		fprintf(stderr, "usage: %s (no options; Ctrl-C ends)\n", argv[0]);
+	if (argc == 2 && strcmp(argv[1], "-v") == 0) {
+		verbose = true;
+	} else if (argc > 1) {
+		fprintf(stderr, "usage: %s [-v] (-v: libbpf's debug log on stderr; Ctrl-C ends)\n", argv[0]);
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	/* No SA_RESTART: the poll below must return on a signal. */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	libbpf_set_print(print_libbpf_warnings);
+	libbpf_set_print(print_libbpf);
 
 	skel = execsnoop_bpf__open_and_load();
 	if (!skel) {

@@ -229,6 +229,8 @@ function commandText(op: Operation, where: ErrorSubject): string {
 export class VerifierError extends BpfError {
   override name = 'VerifierError';
   readonly log: string;
+  /** The verifier's complaint: the last line of its log before the statistics. */
+  readonly reason: string | undefined;
 
   constructor(program: string | undefined, errnoValue: number, log: string, lastLines = 6) {
     const lines = log.replace(/\0+$/, '').trimEnd().split('\n');
@@ -240,6 +242,7 @@ export class VerifierError extends BpfError {
     super(commandText('prog_load', { program }), errnoName(errnoValue), hint, errnoValue);
     this.message = `${this.message}\n${tail.map((l) => `  ${l}`).join('\n')}`;
     this.log = log;
+    this.reason = reason;
   }
 }
 

@@ -50,3 +50,18 @@ export function kernelSummary(needs: FeatureName[] = ['root', 'bpf']): string {
   if (missing.length === 0) return `${head}: ready (${needs.map((n) => feature(n).title).join(', ')})`;
   return [`${head}: missing what some cells need —`, ...missing.map(({ n, r }) => `  ${feature(n).title}: ${'reason' in r ? r.reason : ''}`)].join('\n');
 }
+
+/**
+ * A cell's guard: true when every feature it needs is here; otherwise it prints one sentence per missing
+ * piece (what, and how to get it) and answers false, so the cell stops and the notebook goes on.
+ */
+export function needs(...names: FeatureName[]): boolean {
+  let ok = true;
+  for (const n of names) {
+    const r = probeFeature(n);
+    if (r.status === 'supported') continue;
+    ok = false;
+    console.log(`This cell needs ${feature(n).title}, and it is missing here: ${'reason' in r ? r.reason : ''}. The rest of the notebook still runs.`);
+  }
+  return ok;
+}
