@@ -13,6 +13,8 @@ import {
   kernelHeadersResult,
   parseKernel,
   privilegeResult,
+  jitResult,
+  unprivilegedResult,
   probeFeature,
 } from '../../../bpf/ts/features.js';
 import { E, fakeSyscalls } from '../../lib/fake-syscalls.js';
@@ -105,4 +107,13 @@ t.test('a map probe the kernel answers with E2BIG (an attribute field it does no
   t.same(FEATURES.perf_event_array.probe(), { status: 'unsupported', reason: 'the kernel does not know perf event arrays (map create: EINVAL)' });
   answer = -E.ENOMEM;
   t.same(FEATURES.bpf.probe(), { status: 'inconclusive', reason: 'map create for array maps failed with ENOMEM' });
+});
+
+t.test('the JIT and unprivileged-bpf answers say how to change them', async (t) => {
+  t.same(jitResult('1\n'), { status: 'supported', detail: 'bpf_jit_enable = 1' });
+  t.match(jitResult('0\n'), { status: 'unsupported', reason: /interpreter: sysctl net\.core\.bpf_jit_enable=1/ });
+  t.match(jitResult(undefined), { status: 'unsupported', reason: /CONFIG_BPF_JIT/ });
+  t.match(unprivilegedResult('0\n'), { status: 'supported' });
+  t.match(unprivilegedResult('2\n'), { status: 'unsupported', reason: /sysctl kernel\.unprivileged_bpf_disabled=0/ });
+  t.match(unprivilegedResult('1\n'), { status: 'unsupported', reason: /until reboot/ });
 });
