@@ -41,7 +41,8 @@ t.test('every notebook runs top to bottom twice in one kernel, shows its outputs
 });
 
 t.test('the leak check sees a map a notebook keeps open', async (t) => {
-  const [rec] = await runOnHost([path.join(projectRoot, 'test', 'fixtures', 'notebooks', 'leaks-a-map.ipynb')], 1);
+  // run from notebooks/, where the package ebpf-lab resolves, as a student's own notebook there would
+  const [rec] = await runOnHost([path.join(projectRoot, 'test', 'fixtures', 'notebooks', 'leaks-a-map.ipynb')], 1, { cwd: NOTEBOOK_DIR });
   t.equal(rec!.runs[0]!.cells[0]!.status, 'ok');
   t.match(rec!.leftovers.bpfFds.join('\n'), /anon_inode:bpf-map/, 'the open map is reported');
 });

@@ -36,11 +36,11 @@ export interface NotebookRecord {
 export const jupyterEnv = { PATH: `${path.join(projectRoot, 'node_modules', '.bin')}:${process.env.PATH}` };
 
 /** Runs notebooks on the host, `runs` times each in one kernel session; executed copies go to build/notebooks/. */
-export async function runOnHost(files: string[], runs: number): Promise<NotebookRecord[]> {
+export async function runOnHost(files: string[], runs: number, opts: { cwd?: string } = {}): Promise<NotebookRecord[]> {
   const dir = await mkdtemp(path.join(tmpdir(), 'notebooks-test-'));
   try {
     const out = path.join(dir, 'result.json');
-    const r = await execa(PYTHON, [RUNNER, '--out', out, '--runs', String(runs), '--executed', path.join(projectRoot, 'build', 'notebooks'), ...files], {
+    const r = await execa(PYTHON, [RUNNER, '--out', out, '--runs', String(runs), '--executed', path.join(projectRoot, 'build', 'notebooks'), ...(opts.cwd ? ['--cwd', opts.cwd] : []), ...files], {
       cwd: projectRoot,
       env: jupyterEnv,
       reject: false,
@@ -119,6 +119,7 @@ export const CHECKS: Record<string, Check> = {
     t.match(s.stdout, /counted 5 of the 5 execs this notebook started/, 'the raw counter counted exactly the execs started');
     for (const v of ['counter/libbpf', 'counter/ts', 'counter/bpftrace']) t.equal(statusOf(s.html, v), 'PASS', `${v} passes against the workload`);
     t.equal(statusOf(s.html, 'counter/bcc'), where.kind === 'vm' ? 'PASS' : 'SKIP', 'BCC runs where there are headers');
+    t.equal(statusOf(s.html, 'counter/libbpf-kprobe'), where.kind === 'vm' ? 'PASS' : 'SKIP', 'the kprobe form runs where there are kprobes');
     t.notMatch(s.html, />FAIL</);
     t.match(s.stdout, /sys_execve +does not exist/);
     t.match(s.stdout, /__x64_sys_execve +exists/);

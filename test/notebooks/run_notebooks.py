@@ -5,7 +5,7 @@ session, and write what every cell did as JSON for the tap tests to assert on.
 tslab reports a failing cell only by its execution status and stderr (no `error` output, and nbclient's
 CellExecutionError carries an almost empty message), so each cell's stderr and status are recorded here.
 Before the kernel is shut down, its leftovers are listed: BPF fds still open in the kernel process, and its
-child processes. Usage: run_notebooks.py --out FILE [--runs N] [--executed DIR] NOTEBOOK...
+child processes. Usage: run_notebooks.py --out FILE [--runs N] [--executed DIR] [--cwd DIR] NOTEBOOK...
 """
 import argparse, json, os, pathlib, sys
 import nbformat
@@ -70,10 +70,10 @@ def outputs_of(cell):
     return rec
 
 
-def run_notebook(path, runs, executed_dir, timeout):
+def run_notebook(path, runs, executed_dir, timeout, cwd):
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name='tslab',
-                            resources={'metadata': {'path': str(pathlib.Path(path).parent)}})
+                            resources={'metadata': {'path': cwd or str(pathlib.Path(path).parent)}})
     result = {'path': str(path), 'runs': []}
     with client.setup_kernel():
         pid = kernel_pid(client)
@@ -109,9 +109,10 @@ def main():
     ap.add_argument('--runs', type=int, default=2)
     ap.add_argument('--executed')
     ap.add_argument('--timeout', type=int, default=240)
+    ap.add_argument('--cwd', help="the kernel's working directory (default: the notebook's folder)")
     ap.add_argument('notebooks', nargs='+')
     a = ap.parse_args()
-    results = [run_notebook(p, a.runs, a.executed, a.timeout) for p in a.notebooks]
+    results = [run_notebook(p, a.runs, a.executed, a.timeout, a.cwd) for p in a.notebooks]
     pathlib.Path(a.out).write_text(json.dumps({'notebooks': results}, indent=1))
 
 

@@ -1,0 +1,43 @@
+// Every notebook through real Jupyter inside a VM booted on Debian 6.1, where BCC has its headers and
+// kprobes exist: what a student sees with `./lab notebook --kernel 6.1`. Once each (the host test runs
+// each twice and checks for leftovers); the leftovers are checked here too.
+
+import t from 'tap';
+import path from 'node:path';
+import { qemuTarget } from '../../harness/targets.js';
+import { CHECKS, NOTEBOOKS, NOTEBOOK_DIR, PYTHON, RUNNER, cellFailure, shown, type NotebookRecord } from './notebooks.js';
+
+t.setTimeout(25 * 60_000);
+
+t.test('every notebook runs in the 6.1 guest and shows there what it shows on a kernel with BCC and kprobes', async (t) => {
+  const target = qemuTarget('6.1');
+  await target.prepare(() => {});
+  const run = await target.run((out) => [
+    'env',
+    `PATH=${path.join(path.dirname(RUNNER), '..', '..', 'node_modules', '.bin')}:/usr/sbin:/usr/bin:/sbin:/bin`,
+    'JUPYTER_RUNTIME_DIR=/tmp/jupyter-runtime',
+    PYTHON,
+    RUNNER,
+    '--out',
+    path.join(out, 'notebooks.json'),
+    '--runs',
+    '1',
+    '--timeout',
+    '600',
+    ...NOTEBOOKS.map((f) => path.join(NOTEBOOK_DIR, f)),
+  ]);
+  t.equal(run.exitCode, 0, `the runner in the guest (console log: ${run.log})`);
+  const text = run.files.get('notebooks.json');
+  if (!t.ok(text, 'the guest brought its results back')) return;
+  const records = (JSON.parse(text!) as { notebooks: NotebookRecord[] }).notebooks;
+  t.equal(records.length, NOTEBOOKS.length);
+  for (const rec of records) {
+    const name = path.basename(rec.path);
+    t.test(name, async (t) => {
+      const [only] = rec.runs;
+      for (const c of only!.cells) t.equal(c.status, 'ok', c.status === 'ok' ? `cell ${c.index}` : cellFailure(c));
+      CHECKS[name]!(t, shown(only!), { kind: 'vm', bcc: true });
+      t.same(rec.leftovers, { bpfFds: [], children: [] }, 'nothing left in the guest’s kernel process');
+    });
+  }
+});
