@@ -24,6 +24,8 @@ t.test('every notebook runs top to bottom twice in one kernel, shows its outputs
   for (const rec of records) {
     const name = path.basename(rec.path);
     t.test(name, async (t) => {
+      t.notOk(rec.failure, `the notebook ran: ${rec.failure ?? ''}`);
+      t.comment(`kernel started in ${rec.kernelStartSeconds} s; ${rec.runs.map((r) => `${r.seconds} s`).join(', then ')} (slowest cell: ${Math.max(...rec.runs.flatMap((r) => r.cells.map((c) => c.seconds)))} s)`);
       t.ok(rec.kernelPid, 'the kernel process was found (the leak check looks at it)');
       t.equal(rec.runs.length, 2, 'executed twice');
       rec.runs.forEach((run, i) => {

@@ -23,13 +23,17 @@ export interface CellRecord {
   stderr: string;
   html: string[];
   png: number;
+  seconds: number;
 }
 
 export interface NotebookRecord {
   path: string;
   kernelPid: number | null;
-  runs: { cells: CellRecord[] }[];
+  kernelStartSeconds?: number;
+  runs: { cells: CellRecord[]; seconds: number }[];
   leftovers: { bpfFds: string[]; children: string[] };
+  /** Why the notebook could not run at all (its kernel did not start, or died). */
+  failure?: string;
 }
 
 /** The environment Jupyter needs: tslab (node_modules/.bin) on PATH. */

@@ -7,7 +7,7 @@ CellExecutionError carries an almost empty message), so each cell's stderr and s
 Before the kernel is shut down, its leftovers are listed: BPF fds still open in the kernel process, and its
 child processes. Usage: run_notebooks.py --out FILE [--runs N] [--executed DIR] [--cwd DIR] NOTEBOOK...
 """
-import argparse, json, os, pathlib, sys
+import argparse, json, os, pathlib, sys, time
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError
@@ -72,10 +72,12 @@ def outputs_of(cell):
 
 def run_notebook(path, runs, executed_dir, timeout, cwd):
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name='tslab',
+    client = NotebookClient(nb, timeout=timeout, kernel_name='tslab', startup_timeout=timeout,
                             resources={'metadata': {'path': cwd or str(pathlib.Path(path).parent)}})
     result = {'path': str(path), 'runs': []}
+    started = time.monotonic()
     with client.setup_kernel():
+        result['kernelStartSeconds'] = round(time.monotonic() - started, 2)
         pid = kernel_pid(client)
         result['kernelPid'] = pid
         for r in range(runs):
@@ -85,6 +87,7 @@ def run_notebook(path, runs, executed_dir, timeout, cwd):
                     continue
                 cell.outputs = []
                 status, message = 'ok', ''
+                started = time.monotonic()
                 try:
                     client.execute_cell(cell, index)
                 except CellTimeoutError as e:
@@ -92,9 +95,10 @@ def run_notebook(path, runs, executed_dir, timeout, cwd):
                 except CellExecutionError as e:
                     status, message = 'error', str(e)[-500:]
                 rec = outputs_of(cell)
-                rec.update({'index': index, 'status': status, 'message': message, 'source': cell.source})
+                rec.update({'index': index, 'status': status, 'message': message, 'source': cell.source,
+                            'seconds': round(time.monotonic() - started, 2)})
                 cells.append(rec)
-            result['runs'].append({'cells': cells})
+            result['runs'].append({'cells': cells, 'seconds': round(sum(c['seconds'] for c in cells), 2)})
         # what the notebook left behind, while its kernel still runs
         result['leftovers'] = {'bpfFds': bpf_fds(pid) if pid else ['(kernel pid unknown)'], 'children': children(pid) if pid else []}
     if executed_dir:
@@ -112,7 +116,13 @@ def main():
     ap.add_argument('--cwd', help="the kernel's working directory (default: the notebook's folder)")
     ap.add_argument('notebooks', nargs='+')
     a = ap.parse_args()
-    results = [run_notebook(p, a.runs, a.executed, a.timeout, a.cwd) for p in a.notebooks]
+    results = []
+    for p in a.notebooks:
+        try:
+            results.append(run_notebook(p, a.runs, a.executed, a.timeout, a.cwd))
+        except Exception as e:  # the kernel did not start or died: this notebook's result, not the others'
+            results.append({'path': str(p), 'kernelPid': None, 'runs': [], 'failure': f'{type(e).__name__}: {e}',
+                            'leftovers': {'bpfFds': [], 'children': []}})
     pathlib.Path(a.out).write_text(json.dumps({'notebooks': results}, indent=1))
 
 

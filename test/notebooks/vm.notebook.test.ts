@@ -4,6 +4,7 @@
 
 import t from 'tap';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { qemuTarget } from '../../harness/targets.js';
 import { CHECKS, NOTEBOOKS, NOTEBOOK_DIR, PYTHON, RUNNER, cellFailure, shown, type NotebookRecord } from './notebooks.js';
 
@@ -12,6 +13,9 @@ t.setTimeout(25 * 60_000);
 t.test('every notebook runs in the 6.1 guest and shows there what it shows on a kernel with BCC and kprobes', async (t) => {
   const target = qemuTarget('6.1');
   await target.prepare(() => {});
+  let guestErr = '';
+  const stderr = new Writable({ write: (chunk, _enc, done) => ((guestErr = (guestErr + String(chunk)).slice(-6000)), done()) });
+  const started = Date.now();
   const run = await target.run((out) => [
     'env',
     `PATH=${path.join(path.dirname(RUNNER), '..', '..', 'node_modules', '.bin')}:/usr/sbin:/usr/bin:/sbin:/bin`,
@@ -25,8 +29,9 @@ t.test('every notebook runs in the 6.1 guest and shows there what it shows on a 
     '--timeout',
     '600',
     ...NOTEBOOKS.map((f) => path.join(NOTEBOOK_DIR, f)),
-  ]);
-  t.equal(run.exitCode, 0, `the runner in the guest (console log: ${run.log})`);
+  ], { stderr });
+  t.comment(`${NOTEBOOKS.length} notebooks in the 6.1 guest (${run.info.accel}): ${((Date.now() - started) / 1000).toFixed(0)} s, boot included`);
+  t.equal(run.exitCode, 0, `the runner in the guest (stderr: ${guestErr}; console log: ${run.log})`);
   const text = run.files.get('notebooks.json');
   if (!t.ok(text, 'the guest brought its results back')) return;
   const records = (JSON.parse(text!) as { notebooks: NotebookRecord[] }).notebooks;
@@ -34,6 +39,8 @@ t.test('every notebook runs in the 6.1 guest and shows there what it shows on a 
   for (const rec of records) {
     const name = path.basename(rec.path);
     t.test(name, async (t) => {
+      t.notOk(rec.failure, `the notebook ran: ${rec.failure ?? ''}`);
+      t.comment(`kernel started in ${rec.kernelStartSeconds} s; ${rec.runs.map((r) => `${r.seconds} s`).join(', then ')} (slowest cell: ${Math.max(...rec.runs.flatMap((r) => r.cells.map((c) => c.seconds)))} s)`);
       const [only] = rec.runs;
       for (const c of only!.cells) t.equal(c.status, 'ok', c.status === 'ok' ? `cell ${c.index}` : cellFailure(c));
       CHECKS[name]!(t, shown(only!), { kind: 'vm', bcc: true });
