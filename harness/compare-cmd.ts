@@ -46,6 +46,9 @@ export function parseCompareArgs(argv: string[]): CompareOptions {
       verbose: { type: 'boolean', short: 'v', default: false },
     },
   });
+  if (values.target === 'vagrant' && values.kernel !== undefined) {
+    throw new UsageError(`--kernel ${values.kernel} does not apply to --target vagrant: the Vagrant VM runs its box's own kernel (the project's box: Debian 12's 6.1); use --target qemu --kernel ${values.kernel} to choose a kernel`);
+  }
   const kernel = values.kernel ?? (values.target === 'host' ? 'host' : DEFAULT_KERNEL);
   const target = (values.target ?? (kernel === 'host' ? 'host' : 'qemu')) as CompareOptions['target'];
   if (!['host', 'qemu', 'vagrant'].includes(target)) throw new UsageError(`--target must be host, qemu or vagrant, not "${target}"`);
@@ -115,15 +118,21 @@ export async function compareOn(target: Target, o: CompareOptions, opts: { quiet
 
 export async function compareCommand(argv: string[]): Promise<number> {
   const o = parseCompareArgs(argv);
-  if (o.target === 'vagrant') throw new EnvironmentError('--target vagrant: not implemented yet; use --target qemu (the default) or --target host');
   const inGuest = process.env.LAB_IN_VM === '1';
   await ensureSetup({
     build: !inGuest, // the guest sees the host's build read-only: it was built before the VM booted
     kernels: o.target === 'qemu' ? [o.kernel] : [],
     log: (l) => process.stderr.write(`lab compare: ${l}\n`),
   });
-  if (o.target === 'qemu') {
-    const { report, exitCode } = await interruptible((signal) => compareOn(targetFor(o.target, o.kernel), o, { signal }));
+  if (o.target === 'qemu' || o.target === 'vagrant') {
+    const target = targetFor(o.target, o.kernel);
+    const { report, exitCode } = await interruptible(async (signal) => {
+      try {
+        return await compareOn(target, o, { signal });
+      } finally {
+        await target.stop(); // the Vagrant VM is destroyed, Ctrl-C or not
+      }
+    });
     if (!report) return exitCode;
     await writeOutputs(report, o);
     return exitCodeFor(report.variants);

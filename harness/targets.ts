@@ -93,10 +93,61 @@ export const qemuTarget = (kernel: string): Target => ({
   stop: async () => {}, // runInVm powers the VM off after every command
 });
 
-/** The target a command line names: host, or qemu on a kernel. */
+/**
+ * The Vagrant VM of vm/Vagrantfile (vm/vagrant.ts): brought up by prepare() (or the first run()), each
+ * command run over ssh in the synced project folder as root, its output directory brought back with tar,
+ * the VM destroyed by stop(). The box's kernel is the box's: there is no --kernel.
+ */
+export const vagrantTarget = (): Target => {
+  let vm: import('../vm/vagrant.js').VagrantVm | undefined;
+  let accel: 'kvm' | 'tcg' = 'tcg';
+  const prepare = async (log: (line: string) => void, signal?: AbortSignal) => {
+    if (vm) return;
+    const { startVagrant } = await import('../vm/vagrant.js');
+    const { probeAccel } = await import('../vm/qemu.js');
+    const envAccel = process.env.LAB_ACCEL;
+    if (envAccel && envAccel !== 'kvm' && envAccel !== 'tcg') throw new UsageError(`LAB_ACCEL=${envAccel} (use kvm or tcg)`);
+    accel = (envAccel as 'kvm' | 'tcg' | undefined) ?? (await probeAccel()).accel;
+    await ensureSetup({ build: true, log }); // the guest runs the build synced from here
+    vm = await startVagrant({ root: projectRoot, accel, log, signal });
+  };
+  return {
+    kind: 'vagrant',
+    label: 'vagrant',
+    prepare: (log) => prepare(log),
+    async run(command, opts = {}) {
+      const { GUEST_ROOT } = await import('../vm/vagrant.js');
+      const { shellQuote } = await import('../vm/qemu.js');
+      await prepare((l) => process.stderr.write(`lab vagrant: ${l}\n`), opts.signal);
+      const out = `/tmp/ebpf-lab-out-${process.pid}`;
+      const env = { LAB_IN_VM: '1', LAB_TARGET_KIND: 'vagrant', LAB_ACCEL: accel, LAB_BOOT_MS: String(vm!.upMs) };
+      const line = [
+        `rm -rf ${out} && mkdir -p ${out} && cd ${GUEST_ROOT} &&`,
+        'sudo env',
+        ...Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}`),
+        ...command(out).map(shellQuote),
+      ].join(' ');
+      const r = await vm!.ssh(line, { stdout: opts.stdout, stderr: opts.stderr, signal: opts.signal });
+      const files = new Map<string, string>();
+      const tar = await vm!.ssh(`cd ${out} && tar -cf - . && rm -rf ${out}`, { encoding: 'buffer', signal: opts.signal });
+      if (tar.exitCode === 0 && tar.stdout) {
+        await withOutDir(async (dir) => {
+          await execa('tar', ['-x', '-C', dir], { input: tar.stdout });
+        }).then(({ files: f }) => f.forEach((v, k) => files.set(k, v)));
+      }
+      return { exitCode: r.exitCode, files, info: { kind: 'vagrant', accel, bootMs: vm!.upMs } };
+    },
+    async stop() {
+      await vm?.stop();
+      vm = undefined;
+    },
+  };
+};
+
+/** The target a command line names: host, qemu on a kernel, or the Vagrant VM. */
 export function targetFor(kind: string, kernel: string): Target {
   if (kind === 'host') return hostTarget();
   if (kind === 'qemu') return qemuTarget(kernel);
-  if (kind === 'vagrant') throw new EnvironmentError('--target vagrant: not implemented yet; use --target qemu (the default) or --target host');
+  if (kind === 'vagrant') return vagrantTarget();
   throw new UsageError(`--target must be host, qemu or vagrant, not "${kind}"`);
 }

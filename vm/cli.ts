@@ -19,6 +19,9 @@ export const USAGE = `usage:
       download kernels (default: all) and their headers into the cache
   ./lab vm accel [--refresh]
       whether KVM works here or VMs run under TCG, and why
+  ./lab vm vagrant-box [--rebuild] [--output FILE]
+      build the project's Vagrant box (libvirt provider) offline from Debian packages, cached by its
+      inputs; prints the .box file's path (--output copies it there, to hand out)
 `;
 
 function parse<T extends Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>>(argv: string[], options: T, positionals = false) {
@@ -139,6 +142,22 @@ async function accelCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
+async function vagrantBoxCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { rebuild: { type: 'boolean' }, output: { type: 'string' } });
+  const { ensureBox } = await import('./vagrant-box.js');
+  // ./lab runs us from the project root, where its package list is
+  const box = await interruptible((signal) => ensureBox({ root: process.cwd(), rebuild: values.rebuild, signal }));
+  let path = box.box;
+  if (values.output) {
+    const { copyFile } = await import('node:fs/promises');
+    await copyFile(box.box, values.output);
+    path = values.output;
+  }
+  const { size } = await (await import('node:fs/promises')).stat(path);
+  process.stdout.write(`${path}: ${mb(size)}, ${box.built ? `built in ${(box.ms / 1000).toFixed(1)} s` : `cached (key ${box.key})`}\n`);
+  return 0;
+}
+
 export async function vmCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   switch (sub) {
@@ -150,6 +169,8 @@ export async function vmCommand(argv: string[]): Promise<number> {
       return fetchCommand(rest);
     case 'accel':
       return accelCommand(rest);
+    case 'vagrant-box':
+      return vagrantBoxCommand(rest);
     case undefined:
     case '-h':
     case '--help':

@@ -33,6 +33,9 @@ t.test('bad usage exits 2 with the reason on stderr', async (t) => {
   const option = await lab('compare', '--target', 'moon');
   t.equal(option.exitCode, 2);
   t.match(option.stderr, /^lab compare: --target must be host, qemu or vagrant, not "moon"/);
+  const kernel = await lab('compare', '--target', 'vagrant', '--kernel', '6.12');
+  t.equal(kernel.exitCode, 2, 'a kernel for the Vagrant VM is bad usage');
+  t.match(kernel.stderr, /^lab compare: --kernel 6\.12 does not apply to --target vagrant: the Vagrant VM runs its box's own kernel .*use --target qemu --kernel 6\.12/);
   const variant = await lab('trace', 'execsnoop', '--tool', 'dtrace');
   t.equal(variant.exitCode, 2);
   t.match(variant.stderr, /no variant execsnoop\/dtrace \(variants: .*execsnoop\/libbpf/);
