@@ -34,7 +34,7 @@ const commands: Record<string, Command> = {
   },
   trace: {
     summary: 'attach one variant and stream its normalized events until SIGINT',
-    usage: `usage: ./lab trace EXAMPLE --tool TOOL [--format text|jsonl] [--target host|qemu] [--kernel K]
+    usage: `usage: ./lab trace EXAMPLE --tool TOOL [--format text|jsonl] [--target host|qemu|vagrant] [--kernel K]
   attach one variant (e.g. ./lab trace execsnoop --tool libbpf) and print its events, normalized,
   until Ctrl-C; a counter prints its counts when stopped`,
     run: async (argv) => (await import('./trace-cmd.js')).traceCommand(argv),

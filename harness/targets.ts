@@ -129,7 +129,7 @@ export const vagrantTarget = (): Target => {
       ].join(' ');
       const r = await vm!.ssh(line, { stdout: opts.stdout, stderr: opts.stderr, signal: opts.signal });
       const files = new Map<string, string>();
-      const tar = await vm!.ssh(`cd ${out} && tar -cf - . && rm -rf ${out}`, { encoding: 'buffer', signal: opts.signal });
+      const tar = await vm!.ssh(`cd ${out} && tar -cf - .; s=$?; rm -rf ${out}; exit $s`, { encoding: 'buffer', signal: opts.signal });
       if (tar.exitCode === 0 && tar.stdout) {
         await withOutDir(async (dir) => {
           await execa('tar', ['-x', '-C', dir], { input: tar.stdout });

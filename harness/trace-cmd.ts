@@ -26,7 +26,7 @@ function parseTraceArgs(argv: string[]) {
     },
   });
   const example = positionals[0];
-  if (!example || positionals.length > 1) throw new UsageError('usage: ./lab trace EXAMPLE --tool TOOL [--format text|jsonl] [--target host|qemu] [--kernel K]');
+  if (!example || positionals.length > 1) throw new UsageError('usage: ./lab trace EXAMPLE --tool TOOL [--format text|jsonl] [--target host|qemu|vagrant] [--kernel K]');
   if (!values.tool) throw new UsageError('--tool is required (e.g. --tool libbpf)');
   const variant = findVariant(`${example}/${values.tool}`);
   if (!variant) {
@@ -34,8 +34,9 @@ function parseTraceArgs(argv: string[]) {
     throw new UsageError(`no variant ${example}/${values.tool} (variants: ${names})`);
   }
   if (values.format !== 'text' && values.format !== 'jsonl') throw new UsageError(`--format must be text or jsonl, not "${values.format}"`);
+  if (values.target === 'vagrant' && values.kernel !== undefined) throw new UsageError(`--kernel ${values.kernel} does not apply to --target vagrant: the Vagrant VM runs its box's own kernel; use --target qemu --kernel ${values.kernel}`);
   const target = values.kernel && values.kernel !== 'host' ? 'qemu' : values.target;
-  if (target !== 'host' && target !== 'qemu') throw new UsageError(`--target must be host or qemu, not "${target}"`);
+  if (target !== 'host' && target !== 'qemu' && target !== 'vagrant') throw new UsageError(`--target must be host, qemu or vagrant, not "${target}"`);
   return { variant, format: values.format as Format, target, kernel: values.kernel ?? '6.1' };
 }
 
@@ -55,12 +56,15 @@ export async function traceCommand(argv: string[]): Promise<number> {
     const stop = new AbortController();
     void interrupted().then(() => stop.abort());
     const inner = ['./lab', 'trace', variant.example, '--tool', variant.tool, '--format', format];
+    const where = targetFor(target, kernel);
     try {
-      const r = await targetFor(target, kernel).run(() => inner, { stdout: process.stdout, stderr: process.stderr, signal: stop.signal });
+      const r = await where.run(() => inner, { stdout: process.stdout, stderr: process.stderr, signal: stop.signal });
       return r.exitCode;
     } catch (err) {
       if (stop.signal.aborted) return 0; // Ctrl-C ends a trace: that is how it is meant to stop
       throw err;
+    } finally {
+      await where.stop(); // the Vagrant VM is destroyed
     }
   }
 

@@ -11,11 +11,10 @@ import { mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from '
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { EnvironmentError } from '../lib/errors.js';
-import { diesWithUs } from '../lib/process.js';
 import { cacheDir, withLock } from './cache.js';
 
 /** Bump when the recipe below changes in a way the hashed inputs do not show. */
-const RECIPE = 3;
+const RECIPE = 4;
 
 export const BOX_NAME = 'ebpf-lab/debian12';
 const SUITE = 'bookworm';
@@ -133,6 +132,40 @@ function customizeHooks(pubKey: string, out: string): string[] {
   ];
 }
 
+/**
+ * Runs a build step in a process group of its own, output to `logFile`: debvm-create is a shell script
+ * whose mmdebstrap, apt and genext2fs would outlive a kill of the script alone (and keep its output pipe
+ * open). An abort sends SIGTERM to the whole group (mmdebstrap then removes its mounts and temporary
+ * root), SIGKILL 60 s later.
+ */
+async function runGroup(file: string, args: string[], logFile: string, signal?: AbortSignal): Promise<number> {
+  const out = createWriteStream(logFile);
+  const child = execa(file, args, { reject: false, all: true, buffer: false, detached: true, stdin: 'ignore' });
+  child.all?.pipe(out);
+  const killGroup = (sig: NodeJS.Signals) => {
+    try {
+      if (child.pid) process.kill(-child.pid, sig);
+    } catch {
+      // already gone
+    }
+  };
+  let hard: NodeJS.Timeout | undefined;
+  const onAbort = () => {
+    killGroup('SIGTERM');
+    hard = setTimeout(() => killGroup('SIGKILL'), 60_000);
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const r = await child;
+    signal?.throwIfAborted();
+    return r.exitCode ?? 1;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    clearTimeout(hard);
+    out.end();
+  }
+}
+
 async function sha256File(path: string): Promise<string> {
   return createHash('sha256').update(await readFile(path)).digest('hex');
 }
@@ -164,9 +197,11 @@ export async function ensureBox(opts: { root: string; rebuild?: boolean; log?: L
     const logFile = join(boxesDir, `${key}.build.log`);
     try {
       log(`building the box ${key} (Debian ${SUITE}, ${packages.length + 1} packages and their dependencies; log: ${logFile})`);
-      const image = join(work, 'root.ext4');
+      const tarball = join(work, 'root.tar');
       const args = [
-        '-o', image, '-r', SUITE, '-z', `${DISK_GB}G`, '-h', 'ebpf-lab',
+        // the root as a tarball (-s ext4): debvm's own ext2 step (genext2fs) had not finished after 5 minutes here for
+        // this many files; mke2fs -d below does it in seconds
+        '-o', tarball, '-r', SUITE, '-h', 'ebpf-lab', '-s', 'ext4',
         '--',
         `--include=${packages.join(',')}`,
         `--include=${node.deb}`,
@@ -175,16 +210,23 @@ export async function ensureBox(opts: { root: string; rebuild?: boolean; log?: L
         ...customizeHooks(pubKey, work).map((h) => `--customize-hook=${h}`),
         ...MIRRORS,
       ];
-      const out = createWriteStream(logFile);
-      const child = execa(...diesWithUs('debvm-create', args), { reject: false, all: true, buffer: false, cancelSignal: opts.signal, stdin: 'ignore' });
-      child.all?.pipe(out);
-      const r = await child;
-      out.end();
-      opts.signal?.throwIfAborted();
-      if (r.exitCode !== 0) {
+      const r = await runGroup('debvm-create', args, logFile, opts.signal);
+      if (r !== 0) {
         const tail = (await readFile(logFile, 'utf8')).split('\n').filter(Boolean).slice(-12).join('\n');
-        throw new EnvironmentError(`vagrant box: debvm-create failed (exit ${r.exitCode}; log: ${logFile}):\n${tail}`);
+        throw new EnvironmentError(`vagrant box: debvm-create failed (exit ${r}; log: ${logFile}):\n${tail}`);
       }
+      log('making the ext4 image');
+      const rootDir = join(work, 'root');
+      const image = join(work, 'root.ext4');
+      await mkdir(rootDir);
+      const x = await execa('tar', ['-C', rootDir, '--numeric-owner', '--xattrs', '--xattrs-include=*', '-xpf', tarball], { reject: false, all: true, cancelSignal: opts.signal });
+      if (x.exitCode !== 0) throw new EnvironmentError(`vagrant box: unpack the root tarball: ${x.all}`);
+      await rm(tarball);
+      await mkdir(join(rootDir, 'dev'), { recursive: true }); // devtmpfs is mounted there at boot
+      // the label is the one debvm's fstab names
+      const m = await execa('mke2fs', ['-q', '-F', '-t', 'ext4', '-L', 'debvm', '-d', rootDir, image, `${DISK_GB}G`], { reject: false, all: true, cancelSignal: opts.signal });
+      if (m.exitCode !== 0) throw new EnvironmentError(`vagrant box: mke2fs -d failed: ${m.all}`);
+      await rm(rootDir, { recursive: true, force: true });
       log('converting the image to qcow2');
       const img = join(work, 'box.img');
       const c = await execa('qemu-img', ['convert', '-O', 'qcow2', image, img], { reject: false, all: true, cancelSignal: opts.signal });

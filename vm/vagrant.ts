@@ -6,7 +6,7 @@
 // touched, and removing the directory removes everything). vagrant and ssh join those namespaces.
 
 import { execa, type Options, type ResultPromise } from 'execa';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EnvironmentError, UsageError } from '../lib/errors.js';
@@ -87,14 +87,17 @@ const LIBVIRTD_CONF = `unix_sock_group = "root"
 auth_unix_rw = "none"
 `;
 
-/** The shell run inside the new network namespace: private libvirt directories, then the daemons. */
-function daemonsScript(state: string): string {
+/**
+ * The shell run inside the new network namespace: private libvirt directories, then the daemons. The
+ * storage pool's directory is kept in the cache, so the box's volume is uploaded once, not every run.
+ */
+function daemonsScript(state: string, images: string): string {
   const binds = [['etc', '/etc/libvirt'], ['run', '/run/libvirt'], ['lib', '/var/lib/libvirt'], ['log', '/var/log/libvirt'], ['cache', '/var/cache/libvirt']];
   return [
     'set -e',
     'ip link set lo up',
     ...binds.map(([d, target]) => `mkdir -p ${state}/${d} ${target} && mount --bind ${state}/${d} ${target}`),
-    'mkdir -p /var/lib/libvirt/images',
+    `mkdir -p /var/lib/libvirt/images && mount --bind ${images} /var/lib/libvirt/images`,
     // virtlogd dies with libvirtd (its parent once this shell execs); QEMU and dnsmasq are killed by namespace
     'setpriv --pdeathsig KILL virtlogd &',
     'exec libvirtd',
@@ -107,8 +110,13 @@ class PrivateLibvirt {
   private daemon?: ResultPromise;
   private constructor(readonly state: string) {}
 
-  static async start(log: Log, signal?: AbortSignal): Promise<PrivateLibvirt> {
+  /** `keepVolume`: which files of the kept storage pool are still wanted (the current box's volume). */
+  static async start(log: Log, keepVolume: (name: string) => boolean, signal?: AbortSignal): Promise<PrivateLibvirt> {
     await pruneNamespaces();
+    const images = join(cacheDir(), 'vagrant', 'libvirt-images');
+    await mkdir(images, { recursive: true });
+    // older boxes' volumes, and the disk of a VM whose run was killed before it could destroy it
+    for (const name of await readdir(images)) if (!keepVolume(name)) await rm(join(images, name), { force: true });
     const state = await mkdtemp(join(tmpdir(), `ebpf-lab-libvirt-${process.pid}-`));
     const lv = new PrivateLibvirt(state);
     try {
@@ -119,7 +127,7 @@ class PrivateLibvirt {
       const add = await execa('ip', ['netns', 'add', lv.netns], { reject: false });
       if (add.exitCode !== 0) throw new EnvironmentError(`ip netns add ${lv.netns}: ${add.stderr} (the private libvirt needs root and network namespaces)`);
       log(`starting a private libvirtd in network namespace ${lv.netns}`);
-      lv.daemon = execa(...diesWithUs('ip', ['netns', 'exec', lv.netns, 'sh', '-c', daemonsScript(state)]), { reject: false, all: true, stdin: 'ignore' });
+      lv.daemon = execa(...diesWithUs('ip', ['netns', 'exec', lv.netns, 'sh', '-c', daemonsScript(state, images)]), { reject: false, all: true, stdin: 'ignore' });
       void lv.daemon.catch(() => {});
       const deadline = Date.now() + 60_000;
       for (;;) {
@@ -190,18 +198,19 @@ async function checkProvider(provider: string, log: Log): Promise<void> {
 }
 
 /** Adds the project's box to Vagrant unless this very build is there (its version is its build time). */
-async function addProjectBox(root: string, env: Record<string, string>, log: Log, signal?: AbortSignal): Promise<void> {
+async function addProjectBox(root: string, env: Record<string, string>, log: Log, signal?: AbortSignal): Promise<string> {
   const built = await ensureBox({ root, log: (l) => log(`box: ${l}`), signal });
   const info = JSON.parse(await readFile(join(built.box, '..', 'info.json'), 'utf8')) as { builtAt: string };
   const version = `1.0.${Math.floor(Date.parse(info.builtAt) / 1000)}`;
   const list = await execa('vagrant', ['box', 'list', '--machine-readable'], { reject: false, env });
-  if (String(list.stdout).includes(`box-version,${version}`) && String(list.stdout).includes(`box-name,${BOX_NAME}`)) return;
+  if (String(list.stdout).includes(`box-version,${version}`) && String(list.stdout).includes(`box-name,${BOX_NAME}`)) return version;
   // a catalog file gives the box a version, so a rebuilt box is never mistaken for the old one
   const catalog = join(built.box, '..', 'catalog.json');
   await writeFile(catalog, JSON.stringify({ name: BOX_NAME, versions: [{ version, providers: [{ name: 'libvirt', url: `file://${built.box}` }] }] }));
   log(`adding the box ${BOX_NAME} ${version} to Vagrant`);
   const r = await execa('vagrant', ['box', 'add', '--force', catalog], { reject: false, all: true, env, cancelSignal: signal });
   if (r.exitCode !== 0) throw new EnvironmentError(`vagrant box add ${catalog}: ${lastLines(String(r.all), 5)}`);
+  return version;
 }
 
 function lastLines(text: string, n: number): string {
@@ -260,10 +269,13 @@ export async function startVagrant(o: VagrantOptions): Promise<VagrantVm> {
   };
 
   try {
-    if (box === BOX_NAME) await addProjectBox(o.root, env, log, o.signal);
+    const version = box === BOX_NAME ? await addProjectBox(o.root, env, log, o.signal) : undefined;
     if (provider === 'libvirt') {
       const system = await execa('virsh', ['-c', 'qemu:///system', 'uri'], { reject: false, timeout: 10_000 });
-      if (system.exitCode !== 0 || process.env.LAB_VAGRANT_PRIVATE_LIBVIRT === '1') libvirt = await PrivateLibvirt.start(log, o.signal);
+      // vagrant-libvirt names a box's volume BOX-VAGRANTSLASH-…_vagrant_box_image_VERSION_box.img
+      const boxVolume = `${box.replace('/', '-VAGRANTSLASH-')}_vagrant_box_image_${version ?? ''}`;
+      const keep = (name: string) => version !== undefined && name.startsWith(boxVolume);
+      if (system.exitCode !== 0 || process.env.LAB_VAGRANT_PRIVATE_LIBVIRT === '1') libvirt = await PrivateLibvirt.start(log, keep, o.signal);
       else log('using the running libvirtd (qemu:///system)');
     }
     log(`vagrant up --provider ${provider} (box ${box}, ${o.accel}${o.accel === 'tcg' ? ': no usable KVM, expect minutes' : ''}; console: ${serialLog})`);
@@ -286,6 +298,9 @@ export async function startVagrant(o: VagrantOptions): Promise<VagrantVm> {
         cancelSignal: opts.signal ?? o.signal,
         buffer: opts.encoding === 'buffer',
         encoding: 'buffer',
+        // an output nobody reads would fill its pipe and stall the guest
+        stdout: opts.stdout || opts.encoding === 'buffer' ? 'pipe' : 'ignore',
+        stderr: opts.stderr ? 'pipe' : 'ignore',
       });
       if (opts.stdout) child.stdout?.pipe(opts.stdout, { end: false });
       if (opts.stderr) child.stderr?.pipe(opts.stderr, { end: false });
