@@ -60,10 +60,12 @@ function alive(pid: number): boolean {
 
 /** Kills every process in the network namespace (libvirtd, virtlogd, dnsmasq, QEMU) and deletes it. */
 async function removeNamespace(name: string): Promise<void> {
+  const killed = new Set<number>();
   for (let i = 0; i < 20; i++) {
     const pids = String((await execa('ip', ['netns', 'pids', name], { reject: false })).stdout).split('\n').map(Number).filter((p) => p > 0);
     if (pids.length === 0) break;
     for (const pid of pids) {
+      killed.add(pid);
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
@@ -73,6 +75,9 @@ async function removeNamespace(name: string): Promise<void> {
     await sleep(100);
   }
   await execa('ip', ['netns', 'del', name], { reject: false });
+  // dnsmasq and virtlogd were reparented: they stay zombies until init reaps them, so wait for that
+  // too, and "no process left" holds once we return
+  for (let i = 0; i < 100 && [...killed].some(alive); i++) await sleep(100);
 }
 
 /** libvirtd.conf and qemu.conf of the private daemon: QEMU as root (the box is under /root), no cgroups (no systemd). */
