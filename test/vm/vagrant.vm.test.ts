@@ -84,3 +84,14 @@ t.test('Ctrl-C during vagrant up destroys what was started: no VM, no libvirtd, 
   t.match(String(r.stderr), /interrupted by SIGINT/);
   t.same(await leftovers(tmp, before), [], 'no namespace, daemon, VM or temporary directory left');
 });
+
+t.test('a box Vagrant does not have and cannot download is an environment error that says what to do', async (t) => {
+  const tmp = await mkdtemp(path.join(tmpdir(), 'vagrant-vm-nobox-'));
+  t.teardown(() => rm(tmp, { recursive: true, force: true }));
+  const before = await watched();
+  // vagrant runs in the private namespace, where only loopback exists: the download fails at once
+  const r = await execa(lab, ['compare', '--target', 'vagrant', '--tool', 'libbpf'], { reject: false, timeout: 5 * 60_000, env: { TMPDIR: tmp, LAB_VAGRANT_BOX: 'ebpf-lab-test/no-such-box' } });
+  t.equal(r.exitCode, 2, `exit code (stderr tail: ${String(r.stderr).slice(-1500)})`);
+  t.match(String(r.stderr), /no box "ebpf-lab-test\/no-such-box" and no way to download it: build the project's box with \.\/lab vm vagrant-box, or set LAB_VAGRANT_BOX/);
+  t.same(await leftovers(tmp, before), [], 'nothing left');
+});
