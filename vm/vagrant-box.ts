@@ -32,10 +32,11 @@ export const BOX_BUILD_PACKAGES = ['debvm', 'mmdebstrap', 'qemu-utils', 'dpkg-re
 /**
  * Packages in the guest beyond ./lab's own list: the kernel and its headers (BCC compiles against
  * them), what Vagrant needs (sshd, sudo, rsync for the synced folder) and Jupyter for the notebooks.
- * QEMU is left out: the guest runs `./lab compare --target host`, it boots no VM of its own.
+ * Left out: QEMU (the guest runs `./lab compare --target host`, it boots no VM of its own) and Chromium
+ * (only the notebooks' UI test drives a browser, on the host).
  */
 const GUEST_EXTRA = ['linux-image-amd64', 'linux-headers-amd64', 'openssh-server', 'sudo', 'rsync', 'ca-certificates', 'jupyter-notebook', 'python3-nbclient', 'python3-nbconvert'];
-const GUEST_LEAVE_OUT = new Set(['qemu-system-x86']);
+const GUEST_LEAVE_OUT = new Set(['qemu-system-x86', 'chromium']);
 
 export interface BoxFiles {
   /** The .box file (a tar: metadata.json, Vagrantfile, box.img, vmlinuz, initrd.img) to `vagrant box add`. */
