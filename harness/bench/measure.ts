@@ -167,5 +167,15 @@ export function account(o: { execs: number; kernel: number; received: number; du
   };
 }
 
+/** A tool's start-up phases, from its "lab-phase NAME MS" lines on stderr (LAB_PHASES=1: the ts, libbpf and BCC tools). */
+export function parsePhases(lines: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const l of lines) {
+    const m = /^lab-phase (\S+) (\d+(?:\.\d+)?)$/.exec(l);
+    if (m) out[m[1]] = (out[m[1]] ?? 0) + Number(m[2]);
+  }
+  return out;
+}
+
 /** Execs per second from a count and nanoseconds. */
 export const rate = (execs: number, ns: number): number => (ns > 0 ? execs / (ns / 1e9) : 0);

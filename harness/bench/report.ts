@@ -48,6 +48,16 @@ export function formatBench(r: BenchReport): string {
   if (r.untracedRate) lines.push(`untraced exec rate (the ceiling): ${Math.round(r.untracedRate.median)}/s (${Math.round(r.untracedRate.min)}–${Math.round(r.untracedRate.max)}), one run before each traced one; "exec rate" is traced, and its share of the run before it`);
   if (r.build) lines.push(`libbpf build: BPF object ${r.build.objectMs} ms, skeleton ${r.build.skeletonMs} ms, binary ${r.build.binaryMs} ms`);
   for (const v of r.variants) if (v.status === 'fail' && v.startup) lines.push(`${v.name}: ${v.reason}`);
+  const phased = r.variants.filter((v) => v.startup?.phases);
+  if (phased.length) {
+    lines.push('start-up phases (median ms; the first is from launch: the runtime and its modules):');
+    for (const v of phased) lines.push(`  ${v.name}: ${Object.entries(v.startup!.phases!).map(([k, s]) => `${k} ${Math.round(s.median)}`).join(', ')}`);
+  }
+  const lossy = r.variants.filter((v) => v.storm?.lossExplained);
+  if (lossy.length) {
+    lines.push('why events were lost:');
+    for (const v of lossy) lines.push(`  ${v.name}: ${v.storm!.lossExplained}`);
+  }
   lines.push('RSS: the peak resident set (VmHWM) of the tracer\'s processes, summed; kernel KB: memlock of its maps and programs.');
   lines.push('ns/exec: run_time_ns of all its programs during the storm (BPF_ENABLE_STATS) divided by the execs.');
   lines.push('', 'Published figures (other machines and versions: the ranking is what compares):');

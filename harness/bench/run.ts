@@ -8,11 +8,12 @@ import { checkVariant, hostTarget, slowdownFor } from '../requirements.js';
 import { Tracer } from '../session.js';
 import { variantName, type Variant } from '../variant.js';
 import { enableStats, type RunStats } from '../../bpf/ts/prog.js';
-import { account, kernelMemlock, rate, reportedLost, spread, statsDelta } from './measure.js';
+import { account, kernelMemlock, parsePhases, rate, reportedLost, spread, statsDelta } from './measure.js';
 import { bpfObjects, processTree, RssSampler } from './proc.js';
 import { runStorm, stormBinary, StormCounter, type StormBinary, type StormResult } from './storm.js';
 import { footprint, linesOfCode } from './footprint.js';
 import { PUBLISHED } from './published.js';
+import { explainLoss } from './explain.js';
 import type { BenchReport, VariantBench } from './types.js';
 
 export interface BenchHereOptions {
@@ -96,6 +97,7 @@ async function benchVariant(v: Variant, o: BenchHereOptions, bin: StormBinary, c
 
   const ready: number[] = [];
   const first: number[] = [];
+  const phases: Record<string, number[]> = {};
   let attached: Started | undefined;
   try {
     for (let i = 0; i < o.repeats; i++) {
@@ -117,6 +119,7 @@ async function benchVariant(v: Variant, o: BenchHereOptions, bin: StormBinary, c
       }
       ready.push(s.readyMs);
       if (s.firstEventMs !== undefined) first.push(s.firstEventMs);
+      for (const [k, ms] of Object.entries(parsePhases(s.tracer.stderr))) (phases[k] ??= []).push(ms);
       if (!last) {
         await s.tracer.stop(STOP_MS * slow);
         await s.sampler.stop();
@@ -151,7 +154,11 @@ async function benchVariant(v: Variant, o: BenchHereOptions, bin: StormBinary, c
     const mem = kernelMemlock(after);
     const result: VariantBench = {
       ...base,
-      startup: { readyMs: spread(ready)!, firstEventMs: spread(first) },
+      startup: {
+        readyMs: spread(ready)!,
+        firstEventMs: spread(first),
+        ...(Object.keys(phases).length ? { phases: Object.fromEntries(Object.entries(phases).map(([k, xs]) => [k, spread(xs)!])) } : {}),
+      },
       memory: { rssKb, method: 'VmHWM', processes: s.sampler.peaks.size, kernelBytes: mem.bytes, maps: mem.maps, progs: mem.progs },
       cost: {
         programs: cost,
@@ -163,6 +170,9 @@ async function benchVariant(v: Variant, o: BenchHereOptions, bin: StormBinary, c
       },
     };
     if (base.baseline && result.storm) result.storm.ratio = result.storm.rate / base.baseline.rate;
+    const a = result.storm?.account;
+    const why = a ? explainLoss(v, a.reportedLost, a.silentlyMissing) : undefined;
+    if (why && result.storm) result.storm.lossExplained = why;
     if (!clean || (s.tracer.exitCode !== 0 && s.tracer.exitCode !== undefined)) {
       return { ...result, status: 'fail', reason: `ended badly after SIGINT (${s.tracer.exitCode ?? s.tracer.exitSignal}): ${s.tracer.firstError()}` };
     }
@@ -183,6 +193,9 @@ export async function benchHere(o: BenchHereOptions): Promise<BenchReport> {
   const slow = slowdownFor(target);
   o.log(`${o.variants.length} variants on ${target.kind} ${target.kernel}, each alone: ${o.repeats} starts, then a ${o.storm}-exec storm untraced and traced`);
   const bin = await stormBinary();
+  // our tools time their start-up phases when asked (bpf/ts/phases.ts, execsnoop.c, bcc_load.py)
+  const phasesBefore = process.env.LAB_PHASES;
+  process.env.LAB_PHASES = '1';
   let stats: RunStats | undefined;
   let statsNote: string | undefined;
   try {
@@ -203,6 +216,8 @@ export async function benchHere(o: BenchHereOptions): Promise<BenchReport> {
     counter.close();
     stats?.close();
     await bin.remove();
+    if (phasesBefore === undefined) delete process.env.LAB_PHASES;
+    else process.env.LAB_PHASES = phasesBefore;
   }
   const baselines = variants.flatMap((v) => (v.baseline ? [v.baseline.rate] : []));
   return {

@@ -22,6 +22,11 @@ export interface VariantBench {
     readyMs: Spread;
     /** Launch to the canary exec's event printed (execsnoop only). */
     firstEventMs?: Spread;
+    /**
+     * Where start-up goes, for the tools that say (LAB_PHASES=1): ts start (Node and modules), btf+tracefs,
+     * load, attach; libbpf start, open, load, attach; BCC start (Python, import bcc), compile+load+attach.
+     */
+    phases?: Record<string, Spread>;
   };
   memory?: {
     /** Peak resident set of the tracer's process tree while attached and through the storm, in KiB. */
@@ -44,6 +49,8 @@ export interface VariantBench {
     ratio?: number;
     /** Absent for an example that reports no per-exec output (hello). */
     account?: StormAccount;
+    /** Why it lost what it lost (explain.ts), when it lost any. */
+    lossExplained?: string;
   };
 }
 

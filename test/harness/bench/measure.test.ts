@@ -1,5 +1,5 @@
 import t from 'tap';
-import { account, kernelMemlock, parseBpfFdInfo, rate, reportedLost, spread, statPpid, statsDelta, statusKb } from '../../../harness/bench/measure.js';
+import { account, kernelMemlock, parseBpfFdInfo, parsePhases, rate, reportedLost, spread, statPpid, statsDelta, statusKb } from '../../../harness/bench/measure.js';
 
 t.test('a spread is min, median and max; an even count takes the mean of the middle two', async (t) => {
   t.same(spread([5, 1, 3]), { n: 3, min: 1, median: 3, max: 5 });
@@ -92,4 +92,11 @@ t.test('the books do not close when the kernel missed execs, a tool saw more tha
 t.test('a rate is execs per second of nanoseconds', async (t) => {
   t.equal(rate(5000, 2_000_000_000), 2500);
   t.equal(rate(5, 0), 0);
+});
+
+t.test("start-up phases are read from a tool's lab-phase lines, other stderr ignored", async (t) => {
+  t.same(parsePhases(['lab-phase start 57.1', 'libbpf: warning', 'lab-phase btf+tracefs 58.5', 'lab-phase load 28', 'lab-phase attach 2.4']), {
+    start: 57.1, 'btf+tracefs': 58.5, load: 28, attach: 2.4,
+  });
+  t.same(parsePhases(['PCOMM PID PPID RET ARGS']), {});
 });

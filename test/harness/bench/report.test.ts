@@ -10,6 +10,8 @@ t.test('the table has a row per variant: medians with their range, the storm as 
   t.match(text, /skip: bcc: no kernel headers/);
   t.match(text, /untraced exec rate \(the ceiling\): 1000\/s/);
   t.match(text, /libbpf build: BPF object 2000 ms, skeleton 120 ms, binary 900 ms/);
+  t.match(text, /start-up phases.*\n  execsnoop\/libbpf: start 40, open 30, load 60, attach 5/);
+  t.match(text, /why events were lost:\n  execsnoop\/upstream-bcc: one perf event per argument/);
   for (const p of REPORT.published) t.ok(text.includes(p.source), `the published figure's source is shown: ${p.what}`);
 });
 
