@@ -7,7 +7,7 @@ import path from 'node:path';
 import { parseOptions } from '../lib/args.js';
 import { EnvironmentError, UsageError } from '../lib/errors.js';
 import { interruptible } from '../lib/process.js';
-import { benchCharts, benchCsv, formatBench, runBench, DEFAULT_REPEATS, DEFAULT_STORM } from './bench/index.js';
+import { benchCharts, benchCsv, benchVariants, formatBench, runBench, DEFAULT_REPEATS, DEFAULT_STORM } from './bench/index.js';
 import { projectRoot } from './paths.js';
 import { ensureSetup } from './setup.js';
 
@@ -52,6 +52,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const storm = count('storm', values.storm, DEFAULT_STORM);
   const repeats = count('repeats', values.repeats, DEFAULT_REPEATS);
   const variants = (values.variant ?? []).flatMap((v) => v.split(',')).filter(Boolean);
+  benchVariants(variants); // an unknown name is bad usage before anything starts
   const log = (l: string) => process.stderr.write(`lab bench: ${l}\n`);
   const inGuest = process.env.LAB_IN_VM === '1';
   if (process.getuid?.() !== 0) throw new EnvironmentError('bench loads BPF programs: run ./lab bench as root');

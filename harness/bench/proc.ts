@@ -65,6 +65,7 @@ export class RssSampler {
 
   start(everyMs = 200): void {
     this.#timer = setInterval(() => void this.sample(), everyMs);
+    this.#timer.unref(); // a sampler left running by an error never keeps the process alive
   }
 
   async stop(): Promise<number> {
