@@ -56,7 +56,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const log = (l: string) => process.stderr.write(`lab bench: ${l}\n`);
   const inGuest = process.env.LAB_IN_VM === '1';
   if (process.getuid?.() !== 0) throw new EnvironmentError('bench loads BPF programs: run ./lab bench as root');
-  await ensureSetup({ build: !inGuest, kernels: target === 'qemu' ? [kernel ?? '6.1'] : [], log });
+  await ensureSetup({ build: !inGuest, log }); // a VM target fetches its kernel itself (runBench: target.prepare)
 
   const report = await interruptible((signal) =>
     runBench({ target, kernel, storm, repeats, variants, log, build: !inGuest, signal }),
