@@ -102,7 +102,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       done();
     },
   });
-  const run = await target.run(inner, { stderr: sink, stdout: sink, signal: o.signal });
+  // its table (stdout) is not passed on: the report comes back as JSON and the caller prints its own
+  const run = await target.run(inner, { stderr: sink, signal: o.signal });
   const text = run.files.get('bench.json');
   if (!text) throw new EnvironmentError(`bench on ${target.label}: it wrote no report (exit ${run.exitCode}); console log: ${run.log}`);
   const report = JSON.parse(text) as BenchReport;
