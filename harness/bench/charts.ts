@@ -26,7 +26,7 @@ export function chartSpecs(r: BenchReport): { name: string; title: string; spec:
     data: { values: rows },
     mark: { type: 'bar', tooltip: true },
     encoding: {
-      y: { field: 'variant', type: 'nominal', sort: null, title: null },
+      y: { field: 'variant', type: 'nominal', sort: null, title: null, axis: { labelLimit: 400 } },
       x: { field: x, type: 'quantitative', title: xTitle },
       ...(color ? { color: { field: color, type: 'nominal', title: null } } : {}),
     },
@@ -38,7 +38,7 @@ export function chartSpecs(r: BenchReport): { name: string; title: string; spec:
   const startup = {
     ...bars(`Startup: launch to attached, and to the first event (median of ${r.repeats})`, startupRows, 'ms', 'ms'),
     encoding: {
-      y: { field: 'variant', type: 'nominal', sort: null, title: null },
+      y: { field: 'variant', type: 'nominal', sort: null, title: null, axis: { labelLimit: 400 } },
       yOffset: { field: 'phase', type: 'nominal' },
       x: { field: 'ms', type: 'quantitative', title: 'ms' },
       color: { field: 'phase', type: 'nominal', title: null },
@@ -58,7 +58,7 @@ export function chartSpecs(r: BenchReport): { name: string; title: string; spec:
   const loss = {
     ...bars(`Exec storm: ${r.storm} execs, what each tool saw`, lossRows, 'execs', 'execs (kernel count = whole bar)', 'kind'),
     encoding: {
-      y: { field: 'variant', type: 'nominal', sort: null, title: null },
+      y: { field: 'variant', type: 'nominal', sort: null, title: null, axis: { labelLimit: 400 } },
       x: { field: 'execs', type: 'quantitative', stack: 'zero', title: 'execs (the whole bar is the kernel\'s count)' },
       color: { field: 'kind', type: 'nominal', title: null, scale: { domain: ['received', 'reported lost', 'missing silently'], range: ['#4c78a8', '#f58518', '#e45756'] } },
     },
