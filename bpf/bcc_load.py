@@ -5,8 +5,26 @@ import ctypes
 import os
 import sys
 import tempfile
+import time
 
 from bcc import BPF
+
+
+def phase(name: str) -> None:
+    """With LAB_PHASES=1, "lab-phase NAME MS" on stderr: ms since the previous phase (the first: since the
+    process started), as every tool of the project does for ./lab bench."""
+    global _last
+    if os.environ.get('LAB_PHASES') != '1':
+        return
+    now = time.monotonic()
+    if _last is None:  # since the process started: /proc/self/stat's start time, in clock ticks since boot
+        start = int(open('/proc/self/stat').read().rsplit(')', 1)[1].split()[19]) / os.sysconf('SC_CLK_TCK')
+        _last = now - (time.clock_gettime(time.CLOCK_BOOTTIME) - start)
+    sys.stderr.write(f'lab-phase {name} {(now - _last) * 1000:.1f}\n')
+    _last = now
+
+
+_last = None
 
 
 def load(source: str) -> BPF:
@@ -18,8 +36,9 @@ def load(source: str) -> BPF:
     with tempfile.TemporaryFile() as log:
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
+        phase('start')
         try:
-            bpf = BPF(src_file=source.encode())
+            bpf = BPF(src_file=source.encode())  # clang compiles, then the programs load
         except Exception as error:  # BCC raises a bare Exception
             failure = error
         finally:
@@ -30,6 +49,7 @@ def load(source: str) -> BPF:
         log.seek(0)
         messages = log.read().decode(errors='replace')
     if failure is None:
+        phase('compile+load+attach')  # TRACEPOINT_PROBEs attach as BPF() loads them
         sys.stderr.write(messages)  # compiler warnings, if any
         return bpf
     lines = messages.splitlines()

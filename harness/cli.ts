@@ -61,7 +61,11 @@ const commands: Record<string, Command> = {
   },
   notebook: notImplemented('notebook', 'the notebooks are not written yet'),
   grade: notImplemented('grade', 'the labs and the autograder are not written yet'),
-  bench: notImplemented('bench', 'the benchmarks are not written yet'),
+  bench: {
+    summary: 'measure each variant side by side: startup, memory, loss under an exec storm, cost, footprint, boot',
+    usage: async () => (await import('./bench-cmd.js')).BENCH_USAGE,
+    run: async (argv) => (await import('./bench-cmd.js')).benchCommand(argv),
+  },
 };
 
 function usage(): string {

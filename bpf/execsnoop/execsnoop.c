@@ -14,7 +14,10 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include <bpf/libbpf.h>
 #include "execsnoop.h"
 #include "execsnoop.skel.h"
@@ -23,6 +26,45 @@
 #define POLL_TIMEOUT_MS 100
 
 static volatile sig_atomic_t exiting;
+
+/* With LAB_PHASES=1, one "lab-phase NAME MS" line on stderr per start-up phase, the ms since the previous
+ * one (the first: since the process started, from /proc/self/stat): ./lab bench shows where time goes. */
+static double phase_last = -1;
+
+static double boottime_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void phase(const char *name)
+{
+	double now;
+
+	if (!getenv("LAB_PHASES") || strcmp(getenv("LAB_PHASES"), "1"))
+		return;
+	now = boottime_ms();
+	if (phase_last < 0) {
+		unsigned long long start = 0;
+		FILE *f = fopen("/proc/self/stat", "r");
+		char buf[1024], *p = NULL;
+
+		if (f && fgets(buf, sizeof(buf), f))
+			p = strrchr(buf, ')');
+		/* field 22, starttime in clock ticks since boot: the 20th after the comm's ')' */
+		for (int i = 0; p && i < 20; i++)
+			p = strchr(p + 1, ' ');
+		if (p)
+			start = strtoull(p + 1, NULL, 10);
+		if (f)
+			fclose(f);
+		phase_last = start * 1e3 / sysconf(_SC_CLK_TCK);
+	}
+	fprintf(stderr, "lab-phase %s %.1f\n", name, now - phase_last);
+	phase_last = now;
+}
 
 static void on_signal(int sig)
 {
@@ -144,7 +186,14 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	libbpf_set_print(print_libbpf);
 
-	skel = execsnoop_bpf__open_and_load();
+	phase("start");
+	skel = execsnoop_bpf__open();
+	phase("open");
+	if (skel && execsnoop_bpf__load(skel)) {
+		execsnoop_bpf__destroy(skel);
+		skel = NULL;
+	}
+	phase("load");
 	if (!skel) {
 		err = errno;
 		fprintf(stderr, "load execsnoop.bpf.o: %s (%s)\n", strerror(err),
@@ -167,6 +216,7 @@ int main(int argc, char **argv)
 			hint(err, "is tracefs mounted? mount -t tracefs tracefs /sys/kernel/tracing"));
 		goto out;
 	}
+	phase("attach");
 
 	printf("%-16s %-7s %-7s %3s %s\n", "PCOMM", "PID", "PPID", "RET", "ARGS");
 	while (!exiting) {

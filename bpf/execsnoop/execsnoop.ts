@@ -25,6 +25,7 @@ import { openPerfBuffer, openRingBuffer, type PerfBufferReader, type RingBufferR
 import { loadProgram, type Program } from '../ts/prog.js';
 import { attachTracepoint, tracepointFormat, type Link } from '../ts/tracepoint.js';
 import { formatArgs } from './format.js';
+import { phase } from '../ts/phases.js';
 
 import { ARGSIZE, MAX_ARGS, MAX_EXECS_IN_FLIGHT, TASK_COMM_LEN } from './limits.js';
 export { ARGSIZE, MAX_ARGS, MAX_EXECS_IN_FLIGHT, TASK_COMM_LEN, UNREADABLE_MARK } from './limits.js';
@@ -69,6 +70,7 @@ const BYTE = -32; // the byte after a full slot
 /** Reads the layout from this kernel: tracefs for the contexts, BTF for task_struct and mm_struct. */
 export function kernelLayout(output?: Layout['output']): Layout {
   const btf = Btf.load();
+  btf.findStructs(['task_struct', 'mm_struct']);
   return {
     argv: tracepointFormat('syscalls', 'sys_enter_execve').field('argv').offset,
     ret: tracepointFormat('syscalls', 'sys_exit_execve').field('ret').offset,
@@ -365,7 +367,9 @@ export class Execsnoop {
 
   /** Loads, attaches and starts delivering events to onEvent. Throws with the verifier's words on rejection. */
   static open(opts: { onEvent: (e: ExecsnoopEvent) => void; output?: Layout['output'] }): Execsnoop {
+    phase('start');
     const layout = kernelLayout(opts.output);
+    phase('btf+tracefs');
     const owned: { close(): void }[] = [];
     try {
       const scratch = createMap({ name: 'execsnoop_heap', type: 'percpu_array', key: u32, value: Event, maxEntries: 1 });
@@ -379,6 +383,7 @@ export class Execsnoop {
       owned.push(enter);
       const exit = loadProgram({ name: 'execsnoop_exit', type: 'tracepoint', insns: assemble(exitProgram(layout), { maps }) });
       owned.push(exit);
+      phase('load');
       const onSample = (s: Buffer) => opts.onEvent(decodeEvent(s));
       const onLost = (n: number, cpu?: number) => process.stderr.write(`read perf buffer: lost ${n} events on CPU ${cpu}\n`);
       const reader =
@@ -390,6 +395,7 @@ export class Execsnoop {
       const links = [attachTracepoint(enter, 'syscalls', 'sys_enter_execve')];
       owned.push(links[0]);
       links.push(attachTracepoint(exit, 'syscalls', 'sys_exit_execve'));
+      phase('attach');
       return new Execsnoop(layout, [scratch, execs, events], [enter, exit], links, reader);
     } catch (err) {
       for (const o of owned.reverse()) o.close();

@@ -18,6 +18,7 @@ export const Cmd = {
   prog_load: 5,
   prog_test_run: 10,
   obj_get_info_by_fd: 15,
+  enable_stats: 32,
 } as const;
 
 /** enum bpf_map_type (BPF_MAP_TYPE_<NAME>). */
@@ -59,6 +60,9 @@ export const AttachType = {
 } as const;
 export type AttachTypeName = keyof typeof AttachType;
 
+/** enum bpf_stats_type (BPF_STATS_<NAME>): what BPF_ENABLE_STATS turns on. */
+export const StatsType = { run_time: 0 } as const;
+
 /** Map update flags (BPF_<NAME>). */
 export const UpdateFlag = { any: 0, noexist: 1, exist: 2 } as const;
 export type UpdateFlagName = keyof typeof UpdateFlag;
@@ -89,6 +93,7 @@ export const C_CONSTANTS: Record<string, number> = {
   ...prefixed('BPF_PROG_TYPE_', ProgType),
   ...prefixed('BPF_', AttachType),
   ...prefixed('BPF_', UpdateFlag),
+  ...prefixed('BPF_STATS_', StatsType),
   BPF_OBJ_NAME_LEN,
   BPF_F_CURRENT_CPU,
   BPF_RINGBUF_BUSY_BIT,
@@ -207,6 +212,11 @@ export const ProgTestRunAttr = layout(ATTR, 'test.', {
   ctx_size_out: [44, 'u32'],
   ctx_in: [48, 'ptr'],
   ctx_out: [56, 'ptr'],
+});
+
+/** BPF_ENABLE_STATS (5.8+): the kernel returns an fd; run_time_ns and run_cnt count while any such fd is open. */
+export const EnableStatsAttr = layout(ATTR, 'enable_stats.', {
+  type: [0, 'u32'],
 });
 
 /** struct bpf_prog_info, the fields this layer reads (verified_insns: 5.16+). */

@@ -54,16 +54,18 @@ function trailing(kind: number, vlen: number): number {
 export class Btf {
   /** Byte position of each type record (type id - 1), from one quick pass over the section. */
   readonly #at: Uint32Array;
+  /** Each type's BTF_KIND, from the same pass: a search by kind reads no record again. */
+  readonly #kinds: Uint8Array;
   readonly #decoded = new Map<number, BtfType>();
-  /** Structs and unions by name, built on the first struct() call. */
-  #structs?: Map<string, number[]>;
+  /** Struct and union ids by name, each name searched for once. */
+  readonly #structs = new Map<string, number[]>();
   readonly #data: Buffer;
   readonly #strOff: number;
   readonly #strLen: number;
 
   /**
-   * Records only where each type starts: vmlinux has ~100,000 types, and decoding every one (names,
-   * members) took 300 ms; a lookup decodes the few it needs.
+   * Records only where each type starts and its kind: vmlinux has ~130,000 types, and decoding every one
+   * (names, members) took 300 ms; a lookup decodes the few it needs.
    */
   constructor(data: Buffer) {
     if (data.length < 24 || data.readUInt16LE(0) !== BTF_MAGIC) throw new Error('read BTF: bad magic (not little-endian BTF data)');
@@ -73,14 +75,20 @@ export class Btf {
     this.#data = data;
     this.#strOff = hdrLen + data.readUInt32LE(16);
     this.#strLen = data.readUInt32LE(20);
-    const at: number[] = [];
+    // a record is at least 12 bytes: room for every one, trimmed after the pass
+    const at = new Uint32Array(Math.ceil(typeLen / 12));
+    const kinds = new Uint8Array(at.length);
+    let n = 0;
     const stop = typeOff + typeLen;
-    for (let pos = typeOff; pos < stop; ) {
-      at.push(pos);
+    for (let pos = typeOff; pos < stop; n++) {
+      at[n] = pos;
       const info = data.readUInt32LE(pos + 4);
-      pos += 12 + trailing((info >>> 24) & 0x1f, info & 0xffff);
+      const kind = (info >>> 24) & 0x1f;
+      kinds[n] = kind;
+      pos += 12 + trailing(kind, info & 0xffff);
     }
-    this.#at = Uint32Array.from(at);
+    this.#at = at.subarray(0, n);
+    this.#kinds = kinds.subarray(0, n);
   }
 
   /** How many types there are (ids 1..count). */
@@ -136,20 +144,39 @@ export class Btf {
 
   /** The struct (or union) of that name that has members (not a forward declaration). */
   struct(name: string): BtfType {
-    if (!this.#structs) {
-      this.#structs = new Map();
-      for (let id = 1; id <= this.#at.length; id++) {
-        const kind = (this.#data.readUInt32LE(this.#at[id - 1] + 4) >>> 24) & 0x1f;
-        if (kind !== BtfKind.STRUCT && kind !== BtfKind.UNION) continue;
-        const n = this.#str(this.#data.readUInt32LE(this.#at[id - 1]));
-        const ids = this.#structs.get(n);
-        if (ids) ids.push(id);
-        else this.#structs.set(n, [id]);
-      }
-    }
-    const t = (this.#structs.get(name) ?? []).map((id) => this.type(id)).find((x) => x.members);
+    if (!this.#structs.has(name)) this.findStructs([name]);
+    const t = this.#structs.get(name)!.map((id) => this.type(id)).find((x) => x.members);
     if (!t) throw new Error(`read BTF: no struct ${name} in the kernel's BTF`);
     return t;
+  }
+
+  /**
+   * Finds the structs and unions of these names in one pass over the types (a tool asking for two structs
+   * pays for one pass). The string section holds each name once: its offset is found with one indexOf, and
+   * the pass compares integers, decoding no name.
+   */
+  findStructs(names: readonly string[]): void {
+    const data = this.#data;
+    const strings = data.subarray(this.#strOff, this.#strOff + this.#strLen);
+    const byOffset = new Map<number, number[]>();
+    for (const name of names) {
+      const ids: number[] = [];
+      this.#structs.set(name, ids);
+      // a whole string: NUL before it (or the section's start) and after it
+      for (let from = 0; ; ) {
+        const hit = strings.indexOf(`${name}\0`, from, 'latin1');
+        if (hit < 0) break;
+        if (hit === 0 || strings[hit - 1] === 0) byOffset.set(hit, ids);
+        from = hit + 1;
+      }
+    }
+    if (byOffset.size === 0) return;
+    for (let i = 0; i < this.#at.length; i++) {
+      const kind = this.#kinds[i];
+      if (kind !== BtfKind.STRUCT && kind !== BtfKind.UNION) continue;
+      const ids = byOffset.get(data.readUInt32LE(this.#at[i]));
+      if (ids) ids.push(i + 1);
+    }
   }
 
   /** Follows typedefs and qualifiers to the type that has a size. */

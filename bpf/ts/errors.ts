@@ -14,6 +14,7 @@ export type Operation =
   | 'obj_info'
   | 'prog_load'
   | 'prog_test_run'
+  | 'enable_stats'
   | 'perf_event_open'
   | 'perf_ioctl'
   | 'mmap'
@@ -31,6 +32,7 @@ const VERBS: Record<Operation, string> = {
   obj_info: 'get info',
   prog_load: 'load program',
   prog_test_run: 'test-run program',
+  enable_stats: 'enable run-time statistics',
   perf_event_open: 'open perf event',
   perf_ioctl: 'attach program',
   mmap: 'mmap',
@@ -104,6 +106,10 @@ function hintFor(op: Operation, name: string, detail: string | undefined): strin
       EINVAL: 'the kernel rejected an attribute: each program type takes its own inputs (socket filters: data of at least 14 bytes; raw tracepoints: ctx only, repeat 0)',
       ENOTSUPP: 'this program type cannot be test-run on this kernel',
       EOPNOTSUPP: 'this program type cannot be test-run on this kernel',
+    },
+    enable_stats: {
+      EINVAL: 'this kernel has no BPF_ENABLE_STATS (5.8+)',
+      EPERM: 'run as root: BPF_ENABLE_STATS needs CAP_SYS_ADMIN',
     },
     perf_event_open: {
       EACCES: `${PRIVILEGE}, or lower /proc/sys/kernel/perf_event_paranoid`,

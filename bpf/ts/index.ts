@@ -29,6 +29,8 @@ export {
   loadProgram,
   linuxVersionCode,
   Program,
+  enableStats,
+  RunStats,
   type ProgramInfo,
   type ProgramSpec,
   type TestRunOptions,

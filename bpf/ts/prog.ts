@@ -6,12 +6,14 @@ import {
   AttachType,
   cString,
   Cmd,
+  EnableStatsAttr,
   filled,
   ProgInfo,
   ProgLoadAttr,
   ProgTestRunAttr,
   ProgType,
   readField,
+  StatsType,
   readU32,
   readU64,
   type AttachTypeName,
@@ -58,6 +60,9 @@ export interface ProgramInfo {
   mapIds: number[];
   /** Instructions the verifier walked (5.16+; undefined on older kernels). */
   verifiedInsns: number | undefined;
+  /** Nanoseconds spent in the program and the runs counted, while run-time statistics are on (enableStats()). */
+  runTimeNs: bigint;
+  runCount: bigint;
 }
 
 export interface TestRunOptions {
@@ -214,6 +219,8 @@ export class Program extends FdOwner {
       createdByUid: readU32(ProgInfo, buf, 'created_by_uid'),
       mapIds: Array.from({ length: nrMaps }, (_, i) => mapIds.readUInt32LE(4 * i)),
       verifiedInsns: filled(ProgInfo, 'verified_insns', length) ? readU32(ProgInfo, buf, 'verified_insns') : undefined,
+      runTimeNs: filled(ProgInfo, 'run_cnt', length) ? readU64(ProgInfo, buf, 'run_time_ns') : 0n,
+      runCount: filled(ProgInfo, 'run_cnt', length) ? readU64(ProgInfo, buf, 'run_cnt') : 0n,
     };
   }
 
@@ -227,4 +234,21 @@ export class Program extends FdOwner {
     });
     return out;
   }
+}
+
+/** While open, the kernel times every BPF program run (run_time_ns, run_cnt in its info and fdinfo). */
+export class RunStats extends FdOwner {
+  protected describe(): string {
+    return 'run-time statistics';
+  }
+}
+
+/**
+ * BPF_ENABLE_STATS(BPF_STATS_RUN_TIME), 5.8+: the kernel's own per-program cost, counted until the returned
+ * object is closed (the sysctl kernel.bpf_stats_enabled does the same machine-wide, and outlives a crash).
+ * Timing costs ~20 ns per run itself, so it is on only while something measures.
+ */
+export function enableStats(): RunStats {
+  const { ret } = bpfCommand(Cmd.enable_stats, EnableStatsAttr, { type: StatsType.run_time }, 'enable_stats');
+  return new RunStats(ret);
 }

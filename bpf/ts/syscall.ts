@@ -3,7 +3,13 @@
 // and error paths without root or a kernel. Each call returns what the kernel returns — a result ≥ 0, or a
 // negative errno — so the layer never reads a global errno itself and a fake can fail any call on purpose.
 
-import koffi from 'koffi';
+import { createRequire } from 'node:module';
+
+// koffi (a native module) loads on the first syscall, not on import: the CLI imports this layer for its
+// feature checks and often makes no syscall at all, and loading koffi costs 20–50 ms of every start.
+type Koffi = typeof import('koffi');
+let koffiModule: Koffi | undefined;
+const loadKoffi = (): Koffi => (koffiModule ??= createRequire(import.meta.url)('koffi') as Koffi);
 
 export interface Watch {
   close(): void;
@@ -49,6 +55,7 @@ function loadLibc(): Syscalls {
     // The syscall numbers above are x86_64's; other architectures would need their own table.
     throw new Error(`open libc: unsupported architecture ${process.arch} (the bpf() layer knows x86_64 syscall numbers only)`);
   }
+  const koffi = loadKoffi();
   const libc = koffi.load('libc.so.6');
   // syscall(2) is variadic; on x86_64 integer and pointer arguments travel in the same registers either
   // way, so one fixed prototype per use is enough (and is what koffi calls fastest).

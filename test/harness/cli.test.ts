@@ -17,7 +17,7 @@ t.test('./lab --help lists every command and exits 0; no command is bad usage', 
   t.match(none.stdout, /^usage: \.\/lab COMMAND/);
 });
 
-for (const command of ['setup', 'compare', 'trace', 'matrix', 'vm', 'test']) {
+for (const command of ['setup', 'compare', 'trace', 'matrix', 'vm', 'test', 'bench']) {
   t.test(`./lab ${command} --help prints its usage on stdout and exits 0`, async (t) => {
     const r = await lab(command, '--help');
     t.equal(r.exitCode, 0, r.stderr);
@@ -39,10 +39,20 @@ t.test('bad usage exits 2 with the reason on stderr', async (t) => {
   const variant = await lab('trace', 'execsnoop', '--tool', 'dtrace');
   t.equal(variant.exitCode, 2);
   t.match(variant.stderr, /no variant execsnoop\/dtrace \(variants: .*execsnoop\/libbpf/);
+  for (const [args, reason] of [
+    [['--storm', '0'], /^lab bench: --storm must be a whole number ≥ 1, not "0"/],
+    [['--target', 'moon'], /^lab bench: --target must be host or qemu, not "moon"/],
+    [['--target', 'host', '--kernel', '6.1'], /^lab bench: --kernel 6\.1 needs a VM target/],
+    [['--variant', 'execsnoop/dtrace'], /^lab bench: no variant execsnoop\/dtrace \(variants: /],
+  ] as const) {
+    const r = await lab('bench', ...args);
+    t.equal(r.exitCode, 2, args.join(' '));
+    t.match(r.stderr, reason);
+  }
 });
 
 t.test('a command not written yet says so and exits 2', async (t) => {
-  for (const c of ['notebook', 'grade', 'bench']) {
+  for (const c of ['notebook', 'grade']) {
     const r = await lab(c);
     t.equal(r.exitCode, 2, c);
     t.match(r.stderr, new RegExp(`^lab ${c}: not implemented yet`), c);

@@ -1,0 +1,22 @@
+import t from 'tap';
+import { lddPaths, linesOfCode } from '../../../harness/bench/footprint.js';
+
+t.test("ldd's output gives the libraries beyond libc", async (t) => {
+  const out = [
+    '\tlinux-vdso.so.1 (0x00007ffd3f9f0000)',
+    '\tlibbpf.so.1 => /lib/x86_64-linux-gnu/libbpf.so.1 (0x00007f1c1c5a0000)',
+    '\tlibelf.so.1 => /lib/x86_64-linux-gnu/libelf.so.1 (0x00007f1c1c580000)',
+    '\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f1c1c39f000)',
+    '\tlibm.so.6 => /lib/x86_64-linux-gnu/libm.so.6 (0x00007f1c1c2c0000)',
+    '\t/lib64/ld-linux-x86-64.so.2 (0x00007f1c1c620000)',
+  ].join('\n');
+  t.same(lddPaths(out), ['/lib/x86_64-linux-gnu/libbpf.so.1', '/lib/x86_64-linux-gnu/libelf.so.1']);
+  t.same(lddPaths('\tnot a dynamic executable'), [], 'a static binary needs nothing more');
+});
+
+t.test('lines of code count non-blank lines of the files a variant names, directories included', async (t) => {
+  const dir = t.testdir({ 'a.bt': 'one\n\n  \ntwo\n', lib: { 'x.ts': 'a\nb\nc\n', 'notes.md': 'not code\n' } });
+  t.equal(await linesOfCode([`${dir}/a.bt`]), 2);
+  t.equal(await linesOfCode([`${dir}/a.bt`, `${dir}/lib`]), 5);
+  t.equal(await linesOfCode([`${dir}/missing.c`]), 0);
+});
