@@ -49,13 +49,16 @@ export function parseNotebookArgs(argv: string[]): NotebookOptions {
   return { kernel: values.kernel === 'host' ? undefined : values.kernel, port, dir };
 }
 
-/** The argv of a Jupyter Notebook server on `ip:port`, serving `dir` behind `token`, not opening a browser. */
-export function jupyterArgs(o: { ip: string; port: number; token: string; dir: string; root: boolean }): string[] {
+/**
+ * The argv of a Jupyter Notebook server on `ip:port`, serving `dir`, not opening a browser. Its token goes
+ * in the environment (JUPYTER_TOKEN), where other users cannot read it as they can read a command line.
+ */
+export function jupyterArgs(o: { ip: string; port: number; dir: string; root: boolean }): string[] {
   return [
     '-m', 'notebook',
     '--no-browser', ...(o.root ? ['--allow-root'] : []),
     `--ip=${o.ip}`, `--port=${o.port}`, '--port-retries=0', // the port we print is the port it has, or it fails
-    `--notebook-dir=${o.dir}`, `--NotebookApp.token=${o.token}`,
+    `--notebook-dir=${o.dir}`,
   ];
 }
 
@@ -167,8 +170,8 @@ async function runOnHost(dir: string, port: number, token: string, signal: Abort
     // setpriv: when this process dies, even by SIGKILL, Jupyter gets SIGTERM, which makes it shut its
     // kernels down (SIGKILL would orphan them: Jupyter starts each in its own session). Its own process
     // group, so a Ctrl-C in the terminal reaches only us and Jupyter is stopped once, by us.
-    child = execa('setpriv', ['--pdeathsig', 'TERM', '--', JUPYTER_PYTHON, ...jupyterArgs({ ip: '127.0.0.1', port, token, dir, root })], {
-      env: { JUPYTER_RUNTIME_DIR: runtimeDir },
+    child = execa('setpriv', ['--pdeathsig', 'TERM', '--', JUPYTER_PYTHON, ...jupyterArgs({ ip: '127.0.0.1', port, dir, root })], {
+      env: { JUPYTER_RUNTIME_DIR: runtimeDir, JUPYTER_TOKEN: token },
       stdin: 'ignore',
       // Jupyter's log goes to our stderr: a student sees there a kernel that fails to start.
       stdout: 2,
@@ -203,18 +206,17 @@ async function runOnHost(dir: string, port: number, token: string, signal: Abort
 /** Jupyter inside a VM on `kernel`, its port forwarded to 127.0.0.1:`port`. */
 async function runInGuest(kernel: string, dir: string, port: number, token: string, signal: AbortSignal, timeoutMs: number): Promise<number> {
   const { runInVm } = await import('../vm/qemu.js');
-  const { ensureKernel } = await import('../vm/kernels.js');
-  await ensureKernel(kernel, { headers: true, onProgress: (line) => process.stderr.write(`lab notebook: ${line}\n`) });
   const started = Date.now();
   const vm = runInVm({
     kernel,
     // The guest's root is the host's, read-only with a tmpfs on top: Jupyter's runtime files go to /run
     // (a tmpfs); the notebooks' folder is shared writable, so what a student saves is on the host afterwards.
-    command: [JUPYTER_PYTHON, ...jupyterArgs({ ip: '0.0.0.0', port: GUEST_PORT, token, dir, root: process.getuid?.() === 0 })],
-    env: { JUPYTER_RUNTIME_DIR: '/run/jupyter' },
+    command: [JUPYTER_PYTHON, ...jupyterArgs({ ip: '0.0.0.0', port: GUEST_PORT, dir, root: process.getuid?.() === 0 })],
+    env: { JUPYTER_RUNTIME_DIR: '/run/jupyter', JUPYTER_TOKEN: token },
     cwd: dir,
     writable: [dir],
     forwards: [{ hostPort: port, guestPort: GUEST_PORT }],
+    onProgress: (line) => process.stderr.write(`lab notebook: ${line}\n`),
     stdout: process.stderr,
     stderr: process.stderr,
     signal,
