@@ -161,9 +161,23 @@ function kill(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** Runtime dirs of ./lab notebook processes that were killed before they could remove them (the pid is in the name). */
+async function pruneRuntimeDirs(): Promise<void> {
+  for (const name of await readdir(tmpdir()).catch(() => [] as string[])) {
+    const pid = Number(/^ebpf-lab-jupyter-(\d+)-/.exec(name)?.[1]);
+    if (!pid || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH') await rm(path.join(tmpdir(), name), { recursive: true, force: true });
+    }
+  }
+}
+
 /** Jupyter on the host: returns once it stopped and nothing of it is left. */
 async function runOnHost(dir: string, port: number, token: string, signal: AbortSignal, timeoutMs: number): Promise<number> {
-  const runtimeDir = await mkdtemp(path.join(tmpdir(), 'ebpf-lab-jupyter-'));
+  await pruneRuntimeDirs();
+  const runtimeDir = await mkdtemp(path.join(tmpdir(), `ebpf-lab-jupyter-${process.pid}-`));
   let child: ResultPromise | undefined;
   try {
     const root = process.getuid?.() === 0;

@@ -89,8 +89,10 @@ t.test('SIGTERM stops ./lab notebook, Jupyter and its kernel, and exits 0', asyn
 
 t.test('./lab notebook killed with SIGKILL takes Jupyter and its kernel with it', async (t) => {
   const { server, seen } = await serverWithKernel(t);
+  // wait for its exit only: a kernel it left behind would hold its stderr, and the result would never come
+  const exited = new Promise((resolve) => server.once('exit', resolve));
   server.kill('SIGKILL');
-  await server;
+  await exited;
   // Jupyter gets SIGTERM from the kernel (parent-death signal) and shuts its kernels down: a few seconds
   t.same(await leftOf(seen, 20_000), [], 'nothing is left');
 });
