@@ -162,7 +162,7 @@ function kill(pid: number, signal: NodeJS.Signals): void {
 }
 
 /** Runtime dirs of ./lab notebook processes that were killed before they could remove them (the pid is in the name). */
-async function pruneRuntimeDirs(): Promise<void> {
+export async function pruneRuntimeDirs(): Promise<void> {
   for (const name of await readdir(tmpdir()).catch(() => [] as string[])) {
     const pid = Number(/^ebpf-lab-jupyter-(\d+)-/.exec(name)?.[1]);
     if (!pid || pid === process.pid) continue;

@@ -4,10 +4,12 @@
 import t from 'tap';
 import { execa } from 'execa';
 import { createServer, type Server } from 'node:http';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { createServer as createTcpServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { UsageError } from '../../lib/errors.js';
-import { freePort, jupyterArgs, notebookUrl, notebooksDir, parseNotebookArgs, processesMentioning, waitForJupyter } from '../../harness/notebook-cmd.js';
+import { freePort, jupyterArgs, notebookUrl, notebooksDir, parseNotebookArgs, processesMentioning, pruneRuntimeDirs, waitForJupyter } from '../../harness/notebook-cmd.js';
 import { projectRoot } from '../../harness/paths.js';
 
 const never = new Promise<never>(() => {});
@@ -78,4 +80,17 @@ t.test("what a dead Jupyter left is found by its runtime dir in the processes' c
   child.kill('SIGKILL');
   await child;
   t.same(await processesMentioning(marker), []);
+});
+
+t.test('the runtime dir of a ./lab notebook that died is removed; a living one keeps its own', async (t) => {
+  const dead = execa('true'); // a pid that has exited
+  await dead;
+  const deadDir = path.join(tmpdir(), `ebpf-lab-jupyter-${dead.pid}-test`);
+  const liveDir = path.join(tmpdir(), `ebpf-lab-jupyter-${process.ppid}-test`);
+  await mkdir(deadDir, { recursive: true });
+  await mkdir(liveDir, { recursive: true });
+  t.teardown(() => Promise.all([rm(deadDir, { recursive: true, force: true }), rm(liveDir, { recursive: true, force: true })]));
+  await pruneRuntimeDirs();
+  t.notOk(await stat(deadDir).catch(() => undefined), 'the dead one is gone');
+  t.ok(await stat(liveDir), 'the living one stays');
 });
