@@ -59,7 +59,11 @@ const commands: Record<string, Command> = {
   options starting with - go to tap (e.g. --grep)`,
     run: async (argv) => (await import('./test-cmd.js')).testCommand(argv),
   },
-  notebook: notImplemented('notebook', 'the notebooks are not written yet'),
+  notebook: {
+    summary: 'start Jupyter with the TypeScript kernel on the host or inside a VM; print its URL',
+    usage: async () => (await import('./notebook-cmd.js')).USAGE,
+    run: async (argv) => (await import('./notebook-cmd.js')).notebookCommand(argv),
+  },
   grade: notImplemented('grade', 'the labs and the autograder are not written yet'),
   bench: {
     summary: 'measure each variant side by side: startup, memory, loss under an exec storm, cost, footprint, boot',

@@ -46,7 +46,9 @@ export async function testCommand(argv: string[]): Promise<number> {
 
   const files = await testFiles(path.join(projectRoot, 'test'));
   // everything tests rely on is installed and built once, here, not inside each test
-  await ensureSetup({ build: true, kernels: names.includes('vm') ? MATRIX_KERNELS.filter((k) => k !== 'host') : [], log: (l) => process.stderr.write(`lab test: ${l}\n`) });
+  // (the notebooks part boots the 6.1 VM too: ./lab notebook --kernel 6.1)
+  const kernels = new Set([...(names.includes('vm') ? MATRIX_KERNELS.filter((k) => k !== 'host') : []), ...(names.includes('notebooks') ? ['6.1'] : [])]);
+  await ensureSetup({ build: true, kernels: [...kernels], log: (l) => process.stderr.write(`lab test: ${l}\n`) });
 
   let failed = false;
   for (const name of names) {

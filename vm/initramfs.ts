@@ -16,9 +16,10 @@ import { moduleLoadOrder, type CachedKernel } from './kernels.js';
 /**
  * The modules the guest needs (with their dependencies, in modprobe's order): virtio-pci, virtio_console
  * for the lab's stdout/stderr/control ports, 9p over virtio for the host's root, overlay for the
- * writable layer. Whatever the kernel has built in (virtio-pci from 6.12 on) is skipped.
+ * writable layer, virtio_net for a run that forwards ports (./lab notebook --kernel). Whatever the kernel has
+ * built in (virtio-pci from 6.12 on) is skipped.
  */
-export const GUEST_MODULES = ['virtio_pci', 'virtio_console', '9pnet_virtio', '9p', 'overlay'];
+export const GUEST_MODULES = ['virtio_pci', 'virtio_console', '9pnet_virtio', '9p', 'overlay', 'virtio_net'];
 
 /** Bump when the layout of the boot files changes, so cached ones are rebuilt. */
 const BOOT_FORMAT = 8;

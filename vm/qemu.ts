@@ -49,6 +49,17 @@ export interface VmRunOptions {
   kernelArgs?: string[];
   /** Download and build progress (default: stderr). */
   onProgress?: ProgressFn;
+  /**
+   * TCP ports forwarded from 127.0.0.1 on the host into the guest (QEMU user-mode networking, restricted:
+   * the guest reaches nothing else). Without any the guest has no network card at all.
+   */
+  forwards?: PortForward[];
+}
+
+export interface PortForward {
+  /** Listened on at 127.0.0.1 only. */
+  hostPort: number;
+  guestPort: number;
 }
 
 export interface VmRunResult {
@@ -84,7 +95,12 @@ export interface GuestSetup {
   /** [mount tag, host path] of each writable share. */
   writable: [string, string][];
   hostname: string;
+  /** Bring up the user-mode NIC (eth0) at QEMU's default guest address. */
+  network?: boolean;
 }
+
+/** QEMU user-mode networking's default guest address and prefix. */
+export const GUEST_ADDRESS = '10.0.2.15/24';
 
 /**
  * setup.sh: run by the guest init inside the chroot with the initramfs's busybox, before the command.
@@ -96,6 +112,7 @@ export function setupScript(s: GuestSetup): string {
   const q = shellQuote;
   const mods = `/lib/modules/${s.kernelRelease}`;
   const lines = ['set -e', `echo ${q(s.hostname)} > /proc/sys/kernel/hostname`, 'ip link set lo up || true'];
+  if (s.network) lines.push(`ip addr add ${GUEST_ADDRESS} dev eth0`, 'ip link set eth0 up');
   for (const [tag, path] of s.writable) {
     lines.push(`mount -t 9p -o trans=virtio,version=9p2000.L,msize=${MSIZE},cache=none ${q(tag)} ${q(path)}`);
   }
@@ -143,6 +160,22 @@ export interface QemuPlan {
   sockets: { stdout: string; stderr: string; ctl: string };
   writable: [string, string][];
   kernelArgs?: string[];
+  forwards?: PortForward[];
+}
+
+/**
+ * `-nic` for the forwards: user-mode networking with restrict=on, so the guest can reach neither the
+ * host nor any network, and only the listed host ports (bound to 127.0.0.1) come in.
+ */
+export function nicArgs(forwards: PortForward[] | undefined): string[] {
+  if (!forwards?.length) return ['-nic', 'none'];
+  for (const f of forwards) {
+    for (const port of [f.hostPort, f.guestPort]) {
+      if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`run in vm: port ${port} is not a TCP port (1-65535)`);
+    }
+  }
+  const fwd = forwards.map((f) => `hostfwd=tcp:127.0.0.1:${f.hostPort}-:${f.guestPort}`);
+  return ['-nic', ['user', 'model=virtio-net-pci', 'restrict=on', ...fwd].join(',')];
 }
 
 /**
@@ -157,7 +190,7 @@ export function qemuArgs(p: QemuPlan): string[] {
   const append = ['console=ttyS0', 'panic=-1', 'rdinit=/init', 'cryptomgr.notests', ...(p.kernelArgs ?? []), `labrun=${p.runDir}`];
   const args = [
     '-M', 'pc',
-    '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot', '-nic', 'none',
+    '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot', ...nicArgs(p.forwards),
     ...(p.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg', '-cpu', 'max']),
     '-m', String(p.memoryMb), '-smp', String(p.cpus),
     '-kernel', p.boot.kernel, '-initrd', p.boot.initramfs, '-append', append.join(' '),
@@ -336,7 +369,7 @@ async function runInVmOnce(opts: VmRunOptions): Promise<VmRunResult> {
   try {
     const modulesLinks = join(runDir, 'modules');
     await linkModulesDir(kernel, modulesLinks);
-    await writeFile(join(runDir, 'setup.sh'), setupScript({ kernelRelease: kernel.release, modulesLinks, headers: kernel.headers, writable, hostname: `lab-${kernel.name.replace('.', '-')}` }));
+    await writeFile(join(runDir, 'setup.sh'), setupScript({ kernelRelease: kernel.release, modulesLinks, headers: kernel.headers, writable, hostname: `lab-${kernel.name.replace('.', '-')}`, network: Boolean(opts.forwards?.length) }));
     const env = { ...baseEnv(), ...opts.env, LAB_IN_VM: '1', LAB_TARGET_KIND: 'qemu', LAB_ACCEL: accel, LAB_KERNEL: kernel.name };
     await writeFile(join(runDir, 'command.sh'), commandScript({ command: opts.command, cwd, env }));
     await Promise.all(Object.values(ports).map((p) => p.listen()));
@@ -346,7 +379,7 @@ async function runInVmOnce(opts: VmRunOptions): Promise<VmRunResult> {
     pump(ports.stderr, opts.stderr, collected.stderr);
 
     const kernelArgs = [...(process.env.LAB_VM_KERNEL_ARGS?.split(/\s+/).filter(Boolean) ?? []), ...(opts.kernelArgs ?? [])];
-    const args = qemuArgs({ boot, accel, memoryMb, cpus, runDir, consoleLog, writable, kernelArgs, sockets: { stdout: ports.stdout.path, stderr: ports.stderr.path, ctl: ports.ctl.path } });
+    const args = qemuArgs({ boot, accel, memoryMb, cpus, runDir, consoleLog, writable, kernelArgs, forwards: opts.forwards, sockets: { stdout: ports.stdout.path, stderr: ports.stderr.path, ctl: ports.ctl.path } });
     const started = Date.now();
     let bootMs = -1;
     let exitCode: number | undefined;

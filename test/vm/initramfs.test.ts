@@ -89,6 +89,6 @@ t.test('the guest init is valid busybox sh and asks for exactly the modules the 
   await writeFile(join(dir, 'init'), GUEST_INIT);
   const r = await execa(await findStaticBusybox(), ['sh', '-n', join(dir, 'init')], { reject: false });
   t.equal(r.exitCode, 0, r.stderr || 'parses');
-  t.same(GUEST_MODULES, ['virtio_pci', 'virtio_console', '9pnet_virtio', '9p', 'overlay']);
+  t.same(GUEST_MODULES, ['virtio_pci', 'virtio_console', '9pnet_virtio', '9p', 'overlay', 'virtio_net']);
   for (const mount of ['tracefs', 'debugfs', 'bpf', 'cgroup2', 'devpts', 'proc', 'sysfs', 'overlay']) t.match(GUEST_INIT, new RegExp(`mount -t ${mount} `), `mounts ${mount}`);
 });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { UsageError } from '../../lib/errors.js';
 import { findStaticBusybox, type BootFiles } from '../../vm/initramfs.js';
 import type { CachedKernel } from '../../vm/kernels.js';
-import { commandScript, consoleReason, linkModulesDir, qemuArgs, setupScript, shellQuote, type QemuPlan } from '../../vm/qemu.js';
+import { commandScript, consoleReason, linkModulesDir, nicArgs, qemuArgs, setupScript, shellQuote, type QemuPlan } from '../../vm/qemu.js';
 
 async function tempDir(t: { teardown: (fn: () => Promise<void>) => void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'lab-qemu-'));
@@ -119,6 +119,23 @@ t.test('QEMU gets no network, no reboot, the read-only host root and the three p
   t.match(append, /panic=-1/);
   t.match(append, /labrun=\/tmp\/ebpf-lab-vm-x$/);
   t.notMatch(joined, /\b(10|172\.(1[6-9]|2\d|3[01])|192\.168)\.\d+\.\d+/, 'no private-range address anywhere');
+});
+
+t.test('forwarded ports give the guest a restricted user-mode NIC, listening on host loopback only', async (t) => {
+  const args = qemuArgs({ ...plan, forwards: [{ hostPort: 40123, guestPort: 8888 }, { hostPort: 40124, guestPort: 22 }] });
+  t.notMatch(args.join(' '), /-nic none/);
+  t.equal(args[args.indexOf('-nic') + 1], 'user,model=virtio-net-pci,restrict=on,hostfwd=tcp:127.0.0.1:40123-:8888,hostfwd=tcp:127.0.0.1:40124-:22');
+  t.throws(() => nicArgs([{ hostPort: 0, guestPort: 8888 }]), { constructor: UsageError, message: /port 0 is not a TCP port/ });
+  t.throws(() => nicArgs([{ hostPort: 8888, guestPort: 70000 }]), { constructor: UsageError, message: /port 70000/ });
+  t.same(nicArgs([]), ['-nic', 'none']);
+});
+
+t.test('setup.sh brings up eth0 only when the run forwards ports', async (t) => {
+  const base = { kernelRelease: kernel.release, modulesLinks: '/m', writable: [], hostname: 'h' };
+  t.notMatch(setupScript(base), /eth0/);
+  const script = setupScript({ ...base, network: true });
+  t.match(script, /^ip addr add 10\.0\.2\.15\/24 dev eth0$/m);
+  t.match(script, /^ip link set eth0 up$/m);
 });
 
 t.test('under KVM QEMU passes the host CPU through', async (t) => {

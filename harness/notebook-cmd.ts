@@ -1,0 +1,281 @@
+// `./lab notebook [--kernel K] [--port P]`: Jupyter (classic Notebook 6.4, Debian's) with the TypeScript
+// kernel tslab, serving notebooks/ on 127.0.0.1 only, behind a random token. On the host, or inside a VM
+// booted on kernel K with the port forwarded from the host's loopback, so a student can try a kernel they
+// do not run. It prints the URL once the server answers and stays in the foreground until Ctrl-C; then
+// Jupyter, its kernels (or the VM) are gone.
+
+import { execa, type ResultPromise } from 'execa';
+import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { readdir, readFile, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseOptions } from '../lib/args.js';
+import { EnvironmentError, UsageError } from '../lib/errors.js';
+import { interruptible } from '../lib/process.js';
+import { projectRoot } from './paths.js';
+
+export const USAGE = `usage: ./lab notebook [--kernel K] [--port P] [--dir DIR]
+  start Jupyter Notebook with the TypeScript kernel (tslab) on notebooks/, listening on 127.0.0.1 only,
+  and print its URL (with the token) once it answers; Ctrl-C stops Jupyter and its kernels.
+  --kernel K  run Jupyter inside a VM booted on Debian kernel K (5.10, 6.1, 6.12, 7.2), the port
+              forwarded from 127.0.0.1 on the host; notebooks/ stays writable, so saved work is kept
+  --port P    the host port (default: a free one)
+  --dir DIR   serve DIR instead of notebooks/`;
+
+/** Debian's Jupyter lives in the system Python; a python3 earlier on PATH may have none. */
+export const JUPYTER_PYTHON = '/usr/bin/python3';
+export const notebooksDir = path.join(projectRoot, 'notebooks');
+/** Where Jupyter listens inside the guest (only the forward reaches it: the NIC is restricted). */
+const GUEST_PORT = 8888;
+
+export interface NotebookOptions {
+  kernel?: string;
+  port?: number;
+  /** Absolute; default notebooks/. */
+  dir: string;
+}
+
+export function parseNotebookArgs(argv: string[]): NotebookOptions {
+  const { values } = parseOptions({ args: argv, options: { kernel: { type: 'string' }, port: { type: 'string' }, dir: { type: 'string' } } }, USAGE);
+  let port: number | undefined;
+  if (values.port !== undefined) {
+    port = Number(values.port);
+    if (!/^\d+$/.test(values.port) || port < 1 || port > 65535) throw new UsageError(`--port must be a TCP port (1-65535), not "${values.port}"`);
+  }
+  const dir = path.resolve(values.dir ?? notebooksDir);
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--dir ${values.dir}: not a directory`);
+  return { kernel: values.kernel === 'host' ? undefined : values.kernel, port, dir };
+}
+
+/**
+ * The argv of a Jupyter Notebook server on `ip:port`, serving `dir`, not opening a browser. Its token goes
+ * in the environment (JUPYTER_TOKEN), where other users cannot read it as they can read a command line.
+ */
+export function jupyterArgs(o: { ip: string; port: number; dir: string; root: boolean }): string[] {
+  return [
+    '-m', 'notebook',
+    '--no-browser', ...(o.root ? ['--allow-root'] : []),
+    `--ip=${o.ip}`, `--port=${o.port}`, '--port-retries=0', // the port we print is the port it has, or it fails
+    `--notebook-dir=${o.dir}`,
+  ];
+}
+
+/** The address a student opens: the file tree, logged in by the token. */
+export function notebookUrl(port: number, token: string): string {
+  return `http://127.0.0.1:${port}/tree?token=${token}`;
+}
+
+/** A port nobody listens on at 127.0.0.1 now (the OS picks it); Jupyter or QEMU binds it a moment later. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Fails early, with the fix, when the port is taken (Jupyter and QEMU would say it less clearly). */
+async function checkPortFree(port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const server = createServer();
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new EnvironmentError(`port ${port} on 127.0.0.1: ${err.code} (something listens there already: choose another --port, or none)`)),
+    );
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve()));
+  });
+}
+
+const KERNELSPECS_PY = `import json; from jupyter_client.kernelspec import KernelSpecManager as M
+print(json.dumps({n: s['spec'] for n, s in M().get_all_specs().items()}))`;
+
+/**
+ * The kernelspec `tslab`, registered with the Jupyter of JUPYTER_PYTHON when it is missing. It runs
+ * `tslab` from PATH, which ./lab puts node_modules/.bin on. Returns true when it installed it.
+ */
+export async function registerTslab(): Promise<boolean> {
+  // jupyter_client's own API: Debian ships the `jupyter kernelspec` command in another package (jupyter-client)
+  const list = await execa(JUPYTER_PYTHON, ['-c', KERNELSPECS_PY], { reject: false, timeout: 60_000 });
+  if (list.exitCode !== 0) {
+    throw new EnvironmentError(`list Jupyter kernels: ${String(list.stderr).trim().split('\n').pop() || list.shortMessage} (apt-get install jupyter-notebook)`);
+  }
+  const specs = JSON.parse(String(list.stdout)) as Record<string, { argv: string[] }>;
+  if (specs.tslab?.argv[0] === 'tslab') return false;
+  const tslab = path.join(projectRoot, 'node_modules', '.bin', 'tslab');
+  const r = await execa(tslab, ['install', `--python=${JUPYTER_PYTHON}`], { reject: false, timeout: 60_000, all: true });
+  if (r.exitCode !== 0) throw new EnvironmentError(`register the TypeScript kernel (tslab install --python=${JUPYTER_PYTHON}): ${String(r.all).trim() || r.shortMessage}`);
+  return true;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Polls Jupyter's /api/status with the token until it answers 200. `gone` settles when the server (or
+ * its VM) stopped first: then the wait fails. Each try has its own short timeout, because through QEMU's
+ * forward a connection is accepted before anything listens in the guest.
+ */
+export async function waitForJupyter(port: number, token: string, o: { timeoutMs: number; gone: Promise<unknown>; signal: AbortSignal }): Promise<void> {
+  let stopped = false;
+  void o.gone.then(
+    () => (stopped = true),
+    () => (stopped = true),
+  );
+  const deadline = Date.now() + o.timeoutMs;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    o.signal.throwIfAborted();
+    if (stopped) throw new EnvironmentError('Jupyter stopped before it answered (its log is above)');
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/api/status`, { headers: { Authorization: `token ${token}` }, signal: AbortSignal.any([o.signal, AbortSignal.timeout(5000)]) });
+      if (r.status === 200) return;
+      last = `HTTP ${r.status}`;
+    } catch (err) {
+      o.signal.throwIfAborted();
+      last = (err as Error & { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+    }
+    await sleep(250);
+  }
+  throw new EnvironmentError(`Jupyter did not answer on 127.0.0.1:${port} within ${o.timeoutMs / 1000} s (last: ${last})`);
+}
+
+/** Pids of processes whose command line mentions `needle` (the kernels of our Jupyter: their connection files are in its runtime dir). */
+export async function processesMentioning(needle: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    const cmdline = await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.includes(needle)) pids.push(Number(name));
+  }
+  return pids;
+}
+
+function kill(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** Runtime dirs of ./lab notebook processes that were killed before they could remove them (the pid is in the name). */
+export async function pruneRuntimeDirs(): Promise<void> {
+  for (const name of await readdir(tmpdir()).catch(() => [] as string[])) {
+    const pid = Number(/^ebpf-lab-jupyter-(\d+)-/.exec(name)?.[1]);
+    if (!pid || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH') await rm(path.join(tmpdir(), name), { recursive: true, force: true });
+    }
+  }
+}
+
+/** Jupyter on the host: returns once it stopped and nothing of it is left. */
+async function runOnHost(dir: string, port: number, token: string, signal: AbortSignal, timeoutMs: number): Promise<number> {
+  await pruneRuntimeDirs();
+  const runtimeDir = await mkdtemp(path.join(tmpdir(), `ebpf-lab-jupyter-${process.pid}-`));
+  let child: ResultPromise | undefined;
+  try {
+    const root = process.getuid?.() === 0;
+    // setpriv: when this process dies, even by SIGKILL, Jupyter gets SIGTERM, which makes it shut its
+    // kernels down (SIGKILL would orphan them: Jupyter starts each in its own session). Its own process
+    // group, so a Ctrl-C in the terminal reaches only us and Jupyter is stopped once, by us.
+    child = execa('setpriv', ['--pdeathsig', 'TERM', '--', JUPYTER_PYTHON, ...jupyterArgs({ ip: '127.0.0.1', port, dir, root })], {
+      env: { JUPYTER_RUNTIME_DIR: runtimeDir, JUPYTER_TOKEN: token },
+      stdin: 'ignore',
+      // Jupyter's log goes to our stderr: a student sees there a kernel that fails to start.
+      stdout: 2,
+      stderr: 2,
+      reject: false,
+      detached: true,
+      cleanup: true,
+    });
+    const exited = child.then((r) => r);
+    await waitForJupyter(port, token, { timeoutMs, gone: exited, signal });
+    announce(port, token, 'on this machine');
+    const stop = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    const ended = await Promise.race([exited.then((r) => r), stop.then(() => undefined)]);
+    if (ended) {
+      process.stderr.write(`lab notebook: Jupyter exited by itself (${ended.exitCode ?? ended.signal})\n`);
+      return 1;
+    }
+    return 0;
+  } finally {
+    if (child?.pid && child.exitCode === null && child.signalCode === null) {
+      kill(child.pid, 'SIGTERM'); // Jupyter shuts its kernels down, then exits
+      const late = setTimeout(() => child?.pid && kill(-child.pid, 'SIGKILL'), 15_000);
+      await child.catch(() => undefined);
+      clearTimeout(late);
+    }
+    // Whatever a Jupyter that died badly left: its kernels name their connection file in our runtime dir.
+    for (const pid of await processesMentioning(runtimeDir)) kill(pid, 'SIGKILL');
+    await rm(runtimeDir, { recursive: true, force: true });
+  }
+}
+
+/** Jupyter inside a VM on `kernel`, its port forwarded to 127.0.0.1:`port`. */
+async function runInGuest(kernel: string, dir: string, port: number, token: string, signal: AbortSignal, timeoutMs: number): Promise<number> {
+  const { runInVm } = await import('../vm/qemu.js');
+  const started = Date.now();
+  const vm = runInVm({
+    kernel,
+    // The guest's root is the host's, read-only with a tmpfs on top: Jupyter's runtime files go to /run
+    // (a tmpfs); the notebooks' folder is shared writable, so what a student saves is on the host afterwards.
+    command: [JUPYTER_PYTHON, ...jupyterArgs({ ip: '0.0.0.0', port: GUEST_PORT, dir, root: process.getuid?.() === 0 })],
+    env: { JUPYTER_RUNTIME_DIR: '/run/jupyter', JUPYTER_TOKEN: token },
+    cwd: dir,
+    writable: [dir],
+    forwards: [{ hostPort: port, guestPort: GUEST_PORT }],
+    onProgress: (line) => process.stderr.write(`lab notebook: ${line}\n`),
+    stdout: process.stderr,
+    stderr: process.stderr,
+    signal,
+  });
+  const gone = vm.then(
+    (r) => r,
+    (err: unknown) => err,
+  );
+  try {
+    await waitForJupyter(port, token, { timeoutMs, gone, signal });
+  } catch (err) {
+    const why = await Promise.race([gone, sleep(0).then(() => undefined)]);
+    if (why instanceof Error && !signal.aborted) throw why; // the VM's own reason is the better one
+    throw err;
+  }
+  announce(port, token, `in a VM on kernel ${kernel} (up in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  const r = await vm; // until Ctrl-C (rejects with the interruption) or until Jupyter ends in the guest
+  process.stderr.write(`lab notebook: Jupyter in the VM exited by itself (exit code ${r.exitCode})\n`);
+  return 1;
+}
+
+function announce(port: number, token: string, where: string): void {
+  process.stderr.write(`lab notebook: Jupyter is running ${where}; open the URL below. Ctrl-C stops it.\n`);
+  process.stdout.write(`${notebookUrl(port, token)}\n`);
+}
+
+export async function notebookCommand(argv: string[]): Promise<number> {
+  const opts = parseNotebookArgs(argv);
+  if (opts.kernel) (await import('../vm/kernels.js')).kernelSpec(opts.kernel); // an unknown kernel is bad usage, before anything starts
+  if (await registerTslab()) process.stderr.write(`lab notebook: registered the TypeScript kernel (tslab) with ${JUPYTER_PYTHON}'s Jupyter\n`);
+  const port = opts.port ?? (await freePort());
+  if (opts.port) await checkPortFree(opts.port);
+  const token = randomBytes(24).toString('hex');
+  try {
+    const code = await interruptible((signal) =>
+      opts.kernel ? runInGuest(opts.kernel, opts.dir, port, token, signal, 600_000) : runOnHost(opts.dir, port, token, signal, 60_000),
+    );
+    if (code === 0) process.stderr.write('lab notebook: stopped\n');
+    return code;
+  } catch (err) {
+    // Ctrl-C is how a notebook server is meant to stop: everything is gone by now
+    if ((err as Error).name === 'Interrupted') {
+      process.stderr.write('lab notebook: stopped\n');
+      return 0;
+    }
+    throw err;
+  }
+}
