@@ -14,4 +14,5 @@ export { HelloWorld } from "../bpf/hello/hello.js";
 export { kernelLayout, type Layout } from "../bpf/execsnoop/execsnoop.js";
 export { projectRoot } from "./paths.js";
 export { lastMatrix, matrixMarkdown, matrixTable, type Column } from "./matrix.js";
+export { runBench, benchCharts, formatBench, type BenchReport, type Chart } from "./bench/index.js";
 export { kernelCheck, kernelSummary, needs, type KernelCheckRow } from './notebook/kernel-check.js';

@@ -4,9 +4,11 @@
 // Then the same with Jupyter inside a 6.1 VM (--kernel 6.1), reached through the forwarded port.
 // Costs ~15-30 s on the host (Jupyter 1 s, Chromium 2 s, tslab's first cell ~8 s), and VM_COST in the VM.
 //
-// The notebook on the host: LAB_UI_NOTEBOOK (a path in the project), default
-// test/fixtures/notebooks/ui-scratch.ipynb; it must print text and show a PNG. Its folder is what
-// `./lab notebook --dir` serves. The VM always runs the scratch notebook: one kernel start, one chart.
+// The notebook on the host: LAB_UI_NOTEBOOK (a path in the project), default notebooks/5-across-kernels.ipynb
+// (the one with charts: a small ./lab bench, drawn as PNG); it must print text and show a PNG. Its folder is
+// what `./lab notebook --dir` serves. The VM runs the scratch notebook (test/fixtures/notebooks/ui-scratch.ipynb):
+// one kernel start, one chart — notebook 5's bench under TCG would take minutes (test/notebooks/vm.notebook.test.ts
+// runs every notebook in the VM through nbclient).
 
 import t, { type Test } from 'tap';
 import { execa, type ResultPromise } from 'execa';
@@ -23,7 +25,7 @@ t.comment(`timeout=${TIMEOUT_MS}`);
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const lab = path.join(root, 'lab');
 const scratch = path.join(root, 'test/fixtures/notebooks/ui-scratch.ipynb');
-const notebook = path.resolve(root, process.env.LAB_UI_NOTEBOOK ?? 'test/fixtures/notebooks/ui-scratch.ipynb');
+const notebook = path.resolve(root, process.env.LAB_UI_NOTEBOOK ?? 'notebooks/5-across-kernels.ipynb');
 const CHROMIUM = '/usr/bin/chromium';
 
 /** Every process below `pid` (through parent links), with its command line, as of now. */
