@@ -60,6 +60,24 @@ static void report(void)
 	fflush(stdout);
 }
 
+/* A copy followed by FIXED_READ bytes this process has written: a tracer that reads a fixed 128 bytes
+ * from a string (execsnoop-bpfcc) must not run into a heap page nobody has touched yet, which a BPF
+ * program cannot fault in (the filename of a failed exec read as "" once on 6.12 without it). */
+#define FIXED_READ 128
+static char *touched_copy(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = malloc(n + FIXED_READ);
+
+	if (!p) {
+		perror("exec_helper: malloc");
+		exit(126);
+	}
+	memset(p, 0, n + FIXED_READ);
+	memcpy(p, s, n);
+	return p;
+}
+
 static int failed(const char *how)
 {
 	int err = errno;
@@ -245,7 +263,7 @@ int main(int argc, char **argv)
 	if (!args)
 		return 126;
 	for (int i = first; i < argc; i++)
-		args[i - first] = strdup(argv[i]);
+		args[i - first] = touched_copy(argv[i]);
 	file = *args++;
 	if (!strcmp(mode, "thread"))
 		return thread_exec();
