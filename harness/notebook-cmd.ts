@@ -113,6 +113,9 @@ export async function registerTslab(): Promise<boolean> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** AbortSignal.any (Node ≥ 20.3), which @types/node 20 does not declare. */
+const anySignal = (signals: AbortSignal[]): AbortSignal => (AbortSignal as typeof AbortSignal & { any(s: AbortSignal[]): AbortSignal }).any(signals);
+
 /**
  * Polls Jupyter's /api/status with the token until it answers 200. `gone` settles when the server (or
  * its VM) stopped first: then the wait fails. Each try has its own short timeout, because through QEMU's
@@ -130,7 +133,7 @@ export async function waitForJupyter(port: number, token: string, o: { timeoutMs
     o.signal.throwIfAborted();
     if (stopped) throw new EnvironmentError('Jupyter stopped before it answered (its log is above)');
     try {
-      const r = await fetch(`http://127.0.0.1:${port}/api/status`, { headers: { Authorization: `token ${token}` }, signal: AbortSignal.any([o.signal, AbortSignal.timeout(5000)]) });
+      const r = await fetch(`http://127.0.0.1:${port}/api/status`, { headers: { Authorization: `token ${token}` }, signal: anySignal([o.signal, AbortSignal.timeout(5000)]) });
       if (r.status === 200) return;
       last = `HTTP ${r.status}`;
     } catch (err) {
@@ -234,6 +237,7 @@ async function runInGuest(kernel: string, dir: string, port: number, token: stri
     stdout: process.stderr,
     stderr: process.stderr,
     signal,
+    crashRetries: 0, // a student's Jupyter silently restarted would lose their work: say it instead
   });
   const gone = vm.then(
     (r) => r,

@@ -13,6 +13,7 @@ import { createInterface } from 'node:readline';
 import { EnvironmentError, UsageError } from '../lib/errors.js';
 import { diesWithUs } from '../lib/process.js';
 import { cacheDir } from './cache.js';
+import { consoleCrash, consoleReason, EMULATION_SUSPECT, GuestCrash, watchConsole } from './console.js';
 import { ensureBootFiles, type BootFiles } from './initramfs.js';
 import { ensureKernel, KERNELS, readCachedKernel, type CachedKernel, type ProgressFn } from './kernels.js';
 
@@ -54,6 +55,12 @@ export interface VmRunOptions {
    * the guest reaches nothing else). Without any the guest has no network card at all.
    */
   forwards?: PortForward[];
+  /**
+   * Runs again after a soft lockup or RCU stall under TCG (GuestCrash), which here has been QEMU's
+   * emulation rather than the command. Default 1; 0 where a lockup may be the command's own doing
+   * (grading a student's program).
+   */
+  crashRetries?: number;
 }
 
 export interface PortForward {
@@ -293,15 +300,6 @@ async function pruneConsoleLogs(dir: string, keep: number): Promise<void> {
   for (const name of names.slice(0, Math.max(0, names.length - keep))) await rm(join(dir, name), { force: true });
 }
 
-/** The console line that says why a guest stopped early: the guest init's error, else a kernel panic. */
-export function consoleReason(text: string): string | undefined {
-  const lines = text.split('\n');
-  const initError = lines.map((l) => /lab-init: (?:\[[^\]]*\] )?error: (.*)$/.exec(l)?.[1]).filter(Boolean).pop();
-  if (initError) return initError.trim();
-  const panic = lines.find((l) => /Kernel panic|not syncing/.test(l));
-  return panic?.replace(/^\[[^\]]*\]\s*/, '').trim();
-}
-
 async function checkDir(path: string, what: string): Promise<string> {
   const real = await realpath(path).catch(() => undefined);
   if (!real || !(await stat(real)).isDirectory()) throw new UsageError(`run in vm: ${what} ${path} is not a directory`);
@@ -322,13 +320,20 @@ const BOOT_ATTEMPTS = 3;
 /**
  * Boots `opts.kernel`, runs the command, powers off. Under TCG a kernel now and then dies while it
  * patches its own code at boot (seen once here: 7.2, "Oops: int3" in sched_clock_cpu, during a test run);
- * such a boot is retried, saying so, because the command never started.
+ * such a boot is retried, saying so, because the command never started. A lockup while the command runs
+ * (seen once: 6.1, both vCPUs stuck for 22 minutes in syscall_trace_enter) ends the run at once
+ * (GuestCrash) and is retried `crashRetries` times.
  */
 export async function runInVm(opts: VmRunOptions): Promise<VmRunResult> {
+  let crashRetries = opts.crashRetries ?? 1;
   for (let attempt = 1; ; attempt++) {
     try {
       return await runInVmOnce(opts);
     } catch (err) {
+      if (err instanceof GuestCrash && err.accel === 'tcg' && EMULATION_SUSPECT.includes(err.kind) && crashRetries-- > 0) {
+        process.stderr.write(`lab vm: ${err.message}; under TCG this has been QEMU's emulation, not the command: running it again\n`);
+        continue;
+      }
       if (!(err instanceof BootPanic) || attempt >= BOOT_ATTEMPTS) throw err;
       process.stderr.write(`lab vm: ${err.message}; booting again (attempt ${attempt + 1} of ${BOOT_ATTEMPTS})\n`);
     }
@@ -406,7 +411,13 @@ async function runInVmOnce(opts: VmRunOptions): Promise<VmRunResult> {
         }
       });
     });
-    const r = await child;
+    // A broken guest kernel (lockup, stall, oops) ends the run now, not at a timeout 25 minutes later.
+    let crash: ReturnType<typeof consoleCrash>;
+    const stopWatching = watchConsole(consoleLog, (c) => {
+      crash = c;
+      child?.kill('SIGTERM');
+    });
+    const r = await child.finally(stopWatching);
     const totalMs = Date.now() - started;
     // QEMU hands a port's bytes to its socket before the guest's write returns, and closes the sockets
     // as it exits: once they end, every byte the command wrote has arrived.
@@ -414,6 +425,13 @@ async function runInVmOnce(opts: VmRunOptions): Promise<VmRunResult> {
     await Promise.race([Promise.all(Object.values(ports).map((p) => p.ended)), new Promise((resolve) => (grace = setTimeout(resolve, 2000)))]);
     clearTimeout(grace);
     if (r.isCanceled) throw opts.signal?.reason ?? new Error('run in vm: aborted');
+    if (crash) {
+      // Read again: QEMU has written the lines after the first one by now.
+      const { kind, excerpt } = consoleCrash(await readFile(consoleLog, 'utf8').catch(() => '')) ?? crash;
+      const message = `run in vm ${kernel.name} (${kernel.release}, ${accel}): the guest's kernel broke (${kind}): ${excerpt.join(' / ')} (console log: ${consoleLog})`;
+      if (bootMs < 0 && kind !== 'hung task') throw new BootPanic(message);
+      throw new GuestCrash(message, kind, excerpt, consoleLog, accel);
+    }
     const output = (chunks: Buffer[]) => Buffer.concat(chunks).toString('utf8');
     const result: VmRunResult = {
       exitCode: exitCode ?? 124,

@@ -16,7 +16,7 @@ t.test('the matrix runs every variant on every kernel and explains every result 
   const csv = path.join(dir, 'm.csv');
   const md = path.join(dir, 'm.md');
   const r = await execa(lab, ['matrix', '--csv', csv, '--md', md], { reject: false, timeout: 25 * 60_000 });
-  t.equal(r.exitCode, 0, `no failure on any kernel (stdout tail: ${String(r.stdout).slice(-3000)})`);
+  t.equal(r.exitCode, 0, `no failure on any kernel (stdout tail: ${String(r.stdout).slice(-3000)}; stderr tail: ${String(r.stderr).slice(-3000)})`);
   const rows = (await readFile(csv, 'utf8')).trim().split('\n').slice(1).map((l) => l.split(','));
   const kernels = new Set(rows.map((row) => row[0]));
   t.same([...kernels], MATRIX_KERNELS, 'a column per kernel');

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { UsageError } from '../../lib/errors.js';
 import { findStaticBusybox, type BootFiles } from '../../vm/initramfs.js';
 import type { CachedKernel } from '../../vm/kernels.js';
-import { commandScript, consoleReason, linkModulesDir, nicArgs, qemuArgs, setupScript, shellQuote, type QemuPlan } from '../../vm/qemu.js';
+import { commandScript, linkModulesDir, nicArgs, qemuArgs, setupScript, shellQuote, type QemuPlan } from '../../vm/qemu.js';
+import { consoleReason } from '../../vm/console.js';
 
 async function tempDir(t: { teardown: (fn: () => Promise<void>) => void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'lab-qemu-'));

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { EnvironmentError } from '../../lib/errors.js';
 import { ensureKernel } from '../../vm/kernels.js';
+import { GuestCrash } from '../../vm/console.js';
 import { BootPanic, runInVm } from '../../vm/qemu.js';
 
 // Several boots under TCG on two cores: well past tap's default per-file limit.
@@ -108,4 +109,32 @@ t.test('a guest that cannot start its init fails with the kernel panic and the c
   t.type(err, EnvironmentError);
   t.notOk(err instanceof BootPanic, 'a missing init panics on every boot: not retried');
   t.match((err as Error).message, /run in vm 6\.1 .*Kernel panic - not syncing.*\(console log: \/.*\.console\.log\)/);
+});
+
+// The guest writes a lockup's lines into the kernel log (/dev/kmsg) and goes on sleeping: the kernel
+// prints them on the console like its own, and the run must end at once on what the console says.
+const kmsg = (lines: string[]) => ['sh', '-c', `${lines.map((l) => `echo '${l}' > /dev/kmsg`).join('; ')}; echo wrote; sleep 600`];
+
+t.test('a guest kernel that breaks while the command runs ends the run within seconds, with the console\'s words', async (t) => {
+  const err = await runInVm({ kernel: KERNEL, command: kmsg(['BUG: kernel NULL pointer dereference, address: 0000000000000008', 'CPU: 1 PID: 99 Comm: student Not tainted']), crashRetries: 0, timeoutMs: 300_000 }).catch((e: unknown) => e);
+  t.type(err, GuestCrash);
+  t.equal((err as GuestCrash).kind, 'oops');
+  t.same((err as GuestCrash).excerpt, ['BUG: kernel NULL pointer dereference, address: 0000000000000008', 'CPU: 1 PID: 99 Comm: student Not tainted']);
+  t.match((err as Error).message, /the guest's kernel broke \(oops\): BUG: kernel NULL pointer dereference.* \/ CPU: 1 PID: 99/);
+  t.same(await qemuWith((err as GuestCrash).consoleLog), [], 'its qemu is gone');
+});
+
+t.test('a soft lockup under TCG is run once more, saying so, and then reported', async (t) => {
+  const said: string[] = [];
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+    said.push(String(chunk));
+    return write(chunk, ...rest);
+  }) as typeof process.stderr.write;
+  t.teardown(() => void (process.stderr.write = write));
+  const err = await runInVm({ kernel: KERNEL, command: kmsg(['watchdog: BUG: soft lockup - CPU#0 stuck for 26s! [node:180]']), timeoutMs: 300_000 }).catch((e: unknown) => e);
+  t.type(err, GuestCrash);
+  t.equal((err as GuestCrash).kind, 'soft lockup');
+  const accel = (err as GuestCrash).accel;
+  t.equal(said.filter((l) => /soft lockup.*running it again/.test(l)).length, accel === 'tcg' ? 1 : 0, `retried once under TCG only (here: ${accel})`);
 });

@@ -1,0 +1,121 @@
+// Reading a guest's serial console: why a guest stopped early, and whether its kernel broke (a lockup,
+// an RCU stall, an oops, a panic) while the command ran. runInVm watches the console as it grows, so a
+// broken guest ends its run within seconds instead of at a timeout.
+
+import { open } from 'node:fs/promises';
+import { EnvironmentError } from '../lib/errors.js';
+
+export type GuestCrashKind = 'soft lockup' | 'hard lockup' | 'rcu stall' | 'hung task' | 'oops' | 'panic';
+
+/** What a broken kernel prints, most telling first (a lockup is often followed by a panic). */
+const CRASHES: [GuestCrashKind, RegExp][] = [
+  ['soft lockup', /watchdog: BUG: soft lockup/],
+  ['hard lockup', /Watchdog detected hard LOCKUP/],
+  ['rcu stall', /rcu: INFO: rcu_\w+ (?:self-)?detected stalls?|rcu_\w+ self-detected stall/],
+  ['hung task', /INFO: task .+ blocked for more than \d+ seconds/],
+  ['oops', /Oops:|BUG: unable to handle|BUG: kernel NULL pointer|general protection fault|kernel BUG at/],
+  ['panic', /Kernel panic - not syncing/],
+];
+
+/** Kinds that have been QEMU's emulation, not the command: seen here under TCG, both vCPUs spinning on
+ *  a static-key site the kernel was patching (6.1, syscall_trace_enter, while two tracers attached). */
+export const EMULATION_SUSPECT: readonly GuestCrashKind[] = ['soft lockup', 'rcu stall'];
+
+const stamp = (l: string) => l.replace(/^\[[^\]]*\]\s*/, '').trim();
+
+/**
+ * The first sign of a broken kernel in `text`, with a short excerpt: the line itself, the process and
+ * the instruction it names, and the first call frames — the lines a reader acts on, without registers.
+ */
+export function consoleCrash(text: string): { kind: GuestCrashKind; excerpt: string[] } | undefined {
+  const lines = text.split('\n').map(stamp);
+  let first: { kind: GuestCrashKind; at: number } | undefined;
+  for (const [kind, re] of CRASHES) {
+    const at = lines.findIndex((l) => re.test(l));
+    if (at >= 0 && (!first || at < first.at)) first = { kind, at };
+  }
+  if (!first) return undefined;
+  const excerpt = [lines[first.at]];
+  let frames = 0;
+  let inTrace = false;
+  for (const l of lines.slice(first.at + 1, first.at + 80)) {
+    if (excerpt.length >= 8) break;
+    if (/^(CPU: |RIP: 0010|Comm: )/.test(l) || /^Kernel panic/.test(l)) excerpt.push(l);
+    else if (/^Call Trace:/.test(l)) inTrace = true;
+    else if (inTrace && /^<\/TASK>|^RIP: 0033/.test(l)) break;
+    else if (inTrace && !l.startsWith('?') && !/^<TASK>|^<IRQ>|^<\/IRQ>/.test(l) && frames < 4) {
+      excerpt.push(`  ${l}`);
+      frames++;
+    }
+  }
+  return { kind: first.kind, excerpt };
+}
+
+/** The console line that says why a guest stopped early: the guest init's error, else a kernel panic. */
+export function consoleReason(text: string): string | undefined {
+  const lines = text.split('\n');
+  const initError = lines.map((l) => /lab-init: (?:\[[^\]]*\] )?error: (.*)$/.exec(l)?.[1]).filter(Boolean).pop();
+  if (initError) return initError.trim();
+  const panic = lines.find((l) => /Kernel panic|not syncing/.test(l));
+  return panic ? stamp(panic) : undefined;
+}
+
+/** The guest's kernel broke while the command ran; the command's results, if any, are not to be trusted. */
+export class GuestCrash extends EnvironmentError {
+  override name = 'GuestCrash';
+  constructor(
+    message: string,
+    readonly kind: GuestCrashKind,
+    /** The console's lines that say what broke (see consoleCrash). */
+    readonly excerpt: string[],
+    readonly consoleLog: string,
+    /** Under TCG a lockup may be QEMU's, not the guest's (EMULATION_SUSPECT). */
+    readonly accel: 'kvm' | 'tcg',
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Polls the console file as QEMU appends to it and calls `onCrash` once, at the first sign of a broken
+ * kernel. Returns the function that stops watching.
+ */
+export function watchConsole(path: string, onCrash: (crash: NonNullable<ReturnType<typeof consoleCrash>>) => void, everyMs = 1000): () => void {
+  let text = '';
+  let offset = 0;
+  let busy = false;
+  let stopped = false;
+  const poll = async () => {
+    if (busy || stopped) return;
+    busy = true;
+    try {
+      const file = await open(path, 'r').catch(() => undefined);
+      if (!file) return;
+      try {
+        const buf = Buffer.alloc(64 * 1024);
+        for (;;) {
+          const { bytesRead } = await file.read(buf, 0, buf.length, offset);
+          if (bytesRead === 0) break;
+          offset += bytesRead;
+          text += buf.subarray(0, bytesRead).toString('utf8');
+        }
+      } finally {
+        await file.close();
+      }
+      const crash = consoleCrash(text);
+      if (crash && !stopped) {
+        stopped = true;
+        onCrash(crash);
+      }
+      if (text.length > 256 * 1024) text = text.slice(-16 * 1024); // a chatty guest: keep what a message spans
+    } finally {
+      busy = false;
+    }
+  };
+  const timer = setInterval(() => void poll(), everyMs);
+  timer.unref();
+  return () => {
+    stopped = true;
+    clearInterval(timer);
+  };
+}
