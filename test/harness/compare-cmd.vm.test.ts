@@ -11,11 +11,12 @@ const lab = path.join(projectRoot, 'lab');
 
 t.setTimeout(15 * 60_000);
 
-t.test('compare --kernel 6.1 runs the harness inside the guest, and every variant, BCC included, passes there', async (t) => {
+// execsnoop three ways: the matrix test runs every variant on 6.1; this one checks the command's own path.
+t.test('compare --kernel 6.1 runs the harness inside the guest, and the variants, BCC included, pass there', async (t) => {
   const dir = await mkdtemp(path.join(tmpdir(), 'compare-vm-test-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const json = path.join(dir, 'r.json');
-  const r = await execa(lab, ['compare', '--kernel', '6.1', '--json', json], { reject: false, timeout: 10 * 60_000 });
+  const r = await execa(lab, ['compare', '--kernel', '6.1', '--example', 'execsnoop', '--tool', 'bcc', '--tool', 'libbpf', '--tool', 'ts', '--json', json], { reject: false, timeout: 10 * 60_000 });
   t.equal(r.exitCode, 0, `exit code (stderr tail: ${String(r.stderr).slice(-3000)})`);
   const report = JSON.parse(await readFile(json, 'utf8')) as CompareReport;
   // the report comes from the guest: its kernel, its accelerator, its boot time
