@@ -5,12 +5,16 @@ session, and write what every cell did as JSON for the tap tests to assert on.
 tslab reports a failing cell only by its execution status and stderr (no `error` output, and nbclient's
 CellExecutionError carries an almost empty message), so each cell's stderr and status are recorded here.
 Before the kernel is shut down, its leftovers are listed: BPF fds still open in the kernel process, and its
-child processes. Usage: run_notebooks.py --out FILE [--runs N] [--executed DIR] [--cwd DIR] NOTEBOOK...
+child processes. The next notebook's kernel is started while one runs: a tslab kernel takes ~40 s to start
+under TCG, most of it on one CPU, while the cells mostly wait on a compiler or a tracer.
+Usage: run_notebooks.py --out FILE [--runs N] [--executed DIR] [--cwd DIR] NOTEBOOK...
 """
 import argparse, json, os, pathlib, sys, time
 import nbformat
+from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError
+from nbclient.util import run_sync
 
 
 def kernel_pid(client):
@@ -70,12 +74,19 @@ def outputs_of(cell):
     return rec
 
 
-def run_notebook(path, runs, executed_dir, timeout, cwd):
+def start_kernel(path, cwd):
+    """Launches a tslab kernel for `path` and returns at once; NotebookClient waits for it to be ready."""
+    km = AsyncKernelManager(kernel_name='tslab')
+    run_sync(km.start_kernel)(cwd=cwd or str(pathlib.Path(path).parent))
+    return km, time.monotonic()
+
+
+def run_notebook(path, runs, executed_dir, timeout, cwd, kernel):
+    km, started = kernel
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name='tslab', startup_timeout=timeout,
+    client = NotebookClient(nb, km=km, timeout=timeout, startup_timeout=timeout,
                             resources={'metadata': {'path': cwd or str(pathlib.Path(path).parent)}})
     result = {'path': str(path), 'runs': []}
-    started = time.monotonic()
     with client.setup_kernel():
         result['kernelStartSeconds'] = round(time.monotonic() - started, 2)
         pid = kernel_pid(client)
@@ -117,12 +128,23 @@ def main():
     ap.add_argument('notebooks', nargs='+')
     a = ap.parse_args()
     results = []
-    for p in a.notebooks:
+    kernel = None
+    for i, p in enumerate(a.notebooks):
+        current, kernel = kernel, None
         try:
-            results.append(run_notebook(p, a.runs, a.executed, a.timeout, a.cwd))
+            current = current or start_kernel(p, a.cwd)
+            if i + 1 < len(a.notebooks):
+                try:
+                    kernel = start_kernel(a.notebooks[i + 1], a.cwd)
+                except Exception:  # tried again in its own turn, where its error is recorded
+                    kernel = None
+            results.append(run_notebook(p, a.runs, a.executed, a.timeout, a.cwd, current))
         except Exception as e:  # the kernel did not start or died: this notebook's result, not the others'
             results.append({'path': str(p), 'kernelPid': None, 'runs': [], 'failure': f'{type(e).__name__}: {e}',
                             'leftovers': {'bpfFds': [], 'children': []}})
+        finally:
+            if current:
+                run_sync(current[0].shutdown_kernel)()
     pathlib.Path(a.out).write_text(json.dumps({'notebooks': results}, indent=1))
 
 
