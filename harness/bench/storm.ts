@@ -66,10 +66,14 @@ export function stormCounterProgram(name: string, retOffset: number) {
     asm.mov(R6, R1),
     asm.ldx('dw', R1, R6, retOffset).comment(`ctx->ret (offset ${retOffset})`),
     asm.jne(R1, 0, 'out').comment('a failed exec is not one of the storm'),
+    // 6.1's bpf_get_current_comm() copies up to the NUL only (strscpy; newer kernels pad): the bytes after it
+    // keep whatever the stack held, so the slot is zeroed first or a few execs in a hundred compare unequal
+    asm.st('dw', R10, -16, 0).comment('zero the 16 bytes the comm lands in'),
+    asm.st('dw', R10, -8, 0),
     asm.mov(R1, R10),
     asm.add(R1, -16),
     asm.mov(R2, TASK_COMM_LEN),
-    asm.call('get_current_comm').comment('the new program\'s name, NUL-padded'),
+    asm.call('get_current_comm').comment("the new program's name, up to its NUL"),
     asm.ldx('dw', R1, R10, -16),
     asm.ldImm64(R2, lo),
     asm.jne(R1, R2, 'out'),
