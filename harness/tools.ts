@@ -33,8 +33,8 @@ export interface ToolInfo {
 
 /** What detection needs from the machine; tests give canned answers. */
 export interface Probe {
-  /** Run a command; a command that cannot start gives exitCode undefined. */
-  run(file: string, args: string[]): Promise<{ exitCode: number | undefined; stdout: string; stderr: string }>;
+  /** Run a command; a command that cannot start gives exitCode undefined, one that ran too long timedOut. */
+  run(file: string, args: string[]): Promise<{ exitCode: number | undefined; stdout: string; stderr: string; timedOut?: boolean }>;
   exists(path: string): Promise<boolean>;
   /** The path of an executable on PATH, or undefined. */
   which(command: string): Promise<string | undefined>;
@@ -96,6 +96,7 @@ export const TOOLS: Record<ToolName, ToolSpec> = {
     detect: async (p) => {
       const r = await p.run(SYSTEM_PYTHON, ['-c', 'import bcc; print(bcc.__version__); print(bcc.__file__)']);
       const [version, path] = r.stdout.trim().split('\n');
+      if (r.timedOut) return { missing: `${SYSTEM_PYTHON} -c 'import bcc' did not finish within ${Math.round(probeTimeoutMs() / 1000)} s` };
       if (r.exitCode !== 0 || !version || !path) {
         return { missing: `${SYSTEM_PYTHON} cannot import bcc: ${oneLine(lastLine(r.stderr) || 'no output')}` };
       }
@@ -146,11 +147,20 @@ export const TOOL_NAMES = Object.keys(TOOLS) as ToolName[];
 const oneLine = (s: string): string => s.trim().replace(/\s+/g, ' ').slice(0, 200);
 const lastLine = (s: string): string => s.trim().split('\n').pop() ?? '';
 
+/**
+ * How long a probe command may take: 15 s, times the slowdown requirements.ts's slowdownFor() gives the same
+ * accelerator (LAB_ACCEL, set by the VM that runs us): under TCG Python's `import bcc` alone takes longer than
+ * 15 s, and a timeout there turned BCC into "not installed". A host run waits no longer than before.
+ */
+export function probeTimeoutMs(accel = process.env.LAB_ACCEL): number {
+  return 15_000 * (accel === 'tcg' ? 10 : accel === 'kvm' ? 1.5 : 1);
+}
+
 /** The machine itself: execa for commands (no shell, a timeout, never left behind), PATH lookup, access(). */
 export const systemProbe: Probe = {
   async run(file, args) {
-    const r = await execa(file, args, { reject: false, timeout: 15_000, cleanup: true, stdin: 'ignore' });
-    return { exitCode: r.exitCode, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
+    const r = await execa(file, args, { reject: false, timeout: probeTimeoutMs(), cleanup: true, stdin: 'ignore' });
+    return { exitCode: r.exitCode, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), timedOut: r.timedOut };
   },
   async exists(path) {
     try {

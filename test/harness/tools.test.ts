@@ -1,5 +1,6 @@
 import t from 'tap';
-import { detectTool, tool, TOOL_NAMES, TOOLS, tools, type Probe } from '../../harness/tools.js';
+import { detectTool, probeTimeoutMs, tool, TOOL_NAMES, TOOLS, tools, type Probe } from '../../harness/tools.js';
+import { slowdownFor } from '../../harness/requirements.js';
 
 /** A machine described by its answers: commands → output, files that exist, executables on PATH. */
 function machine(opts: { outputs?: Record<string, { exitCode?: number; stdout?: string; stderr?: string }>; files?: string[]; path?: Record<string, string> }): Probe {
@@ -89,4 +90,17 @@ t.test('on this machine every tool is either found with a version or missing wit
     else t.ok(info.reason?.endsWith(TOOLS[name].install), info.reason ?? name);
   }
   t.equal(tool('bpftrace'), tool('bpftrace'), 'probed once, cached');
+});
+
+t.test('a probe waits as much longer as the accelerator is slower: a TCG guest gives import bcc 150 s, the host 15 s', async (t) => {
+  t.equal(probeTimeoutMs('none'), 15_000);
+  t.equal(probeTimeoutMs(undefined), 15_000, 'the host (no LAB_ACCEL) waits no longer than before');
+  for (const accel of ['none', 'kvm', 'tcg'] as const) t.equal(probeTimeoutMs(accel), 15_000 * slowdownFor({ accel }), `${accel}: as slowdownFor says`);
+});
+
+t.test('a probe that timed out says so, not "not installed: no output"', async (t) => {
+  const slow: Probe = { run: async () => ({ exitCode: undefined, stdout: '', stderr: '', timedOut: true }), exists: async () => true, which: async () => undefined };
+  const bcc = await detectTool('bcc', slow);
+  t.equal(bcc.installed, false);
+  t.match(bcc.reason, /import bcc' did not finish within 15 s/);
 });
