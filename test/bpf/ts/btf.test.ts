@@ -44,6 +44,23 @@ t.test('a field is found by name, also inside an anonymous union, with its byte 
   t.throws(() => btf.struct('mm_struct'), /no struct mm_struct/);
 });
 
+t.test('BTF data that does not start on a 4-byte boundary of its buffer reads the same', async (t) => {
+  const blob = tinyBtf();
+  const shifted = Buffer.alloc(blob.length + 1);
+  blob.copy(shifted, 1);
+  const btf = new Btf(shifted.subarray(1));
+  t.equal(btf.count, 4);
+  t.same(btf.fieldOf('task', 'tgid'), { offset: 16, size: 4 });
+  t.equal(btf.type(2).kind, BtfKind.PTR, 'the records after a struct with members are found too');
+});
+
+t.test('a second struct asked for after the first lookup is found by its own pass', async (t) => {
+  const btf = new Btf(tinyBtf());
+  t.same(btf.fieldOf('task', 'parent'), { offset: 8, size: 8 });
+  btf.findStructs(['int']);
+  t.throws(() => btf.struct('int'), /no struct int/, 'an INT of that name is not a struct');
+});
+
 t.test('data that is not BTF is refused', async (t) => {
   t.throws(() => new Btf(Buffer.alloc(32)), /bad magic/);
 });
