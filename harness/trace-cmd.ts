@@ -50,7 +50,10 @@ const interrupted = () =>
 export async function traceCommand(argv: string[]): Promise<number> {
   const { variant, format, target, kernel } = parseTraceArgs(argv);
   const inGuest = process.env.LAB_IN_VM === '1';
-  await ensureSetup({ build: !inGuest, kernels: target === 'qemu' ? [kernel] : [] });
+  // a VM's root is the host's, read-only: build for it here; on the host only what this variant runs needs
+  // building (`make -C bpf -q` alone cost 20-50 ms of a ts tool's start)
+  const build = !inGuest && (target !== 'host' || variant.requires.includes('build:libbpf'));
+  await ensureSetup({ build, kernels: target === 'qemu' ? [kernel] : [] });
 
   if (target !== 'host') {
     const stop = new AbortController();
