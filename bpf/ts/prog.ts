@@ -91,6 +91,9 @@ const MAX_LOG_SIZE = 0xffffffff >>> 2;
 const MIN_LOG_SIZE = 128;
 
 /** Load a program; a rejection throws VerifierError with the verifier's own words. */
+/** Loads tried while the kernel says EAGAIN (libbpf: 5). */
+const PROG_LOAD_ATTEMPTS = 5;
+
 export function loadProgram(spec: ProgramSpec): Program {
   const where = { program: spec.name };
   const bad = checkObjectName(spec.name);
@@ -108,7 +111,7 @@ export function loadProgram(spec: ProgramSpec): Program {
 
   const attempt = (logLevel: number, logSize: number) => {
     const logBuf = logLevel > 0 ? Buffer.alloc(logSize) : undefined;
-    const { ret } = bpfCommandRaw(Cmd.prog_load, ProgLoadAttr, {
+    const call = () => bpfCommandRaw(Cmd.prog_load, ProgLoadAttr, {
       prog_type: type,
       insn_cnt: insns.length / 8,
       insns,
@@ -118,7 +121,11 @@ export function loadProgram(spec: ProgramSpec): Program {
       ...(spec.flags ? { prog_flags: spec.flags } : {}),
       prog_name: spec.name,
       ...(attachType !== undefined ? { expected_attach_type: attachType } : {}),
-    });
+    }).ret;
+    // The verifier gives up with EAGAIN when a signal is pending (a profiler's SIGPROF did it here): try again,
+    // up to 5 times, as libbpf's sys_bpf_prog_load() does.
+    let ret = call();
+    for (let tries = 1; ret === -errno.EAGAIN && tries < PROG_LOAD_ATTEMPTS; tries++) ret = call();
     return { ret, log: logBuf ? cString(logBuf) : '' };
   };
 

@@ -65,6 +65,17 @@ t.test('a log that does not fit gives ENOSPC and the buffer doubles until it doe
   t.equal(prog.log, log);
 });
 
+t.test('EAGAIN (a signal arrived while the verifier ran) is tried again, 5 times at most, as libbpf does', async (t) => {
+  let left = 2;
+  const fake = fakeSyscalls(t, { bpf: () => (left-- > 0 ? -E.EAGAIN : 7) });
+  const prog = loadProgram({ name: 'p', type: 'socket_filter', insns: RETURN_2 });
+  t.equal(fake.bpf.length, 3, 'two EAGAINs, then the load');
+  t.ok(prog);
+  const always = fakeSyscalls(t, { bpf: () => -E.EAGAIN });
+  t.throws(() => loadProgram({ name: 'p', type: 'socket_filter', insns: RETURN_2 }), { code: 'EAGAIN' });
+  t.equal(always.bpf.length, 10, '5 tries without a log, then 5 with one to say why');
+});
+
 t.test('a rejection without a log is loaded again with one, to say what the verifier did not like', async (t) => {
   const fake = fakeSyscalls(t, {
     bpf: (f, _cmd, attr) => {
