@@ -311,6 +311,19 @@ export class BootPanic extends EnvironmentError {
   override name = 'BootPanic';
 }
 
+/** The guest stopped before its command finished (a panic, QEMU died); the console log says why. */
+export class GuestStopped extends EnvironmentError {
+  override name = 'GuestStopped';
+  constructor(
+    message: string,
+    readonly consoleLog: string,
+    /** The command had started: what stopped the guest may be the command's doing. */
+    readonly commandStarted: boolean,
+  ) {
+    super(message);
+  }
+}
+
 /** Panics that every boot of the same kernel and initramfs would repeat: retrying them only wastes time. */
 const DETERMINISTIC_PANIC = /Unable to mount root fs|No working init found|Attempted to kill init|Requested init .* failed/;
 
@@ -450,7 +463,7 @@ async function runInVmOnce(opts: VmRunOptions): Promise<VmRunResult> {
       const reason = guestError || qemuError || consoleReason(await readFile(consoleLog, 'utf8').catch(() => '')) || `QEMU exited with ${r.exitCode ?? r.signal} before the command finished`;
       const message = `run in vm ${kernel.name} (${kernel.release}, ${accel}): ${reason} (console log: ${consoleLog})`;
       if (bootMs < 0 && /Kernel panic|Oops/.test(reason) && !DETERMINISTIC_PANIC.test(reason)) throw new BootPanic(message);
-      throw new EnvironmentError(message);
+      throw new GuestStopped(message, consoleLog, bootMs >= 0);
     }
     return result;
   } finally {
