@@ -66,8 +66,10 @@ export async function runTsDriver<R>(lab: Lab<R>, ctx: RunContext, driver: strin
   if (abnormal) throw new StudentFailure(abnormal);
   const line = r.stdout.split('\n').reverse().find((l) => l.startsWith(REPORT_PREFIX));
   if (!line) {
-    const tail = r.stderr.trim().split('\n').filter(Boolean).slice(-3);
-    throw new StudentFailure(`the program stopped (exit ${r.exitCode ?? r.signal}) before the driver could report`, tail);
+    // Node prints the source line and a caret first, then the error: quote the error's own line.
+    const lines = r.stderr.trim().split('\n').filter(Boolean);
+    const error = lines.find((l) => /^\w*(Error|Exception)\b/.test(l));
+    throw new StudentFailure(`the program stopped (exit ${r.exitCode ?? r.signal}) before the driver could report`, error ? [error] : lines.slice(-3));
   }
   return JSON.parse(line.slice(REPORT_PREFIX.length)) as R;
 }

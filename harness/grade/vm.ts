@@ -62,7 +62,9 @@ export function kernelTrouble(consoleText: string, max = 4): string[] | undefine
   const lines = consoleText.split('\n').map((l) => l.replace(/^\[\s*[\d.]+\]\s*/, '').trim());
   const first = lines.findIndex((l) => /Oops|Kernel panic|soft lockup|BUG:|general protection fault|sysrq: Trigger a crash/.test(l));
   if (first < 0) return undefined;
-  return lines.slice(first).filter((l) => l && !/^(lab-init|CPU:|Hardware name:|Call Trace|RIP:|Code:|RSP:|RAX:|RDX:|RBP:|R\d+:|FS:|CS:|CR2:|\? )/.test(l)).slice(0, max);
+  // The register dump and the stack frames say little to a student: the lines that say what happened.
+  const noise = /^(lab-init|CPU:|Hardware name:|Call Trace|RIP:|Code:|RSP:|RAX:|RDX:|RBP:|R\d+:|FS:|CS:|CR2:|\? |<\/?TASK>$|<\/?IRQ>$|[\w.]+\+0x[0-9a-f]+\/0x[0-9a-f]+)/;
+  return lines.slice(first).filter((l) => l && !noise.test(l)).slice(0, max);
 }
 
 export interface VmGradeOptions {

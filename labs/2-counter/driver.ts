@@ -34,13 +34,13 @@ try {
   process.exit(0);
 }
 const link = attachTracepoint(prog, 'syscalls', 'sys_enter_execve');
-const before = Number(total.lookup(0) ?? 0n);
+const before = Number(total.get(0) ?? 0n);
 // Five processes that exec once each, and one that execs four times (sh, sh, sh, then true).
 const singles = Array.from({ length: 5 }, () => spawnSync('/bin/true').pid);
 const chain = spawnSync('/bin/sh', ['-c', 'exec /bin/sh -c "exec /bin/sh -c \\"exec /bin/true\\""']).pid;
-const after = Number(total.lookup(0) ?? 0n);
+const after = Number(total.get(0) ?? 0n);
 link.close();
-const count = (pid: number | undefined) => (pid === undefined ? undefined : Number(perPid.lookup(pid) ?? 0n));
+const count = (pid: number | undefined) => (pid === undefined ? undefined : Number(perPid.get(pid) ?? 0n));
 report({
   loaded: true,
   insns: program.encode().toString('hex'),
@@ -52,5 +52,5 @@ report({
     ...singles.map((pid, i) => ({ name: `process ${i + 1} of 5 that exec'd once`, ok: count(pid) === 1, detail: `counted ${count(pid)}` })),
     { name: 'the process that exec\'d 4 times', ok: count(chain) === 4, detail: `counted ${count(chain)}` },
   ]),
-  quiet: tally([{ name: 'no entry for this driver, which did not exec while counting', ok: perPid.lookup(process.pid) === undefined, detail: 'it has one' }]),
+  quiet: tally([{ name: 'no entry for this driver, which did not exec while counting', ok: perPid.get(process.pid) === undefined, detail: 'it has one' }]),
 });

@@ -17,8 +17,10 @@ t.test('the console\'s first lines of a crash become feedback; a clean console g
     '[    9.000200] CPU: 0 PID: 250 Comm: node Not tainted 6.1.0-50-amd64 #1  Debian 6.1.123-1',
     '[    9.000300] Call Trace:',
     '[    9.000400]  <TASK>',
+    '[    9.000500]  dump_stack_lvl+0x44/0x5c',
+    '[    9.000600] Kernel Offset: disabled',
   ].join('\n');
-  t.same(kernelTrouble(log, 3), ['sysrq: Trigger a crash', 'Kernel panic - not syncing: sysrq triggered crash', '<TASK>']);
+  t.same(kernelTrouble(log, 3), ['sysrq: Trigger a crash', 'Kernel panic - not syncing: sysrq triggered crash', 'Kernel Offset: disabled']);
   t.equal(kernelTrouble('[ 1.0] lab-init: modules loaded\n'), undefined);
   t.same(kernelTrouble('[ 22.5] watchdog: BUG: soft lockup - CPU#1 stuck for 22s! [node:300]\n'), ['watchdog: BUG: soft lockup - CPU#1 stuck for 22s! [node:300]']);
 });
