@@ -4,6 +4,7 @@
 // code on a third; the serial console carries only the kernel's log, kept on disk for failures.
 
 import { execa, type ResultPromise } from 'execa';
+import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, realpath, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -377,7 +378,9 @@ async function runInVmOnce(opts: VmRunOptions): Promise<VmRunResult> {
   await mkdir(runsDir, { recursive: true });
   await pruneConsoleLogs(runsDir, 50);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const consoleLog = join(runsDir, `${stamp}-${kernel.name}-${process.pid}.console.log`);
+  // Two VMs started in the same millisecond by one process (./lab grade --jobs 2) must not share a log:
+  // each one's console watcher would see the other's crash.
+  const consoleLog = join(runsDir, `${stamp}-${kernel.name}-${process.pid}-${randomBytes(3).toString('hex')}.console.log`);
   // Short path: unix socket paths are limited to 107 bytes. The pid in the name lets a later run
   // remove what a killed one left.
   await pruneRunDirs();

@@ -3,6 +3,7 @@
 // as a CSV, Gradescope results.json files, a JSON report and a manifest. Progress goes to stderr.
 
 import { execa } from 'execa';
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseOptions } from '../../lib/args.js';
@@ -12,7 +13,7 @@ import { LABS, findLab } from '../../labs/index.js';
 import { ensureSetup } from '../setup.js';
 import type { Lab } from './lab.js';
 import { csvRows, gradescopeResults, hashSubmission, mergeCsv, shardOf, toCsv, total } from './outputs.js';
-import { gradeHere } from './run.js';
+import { gradeHere, missingFiles } from './run.js';
 import { gradeInVm, RESULT_TAG, type GradedSubmission } from './vm.js';
 import { similarGroups } from './similar.js';
 
@@ -135,8 +136,12 @@ export async function gradeCommand(argv: string[]): Promise<number> {
     pool(students, jobs, async (student) => {
       process.stderr.write(`lab grade: [${done}/${students.length}] ${student}: grading (elapsed ${elapsed(Date.now() - started)})\n`);
       const t0 = Date.now();
+      // a folder without the files the lab asks for needs no VM to say so
+      const missing = lab.files.filter((f) => !existsSync(path.join(dir, student, f)));
       const g: GradedSubmission =
-        values.target === 'qemu'
+        missing.length > 0
+          ? { student, results: missingFiles(lab as Lab<unknown>, missing), bootMs: -1, totalMs: Date.now() - t0 }
+          : values.target === 'qemu'
           ? await gradeInVm(lab as Lab<unknown>, path.join(dir, student), student, { kernel: values.kernel, signal })
           : { student, ...(await gradeHere(lab as Lab<unknown>, path.join(dir, student), student)), bootMs: -1, totalMs: Date.now() - t0 };
       done++;

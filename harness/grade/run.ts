@@ -22,6 +22,11 @@ export function commandLimits(lab: Lab<unknown>): SandboxLimits {
   };
 }
 
+/** Every check scores 0: the submission lacks files the lab's README lists. */
+export function missingFiles(lab: Lab<unknown>, missing: string[]): CheckResult[] {
+  return failAll(lab, `missing ${missing.join(', ')}: the lab's README lists the files to hand in (${lab.files.join(', ')})`);
+}
+
 /** "reason | first detail lines": feedback for a failure that costs every check. */
 export function failureFeedback(f: StudentFailure): string {
   return oneLine([f.reason, ...f.detail.slice(0, 4)].join('\n'));
@@ -70,7 +75,7 @@ export async function gradeHere(lab: Lab<unknown>, submission: string, student: 
 
 async function gradeScratch(lab: Lab<unknown>, dir: string, student: string): Promise<HereResult> {
   const missing = lab.files.filter((f) => !existsSync(path.join(dir, f)));
-  if (missing.length > 0) return { results: failAll(lab, `missing ${missing.join(', ')}: the lab's README lists the files to hand in (${lab.files.join(', ')})`) };
+  if (missing.length > 0) return { results: missingFiles(lab, missing) };
   const limits = commandLimits(lab);
   const ctx: RunContext = {
     dir,

@@ -52,8 +52,12 @@ async function makeCgroup(limits: SandboxLimits): Promise<string> {
   return dir;
 }
 
-/** Kill everything in the cgroup (cgroup.kill from 5.14; before that, SIGKILL each pid until none is left). */
-async function killCgroup(dir: string): Promise<void> {
+/**
+ * Kill everything in the cgroup (cgroup.kill from 5.14; before that, SIGKILL each pid until none is left),
+ * then remove it unless asked to keep it: a stop on a limit keeps it, so pids.events and memory.events
+ * can still be read (read from a removed cgroup they say nothing, and a fork bomb read as a plain hang).
+ */
+async function killCgroup(dir: string, remove = true): Promise<void> {
   if (existsSync(path.join(dir, 'cgroup.kill'))) await writeFile(path.join(dir, 'cgroup.kill'), '1').catch(() => {});
   for (let round = 0; round < 200; round++) {
     const pids = (await readFile(path.join(dir, 'cgroup.procs'), 'utf8').catch(() => '')).split('\n').filter(Boolean).map(Number);
@@ -65,6 +69,7 @@ async function killCgroup(dir: string): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 20));
   }
+  if (!remove) return;
   for (let round = 0; round < 100; round++) {
     try {
       await rmdir(dir);
@@ -97,7 +102,7 @@ export async function runSandboxed(file: string, args: string[], opts: { cwd: st
   let flooded = false;
   let timedOut = false;
   const stop = () => {
-    if (cgroup) void killCgroup(cgroup);
+    if (cgroup) void killCgroup(cgroup, false);
     try {
       process.kill(-child.pid!, 'SIGKILL');
     } catch {}

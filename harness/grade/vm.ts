@@ -74,6 +74,7 @@ export interface VmGradeOptions {
 
 export async function gradeInVm(lab: Lab<unknown>, submission: string, student: string, opts: VmGradeOptions): Promise<GradedSubmission> {
   const { runInVm, GuestStopped } = await import('../../vm/qemu.js');
+  const { GuestCrash } = await import('../../vm/console.js');
   const started = Date.now();
   const nonce = randomBytes(12).toString('hex');
   const stdout = new Capped(1 << 20);
@@ -94,6 +95,8 @@ export async function gradeInVm(lab: Lab<unknown>, submission: string, student: 
       timeoutMs: timeLimitS * 1000,
       memoryMb: lab.memoryMb ?? 1024,
       headers: false,
+      // a submission may lock the guest up on purpose: that is its result, not QEMU's to retry
+      crashRetries: 0,
       stdout,
       stderr,
       signal: opts.signal,
@@ -107,6 +110,12 @@ export async function gradeInVm(lab: Lab<unknown>, submission: string, student: 
     // Nothing the student's code can do explains it: the grader's own failure, status error.
     return finish(results, `the grader in the VM stopped (exit ${r.exitCode}) before every check ran: ${tail || 'no message'}`, r.bootMs, 'error');
   } catch (err) {
+    if (err instanceof GuestCrash) {
+      // runInVm saw the kernel break on the console and stopped QEMU: the student's result
+      const { results } = parseResults(stdout.text(), nonce);
+      const trouble = kernelTrouble(await readFile(err.consoleLog, 'utf8').catch(() => '')) ?? err.excerpt;
+      return finish(results, `the guest kernel broke (${err.kind}): ${trouble.join(' | ')}`, -1);
+    }
     if (!(err instanceof GuestStopped) || !err.commandStarted) throw err;
     const { results } = parseResults(stdout.text(), nonce);
     const trouble = kernelTrouble(await readFile(err.consoleLog, 'utf8').catch(() => ''));
