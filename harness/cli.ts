@@ -6,14 +6,6 @@ import { Interrupted } from '../lib/process.js';
 
 type Command = { summary: string; usage?: string | (() => Promise<string>); run: (argv: string[]) => Promise<number> };
 
-const notImplemented = (name: string, issue: string): Command => ({
-  summary: `(not implemented yet: ${issue})`,
-  run: async () => {
-    process.stderr.write(`lab ${name}: not implemented yet (${issue})\n`);
-    return 2;
-  },
-});
-
 const commands: Record<string, Command> = {
   setup: {
     summary: 'install and build what is missing; print what was done',
@@ -64,7 +56,11 @@ const commands: Record<string, Command> = {
     usage: async () => (await import('./notebook-cmd.js')).USAGE,
     run: async (argv) => (await import('./notebook-cmd.js')).notebookCommand(argv),
   },
-  grade: notImplemented('grade', 'the labs and the autograder are not written yet'),
+  grade: {
+    summary: 'grade a folder of lab submissions, each in its own VM, into a CSV / Gradescope results',
+    usage: async () => (await import('./grade/cmd.js')).USAGE,
+    run: async (argv) => (await import('./grade/cmd.js')).gradeCommand(argv),
+  },
   bench: {
     summary: 'measure each variant side by side: startup, memory, loss under an exec storm, cost, footprint, boot',
     usage: async () => (await import('./bench-cmd.js')).BENCH_USAGE,

@@ -3,6 +3,7 @@
 //   *.kernel.test.ts  kernel — loads programs into the running kernel
 //   *.vm.test.ts      vm     — boots Debian kernels in QEMU
 //   *.notebook.test.ts notebooks — executes notebooks/ through Jupyter (on this kernel and in a VM)
+//   *.lab.test.ts     labs   — ./lab grade on the labs' references, starters and fixtures, in VMs
 // Parts run one after the other, so a kernel test never competes with a VM for the two CPUs.
 
 import { readdir } from 'node:fs/promises';
@@ -27,7 +28,7 @@ const PARTS: Record<string, Part | { missing: string }> = {
   kernel: { matches: (f) => f.endsWith('.kernel.test.ts'), jobs: 1, timeout: 300 },
   vm: { matches: (f) => f.endsWith('.vm.test.ts'), jobs: 1, timeout: 1200 },
   notebooks: { matches: (f) => f.endsWith('.notebook.test.ts'), jobs: 1, timeout: 1800 },
-  labs: { missing: 'the labs are not written yet' },
+  labs: { matches: (f) => f.endsWith('.lab.test.ts'), jobs: 1, timeout: 900 },
 };
 
 async function testFiles(dir: string): Promise<string[]> {
@@ -46,8 +47,8 @@ export async function testCommand(argv: string[]): Promise<number> {
 
   const files = await testFiles(path.join(projectRoot, 'test'));
   // everything tests rely on is installed and built once, here, not inside each test
-  // (the notebooks part boots the 6.1 VM too: ./lab notebook --kernel 6.1)
-  const kernels = new Set([...(names.includes('vm') ? MATRIX_KERNELS.filter((k) => k !== 'host') : []), ...(names.includes('notebooks') ? ['6.1'] : [])]);
+  // (the notebooks part boots the 6.1 VM too: ./lab notebook --kernel 6.1; so does labs: ./lab grade)
+  const kernels = new Set([...(names.includes('vm') ? MATRIX_KERNELS.filter((k) => k !== 'host') : []), ...(names.includes('notebooks') || names.includes('labs') ? ['6.1'] : [])]);
   await ensureSetup({ build: true, kernels: [...kernels], log: (l) => process.stderr.write(`lab test: ${l}\n`) });
 
   let failed = false;

@@ -4,6 +4,7 @@
 // code on a third; the serial console carries only the kernel's log, kept on disk for failures.
 
 import { execa, type ResultPromise } from 'execa';
+import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, realpath, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -311,6 +312,19 @@ export class BootPanic extends EnvironmentError {
   override name = 'BootPanic';
 }
 
+/** The guest stopped before its command finished (a panic, QEMU died); the console log says why. */
+export class GuestStopped extends EnvironmentError {
+  override name = 'GuestStopped';
+  constructor(
+    message: string,
+    readonly consoleLog: string,
+    /** The command had started: what stopped the guest may be the command's doing. */
+    readonly commandStarted: boolean,
+  ) {
+    super(message);
+  }
+}
+
 /** Panics that every boot of the same kernel and initramfs would repeat: retrying them only wastes time. */
 const DETERMINISTIC_PANIC = /Unable to mount root fs|No working init found|Attempted to kill init|Requested init .* failed/;
 
@@ -364,7 +378,9 @@ async function runInVmOnce(opts: VmRunOptions): Promise<VmRunResult> {
   await mkdir(runsDir, { recursive: true });
   await pruneConsoleLogs(runsDir, 50);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const consoleLog = join(runsDir, `${stamp}-${kernel.name}-${process.pid}.console.log`);
+  // Two VMs started in the same millisecond by one process (./lab grade --jobs 2) must not share a log:
+  // each one's console watcher would see the other's crash.
+  const consoleLog = join(runsDir, `${stamp}-${kernel.name}-${process.pid}-${randomBytes(3).toString('hex')}.console.log`);
   // Short path: unix socket paths are limited to 107 bytes. The pid in the name lets a later run
   // remove what a killed one left.
   await pruneRunDirs();
@@ -450,7 +466,7 @@ async function runInVmOnce(opts: VmRunOptions): Promise<VmRunResult> {
       const reason = guestError || qemuError || consoleReason(await readFile(consoleLog, 'utf8').catch(() => '')) || `QEMU exited with ${r.exitCode ?? r.signal} before the command finished`;
       const message = `run in vm ${kernel.name} (${kernel.release}, ${accel}): ${reason} (console log: ${consoleLog})`;
       if (bootMs < 0 && /Kernel panic|Oops/.test(reason) && !DETERMINISTIC_PANIC.test(reason)) throw new BootPanic(message);
-      throw new EnvironmentError(message);
+      throw new GuestStopped(message, consoleLog, bootMs >= 0);
     }
     return result;
   } finally {

@@ -51,14 +51,6 @@ t.test('bad usage exits 2 with the reason on stderr', async (t) => {
   }
 });
 
-t.test('a command not written yet says so and exits 2', async (t) => {
-  for (const c of ['grade']) {
-    const r = await lab(c);
-    t.equal(r.exitCode, 2, c);
-    t.match(r.stderr, new RegExp(`^lab ${c}: not implemented yet`), c);
-  }
-});
-
 t.test('./lab notebook: bad options exit 2 before anything starts; --help prints its usage', async (t) => {
   const port = await lab('notebook', '--port', 'nope');
   t.equal(port.exitCode, 2);
@@ -76,4 +68,19 @@ t.test('--help after -- belongs to the command run in the VM, not to ./lab', asy
   const r = await lab('vm', 'run', '--', 'ls', '--help');
   t.equal(r.exitCode, 2);
   t.match(r.stderr, /--kernel/);
+});
+
+t.test('./lab grade: bad usage exits 2 with the reason', async (t) => {
+  const none = await lab('grade');
+  t.equal(none.exitCode, 2);
+  t.match(none.stderr, /grade: expected LAB and DIR/);
+  const unknown = await lab('grade', 'no-such-lab', '/tmp');
+  t.equal(unknown.exitCode, 2);
+  t.match(unknown.stderr, /no lab "no-such-lab"/);
+  const dir = await lab('grade', '1', '/nonexistent-dir');
+  t.equal(dir.exitCode, 2);
+  t.match(dir.stderr, /\/nonexistent-dir is not a directory/);
+  const jobs = await lab('grade', '1', '/tmp', '--jobs', '0');
+  t.equal(jobs.exitCode, 2);
+  t.match(jobs.stderr, /--jobs must be a positive integer/);
 });

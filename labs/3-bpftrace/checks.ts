@@ -1,0 +1,42 @@
+// Lab 3's checks: the student's execsnoop.bt runs under bpftrace in the grading VM against the exec
+// workload; its output is read and graded as the project's own execsnoop.bt is (examples/execsnoop),
+// once without the parent pid and the return value, once with each.
+
+import { defineLab, type Lab } from '../../harness/grade/lab.js';
+import { attaches, fromView, runTracerDriver, type TracerLabConfig } from '../../harness/grade/tracer-lab.js';
+import type { TracerReport } from '../../harness/grade/tracer-driver.js';
+import { BPFTRACE, readyOf } from '../tracer.js';
+
+const CASES = ['plain', 'three-args', 'arg-with-spaces', 'failed-enoent', 'from-thread'];
+
+const config: TracerLabConfig = {
+  // as the project's variant runs it: 128-byte arguments, and the BTF named for bpftrace 0.17 on 5.10
+  command: ['env', 'BPFTRACE_STRLEN=129', 'BPFTRACE_BTF=/sys/kernel/btf/vmlinux', 'bpftrace', 'execsnoop.bt'],
+  ready: readyOf(BPFTRACE),
+  parser: BPFTRACE.parser,
+  attachTimeoutMs: BPFTRACE.attachTimeoutMs,
+  expect: BPFTRACE.expect as TracerLabConfig['expect'],
+  cases: CASES,
+  views: {
+    events: { expect: { ppid: false, ret: false } },
+    ppid: { expect: { ppid: true, ret: false } },
+    ret: { expect: { ppid: false, ret: true } },
+  },
+};
+
+export const lab: Lab<TracerReport> = defineLab<TracerReport>({
+  id: '3-bpftrace',
+  title: 'bpftrace: execsnoop with the parent pid and the return value',
+  files: ['execsnoop.bt'],
+  version: 1,
+  timeLimitS: 240,
+  commandTimeoutS: 150,
+  memoryMb: 1024,
+  run: (ctx) => runTracerDriver(lab, ctx, config),
+  checks: [
+    { id: 'attaches', name: 'bpftrace runs the script and it attaches', points: 1, grade: (r) => attaches(r, 1) },
+    { id: 'events', name: 'every exec is printed: pid, comm, arguments (threads and failed execs too)', points: 3, grade: fromView('events', 3, 'every exec seen, fields right') },
+    { id: 'ppid', name: 'exit prints the parent pid', points: 3, grade: fromView('ppid', 3, 'the parent pid of every exec') },
+    { id: 'ret', name: "exit prints execve's return value", points: 3, grade: fromView('ret', 3, 'the return value of every exec, failures included') },
+  ],
+});

@@ -1,0 +1,35 @@
+// Lab 4's checks: the student's libbpf execsnoop (kernel side, user side, the shared header) is built in
+// the grading VM as bpf/Makefile builds ours, runs against the exec workload, and its output is graded as
+// our libbpf execsnoop's is (examples/execsnoop): once without the parent pid, once with it.
+
+import { defineLab, type Lab } from '../../harness/grade/lab.js';
+import { attaches, fromView, runTracerDriver } from '../../harness/grade/tracer-lab.js';
+import type { TracerReport } from '../../harness/grade/tracer-driver.js';
+import { libbpfConfig } from '../tracer.js';
+
+const config = libbpfConfig({
+  cases: ['plain', 'three-args', 'failed-enoent', 'shebang', 'from-thread'],
+  views: {
+    events: { expect: { ppid: false } },
+    ppid: { expect: { ppid: true }, cases: ['plain', 'three-args', 'failed-enoent', 'shebang'] },
+    // de_thread() makes the exec'ing thread the leader: is the parent still the process's parent?
+    'ppid-thread': { expect: { ppid: true }, cases: ['from-thread'] },
+  },
+});
+
+export const lab: Lab<TracerReport> = defineLab<TracerReport>({
+  id: '4-ppid',
+  title: 'libbpf: the parent pid, kernel side and user side',
+  files: ['execsnoop.bpf.c', 'execsnoop.c', 'execsnoop.h'],
+  version: 1,
+  timeLimitS: 240,
+  commandTimeoutS: 150,
+  memoryMb: 1024,
+  run: (ctx) => runTracerDriver(lab, ctx, config),
+  checks: [
+    { id: 'attaches', name: 'it builds, the verifier accepts it, it attaches', points: 1, grade: (r) => attaches(r, 1) },
+    { id: 'events', name: 'every exec is printed: pid, comm, return value, arguments', points: 3, grade: fromView('events', 3, 'every exec seen, fields right') },
+    { id: 'ppid', name: 'the PPID column holds the parent pid', points: 4, grade: fromView('ppid', 4, 'the parent pid of every exec') },
+    { id: 'ppid-thread', name: 'the parent pid of an exec from a thread', points: 2, hidden: true, grade: fromView('ppid-thread', 2, 'right for a thread exec too') },
+  ],
+});

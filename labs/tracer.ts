@@ -1,0 +1,45 @@
+// What the tracer labs (3–6) share: a student's execsnoop, run against the harness's exec workload and
+// graded with the examples' execsnoop grader (harness/grade/tracer-driver.ts). The libbpf labs build the
+// submission in the grading VM with the Makefile's own commands (vmlinux.h from build/bpf).
+
+import path from 'node:path';
+import { VARIANTS } from '../harness/examples/execsnoop/variants.js';
+import { buildDir } from '../harness/paths.js';
+import type { TracerLabConfig } from '../harness/grade/tracer-lab.js';
+
+const variant = (tool: string) => VARIANTS.find((v) => v.tool === tool)!;
+
+/** The project's own execsnoops: what a correct submission of each kind prints. */
+export const BPFTRACE = variant('bpftrace');
+export const LIBBPF = variant('libbpf');
+
+/** Our bpftrace/libbpf execsnoop's ready line, as the driver gets it (a RegExp's source). */
+export const readyOf = (v: typeof LIBBPF): string => v.ready.source;
+
+const ARCH = process.arch === 'arm64' ? 'arm64' : 'x86';
+
+/**
+ * Build a libbpf execsnoop handed in as execsnoop.bpf.c + execsnoop.c + execsnoop.h, as bpf/Makefile
+ * does, into .grade/: the BPF object, its skeleton, the binary (linked against libbpf.so).
+ */
+export const LIBBPF_BUILD: string[][] = [
+  ['clang', '-g', '-O2', '-Wall', '-target', 'bpf', `-D__TARGET_ARCH_${ARCH}`, `-I${buildDir}`, '-I.', '-c', 'execsnoop.bpf.c', '-o', '.grade/execsnoop.bpf.o'],
+  ['sh', '-c', 'bpftool gen skeleton .grade/execsnoop.bpf.o name execsnoop_bpf > .grade/execsnoop.skel.h'],
+  ['cc', '-g', '-O2', '-Wall', '-I.grade', '-I.', 'execsnoop.c', '-lbpf', '-o', '.grade/execsnoop'],
+];
+
+/** A libbpf lab's tracer: the binary just built, read as our libbpf execsnoop is. */
+export function libbpfConfig(cfg: Pick<TracerLabConfig, 'cases' | 'views' | 'countMap' | 'capsFrom'> & { expect?: Partial<TracerLabConfig['expect']> }): TracerLabConfig {
+  return {
+    build: LIBBPF_BUILD,
+    command: [path.join('.grade', 'execsnoop')],
+    ready: readyOf(LIBBPF),
+    parser: LIBBPF.parser,
+    attachTimeoutMs: LIBBPF.attachTimeoutMs,
+    expect: { ...(LIBBPF.expect as TracerLabConfig['expect']), ...cfg.expect },
+    cases: cfg.cases,
+    views: cfg.views,
+    ...(cfg.countMap ? { countMap: cfg.countMap } : {}),
+    ...(cfg.capsFrom ? { capsFrom: cfg.capsFrom } : {}),
+  };
+}

@@ -1,0 +1,76 @@
+// The tracer labs' driver, its pure parts: the verifier's rejection found in libbpf's output (words,
+// instruction, source line), and a check's view graded with the examples' execsnoop grader.
+import t from 'tap';
+import { headerCaps, libbpfRejection, viewTally, type TracerConfig } from '../../../harness/grade/tracer-driver.js';
+import { LIBBPF } from '../../../labs/tracer.js';
+import type { WorkloadRun } from '../../../harness/types.js';
+
+// libbpf's output for a rejected program, as it was (lab 4's solution without the NULL check after
+// bpf_map_lookup_elem, loaded on the host's 6.18 kernel with libbpf 1.1)
+const LOG = `libbpf: prog 'handle_exit_execve': BPF program load failed: Permission denied
+libbpf: prog 'handle_exit_execve': -- BEGIN PROG LOAD LOG --
+0: R1=ctx() R10=fp0
+; int handle_exit_execve(struct trace_event_raw_sys_exit *ctx) @ execsnoop.bpf.c:144
+0: (bf) r6 = r1                       ; R1=ctx() R6=ctx()
+; __u32 tgid = bpf_get_current_pid_tgid() >> 32; @ execsnoop.bpf.c:146
+1: (85) call bpf_get_current_pid_tgid#14      ; R0=scalar()
+2: (77) r0 >>= 32                     ; R0=scalar(smin=0,smax=umax=0xffffffff,var_off=(0x0; 0xffffffff))
+3: (63) *(u32 *)(r10 -28) = r0        ; R0=scalar(smin=0,smax=umax=0xffffffff,var_off=(0x0; 0xffffffff)) R10=fp0 fp-32=mmmm????
+4: (bf) r2 = r10                      ; R2=fp0 R10=fp0
+;  @ execsnoop.bpf.c:0
+5: (07) r2 += -28                     ; R2=fp-28
+; e = bpf_map_lookup_elem(&execs, &tgid); @ execsnoop.bpf.c:150
+6: (18) r1 = 0xffff888109881800       ; R1=map_ptr(map=execs,ks=4,vs=2608)
+8: (85) call bpf_map_lookup_elem#1    ; R0=map_value_or_null(id=1,map=execs,ks=4,vs=2608)
+9: (bf) r8 = r0                       ; R0=map_value_or_null(id=1,map=execs,ks=4,vs=2608) R8=map_value_or_null(id=1,map=execs,ks=4,vs=2608)
+; e->ret = ctx->ret; @ execsnoop.bpf.c:151
+10: (79) r1 = *(u64 *)(r6 +16)        ; R1=scalar() R6=ctx()
+11: (63) *(u32 *)(r8 +8) = r1
+R8 invalid mem access 'map_value_or_null'
+processed 11 insns (limit 1000000) max_states_per_insn 0 total_states 1 peak_states 1 mark_read 0
+-- END PROG LOAD LOG --
+libbpf: prog 'handle_exit_execve': failed to load: -13
+libbpf: failed to load object 'execsnoop_bpf'
+`;
+
+t.test('a rejection in libbpf\'s output: the verifier\'s words, the instruction and the source line they point at', async (t) => {
+  t.same(libbpfRejection(LOG), { words: "R8 invalid mem access 'map_value_or_null'", at: '11: (63) *(u32 *)(r8 +8) = r1', source: 'e->ret = ctx->ret; @ execsnoop.bpf.c:151' });
+  t.equal(libbpfRejection('load execsnoop.bpf.o: Operation not permitted\n'), undefined, 'no log, no rejection');
+});
+
+const run: WorkloadRun = {
+  runId: 'labtest',
+  execs: [
+    { id: 'plain', marker: '', syscall: 'execve', pid: 100, tid: 100, ppid: 50, filename: '/bin/true', argv: ['/bin/true'], ret: 0, commBefore: 'node', commAfter: 'true' },
+    { id: 'failed-enoent', marker: 'm1', syscall: 'execve', pid: 101, tid: 101, ppid: 50, filename: '/nonexistent/m1', argv: ['/nonexistent/m1', 'm1'], ret: -2, commBefore: 'sh', commAfter: 'sh' },
+  ],
+};
+const config: TracerConfig = {
+  command: [],
+  ready: '',
+  parser: LIBBPF.parser,
+  attachTimeoutMs: 0,
+  cases: ['plain', 'failed-enoent'],
+  expect: LIBBPF.expect as TracerConfig['expect'],
+  views: {},
+  slowdown: 1,
+};
+const row = (comm: string, pid: number, ppid: string, ret: number, args: string) => `${comm.padEnd(16)} ${String(pid).padEnd(7)} ${ppid.padEnd(7)} ${String(ret).padStart(3)} ${args}`;
+
+t.test('a view grades the output against the truth with its own expectations', async (t) => {
+  const noPpid = [row('node', 100, '?', 0, '/bin/true'), row('sh', 101, '?', -2, '/nonexistent/m1 m1')].join('\n') + '\n';
+  t.same(viewTally(run, noPpid, config, { expect: { ppid: false } }), { right: 2, total: 2 }, 'without the parent pid: all right');
+  const ppid = viewTally(run, noPpid, config, { expect: { ppid: true } });
+  t.same([ppid.right, ppid.total], [0, 2], 'the PPID view: "?" is wrong');
+  t.match(ppid.firstWrong, /^plain: .*ppid undefined ≠ 50/);
+  const right = [row('node', 100, '50', 0, '/bin/true'), row('sh', 101, '50', -2, '/nonexistent/m1 m1')].join('\n') + '\n';
+  t.same(viewTally(run, right, config, { expect: { ppid: true } }), { right: 2, total: 2 });
+  t.same(viewTally(run, right, config, { cases: ['failed-enoent'] }), { right: 1, total: 1 }, 'a view over one case grades that case only');
+  const missing = viewTally(run, row('node', 100, '50', 0, '/bin/true') + '\n', config, {});
+  t.match(missing, { right: 1, total: 2, firstWrong: /^failed-enoent: no event for pid 101/ });
+});
+
+t.test("lab 5's caps are read from the submission's header: plain numbers, a comment after them allowed", async (t) => {
+  t.same(headerCaps('#define TASK_COMM_LEN 16\n#define MAX_ARGS 48\n/* bytes */\n#define ARGSIZE 384 /* NUL included */\n'), { maxArgs: 48, argSize: 384 });
+  t.same(headerCaps('#define MAX_ARGS (20)\n#define ARGSIZE (4 * 64)\n'), { maxArgs: 20 }, 'an expression is not read');
+});

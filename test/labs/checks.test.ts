@@ -1,0 +1,54 @@
+// The labs' checks as pure functions of a driver's report: full marks, partial credit, and feedback
+// that says what was wrong (the verifier's words and instruction for a rejection).
+import t from 'tap';
+import { gradeReport } from '../../harness/grade/lab.js';
+import { lab as maps } from '../../labs/1-maps/checks.js';
+import { lab as counter } from '../../labs/2-counter/checks.js';
+import { lab as bpftrace } from '../../labs/3-bpftrace/checks.js';
+import { lab as ppid } from '../../labs/4-ppid/checks.js';
+import { lab as findTheBug } from '../../labs/6-find-the-bug/checks.js';
+import { findLab, LABS } from '../../labs/index.js';
+
+const all = (right: number, total: number, firstWrong?: string) => ({ right, total, ...(firstWrong ? { firstWrong } : {}) });
+
+t.test('lab 1: every part right is full marks; half right is half the points with the first wrong case', async (t) => {
+  const full = gradeReport(maps, { create: all(2, 2), update: all(4, 4), lookup: all(6, 6), flags: all(14, 14), delete: all(6, 6), iterate: all(3, 3), churn: all(1, 1) });
+  t.equal(full.reduce((s, r) => s + r.points, 0), 12);
+  const half = gradeReport(maps, { create: all(2, 2), update: all(4, 4), lookup: all(6, 6), flags: all(7, 14, 'hash: BPF_EXIST on a missing key: got 0, the kernel says -ENOENT'), delete: all(6, 6), iterate: all(3, 3), churn: undefined });
+  const flags = half.find((r) => r.check === 'flags')!;
+  t.same([flags.points, flags.status], [1, 'partial']);
+  t.match(flags.feedback, /7 of 14 right; first wrong: hash: BPF_EXIST on a missing key/);
+  t.equal(half.find((r) => r.check === 'churn')!.points, 0);
+  t.ok(half.find((r) => r.check === 'churn')!.hidden);
+});
+
+t.test('lab 2: a rejection costs every check, and "loads" quotes the verifier and the instruction', async (t) => {
+  const r = gradeReport(counter, { rejected: { words: "R0 invalid mem access 'map_value_or_null'", at: '5: (db) lock *(u64 *)(r0 +0) += r1' } });
+  t.same(r.map((x) => x.points), [0, 0, 0, 0]);
+  t.equal(r[0]!.feedback, `the verifier rejected it: "R0 invalid mem access 'map_value_or_null'" at 5: (db) lock *(u64 *)(r0 +0) += r1`);
+  t.equal(r[1]!.feedback, 'not run: the verifier rejected the program');
+  const ok = gradeReport(counter, { loaded: true, total: all(2, 2), perProcess: all(5, 6, "the process that exec'd 4 times: counted 1"), quiet: all(1, 1) });
+  t.same(ok.map((x) => x.points), [2, 2, 4.17, 1]);
+});
+
+t.test('labs 3, 4 and 6: each check from its view; a rejection quotes the verifier, its instruction and the source line', async (t) => {
+  const three = gradeReport(bpftrace, { views: { events: all(5, 5), ppid: all(0, 5, 'plain: ppid NaN ≠ 50'), ret: all(5, 5) } });
+  t.same(three.map((x) => x.points), [1, 3, 0, 3]);
+  t.match(three[2]!.feedback, /^0 of 5 right; first wrong: plain: ppid NaN/);
+  const rejected = { rejected: { words: "R0 invalid mem access 'map_value_or_null'", at: '9: (63) *(u32 *)(r0 +8) = r1', source: 'e->ret = ctx->ret;' } };
+  const r = gradeReport(ppid, rejected);
+  t.same(r.map((x) => x.points), [0, 0, 0, 0]);
+  t.equal(r[0]!.feedback, `the verifier rejected it: "R0 invalid mem access 'map_value_or_null'" at 9: (63) *(u32 *)(r0 +8) = r1 (source: e->ret = ctx->ret;)`);
+  t.ok(r[3]!.hidden, "lab 4's thread case is hidden");
+  const leaky = gradeReport(findTheBug, { views: { events: all(3, 3), thread: all(0, 1, 'from-thread: no event for pid 7'), storm: all(1, 2, 'thread-storm: 0 of 600 execs') }, leftInMap: 601 });
+  t.same(leaky.map((x) => x.points), [1, 2, 0, 1.5, 0]);
+  t.match(leaky[4]!.feedback, /^601 entries left in execs/);
+  t.equal(gradeReport(findTheBug, { views: {}, leftInMap: 0 })[4]!.points, 1);
+});
+
+t.test('labs are found by folder name or by number; an unknown lab is bad usage', async (t) => {
+  t.equal(findLab('2').id, '2-counter');
+  t.equal(findLab('1-maps').id, '1-maps');
+  t.throws(() => findLab('9'), /no lab "9" \(labs: 1-maps, 2-counter/);
+  for (const lab of LABS) t.ok(lab.checks.length > 0 && lab.files.length > 0, lab.id);
+});

@@ -1,0 +1,162 @@
+// ./lab grade end to end, in VMs (Debian 6.1 under QEMU): every lab's reference solution scores full marks
+// and its starter less; lab 2's fixtures each get their row with the right reason (graded once, for every
+// lab: the failures are the grader's, not a lab's); the host is unchanged afterwards; grading the same
+// folder twice gives the same CSV (lab 1, on the host: seconds). One `./lab grade --jobs 2` per lab.
+// Cost (measured here, TCG, two VMs at once): see the README's timing table.
+
+import t from 'tap';
+import { execa } from 'execa';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import path from 'node:path';
+import { projectRoot } from '../../harness/paths.js';
+
+const lab = path.join(projectRoot, 'lab');
+t.setTimeout(14 * 60_000);
+
+type Row = Record<'student' | 'lab' | 'check' | 'points' | 'max' | 'status' | 'feedback' | 'hidden', string>;
+
+/** The grader's CSV (csv-stringify's quoting: a quoted cell doubles its quotes). */
+function parseCsv(text: string): Row[] {
+  const lines = text.trimEnd().split('\n');
+  const cells = (line: string) => [...line.matchAll(/(?:^|,)(?:"((?:[^"]|"")*)"|([^,]*))/g)].map((m) => (m[1] !== undefined ? m[1].replace(/""/g, '"') : m[2]!));
+  const header = cells(lines[0]!);
+  return lines.slice(1).map((l) => Object.fromEntries(cells(l).map((c, i) => [header[i], c])) as Row);
+}
+
+/** What a submission could leave on the host: BPF objects by name, bpffs pins, mounts, our temp folders. */
+async function hostState(): Promise<Record<string, string[]>> {
+  const names = async (kind: 'prog' | 'map') => {
+    const r = await execa('bpftool', [kind, 'list', '-j'], { reject: false });
+    return ((JSON.parse(String(r.stdout) || '[]') as { name?: string }[]).map((o) => o.name ?? '')).filter((n) => /^(labfix|lab_counter|total|per_pid|handle_|execs$|scratch$)/.test(n)).sort();
+  };
+  return {
+    progs: await names('prog'),
+    maps: await names('map'),
+    pins: existsSync('/sys/fs/bpf') ? (await readdir('/sys/fs/bpf')).filter((n) => n.startsWith('labfix')) : [],
+    mounts: (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((l) => /lab-hidden|ebpf-lab-grade/.test(l)),
+    scratch: (await readdir(tmpdir())).filter((n) => n.startsWith('ebpf-lab-grade-')),
+    files: ['/etc/ebpf-lab-fixture-owned', '/tmp/ebpf-lab-fixture-owned', '/ebpf-lab-fixture-owned', path.join(homedir(), 'ebpf-lab-fixture-owned')].filter((f) => existsSync(f)),
+  };
+}
+
+/** Processes whose command line names `dir` (a submission's code still running, a VM still up). */
+async function processesNaming(dir: string): Promise<string[]> {
+  const r = await execa('ps', ['-eo', 'pid=,args='], { reject: false });
+  return String(r.stdout).split('\n').filter((l) => l.includes(dir) && !l.includes(' ps -eo'));
+}
+
+t.test('lab 2: the reference, the starter and every fixture get their row with the right reason, in VMs, and the host is unchanged', async (t) => {
+  const before = await hostState();
+  const work = await mkdtemp(path.join(tmpdir(), 'grade-lab-test-'));
+  t.teardown(() => rm(work, { recursive: true, force: true }));
+  const cls = path.join(work, 'class');
+  await cp(path.join(projectRoot, 'test', 'fixtures', 'labs', '2-counter'), cls, { recursive: true });
+  await mkdir(path.join(cls, 'ref'));
+  await cp(path.join(projectRoot, 'labs', '2-counter', 'solution', 'counter.ts'), path.join(cls, 'ref', 'counter.ts'));
+  await mkdir(path.join(cls, 'starter'));
+  await cp(path.join(projectRoot, 'labs', '2-counter', 'starter', 'counter.ts'), path.join(cls, 'starter', 'counter.ts'));
+  await mkdir(path.join(cls, 'empty'));
+
+  const csv = path.join(work, 'grades.csv');
+  const gs = path.join(work, 'gradescope');
+  const r = await execa(lab, ['grade', '2-counter', cls, '--jobs', '2', '--csv', csv, '--gradescope', gs, '--similar'], { reject: false, timeout: 10 * 60_000 });
+  t.equal(r.exitCode, 0, `exit code (stderr tail: ${String(r.stderr).slice(-3000)})`);
+  t.match(String(r.stderr), /\[11\/11\] /, 'progress: done / total');
+  const rows = parseCsv(await readFile(csv, 'utf8'));
+  const row = (student: string, check: string) => rows.find((x) => x.student === student && x.check === check)!;
+  const totalOf = (student: string) => Number(row(student, 'TOTAL').points);
+
+  t.equal(totalOf('ref'), 10, `the reference scores full marks: ${JSON.stringify(rows.filter((x) => x.student === 'ref'))}`);
+  t.ok(totalOf('starter') < 10, `the starter scores less (${totalOf('starter')})`);
+  t.match(row('empty', 'loads').feedback, /^missing counter\.ts/);
+  const expect: Record<string, RegExp> = {
+    'no-compile': /^does not compile \(esbuild: \d+ errors?\) \| counter\.ts:\d+:\d+: /,
+    'verifier-reject': /^the verifier rejected it: ".*map_value_or_null.*" at \d+: \(/,
+    hang: /did not finish within 45 s, stopped/,
+    'fork-bomb': /forked without end/,
+    flood: /^output flood: more than 256 KiB/,
+    'crash-guest': /^the guest kernel broke( \(\w[\w ]*\))?: .*(sysrq|Kernel panic)/,
+  };
+  for (const [student, reason] of Object.entries(expect)) {
+    t.equal(totalOf(student), 0, `${student} scores 0`);
+    t.match(row(student, 'loads').feedback, reason, `${student}: ${row(student, 'loads').feedback}`);
+  }
+  // these two are otherwise correct: what they try outside does not reach the host, and costs nothing
+  t.equal(totalOf('writes-outside'), 10, 'writes outside its folder: graded as it counts');
+  t.equal(totalOf('pin-and-leave'), 10, 'pins and leaves a program attached: graded as it counts');
+  t.equal(row('ref', 'quiet').hidden, 'yes');
+  t.match(String(r.stdout), /^  pin-and-leave, ref, writes-outside: the same \d+ instructions$/m, `--similar finds the three copies of the reference: ${r.stdout}`);
+
+  const results = JSON.parse(await readFile(path.join(gs, 'ref', 'results.json'), 'utf8'));
+  t.equal(results.score, 10);
+  t.same(results.tests.map((x: { visibility: string }) => x.visibility), ['visible', 'visible', 'visible', 'hidden']);
+  const manifest = JSON.parse(await readFile(`${csv.replace(/\.csv$/, '')}.manifest.json`, 'utf8'));
+  t.match(manifest, { lab: '2-counter', checksVersion: 1, target: { kind: 'qemu', kernel: '6.1' } });
+  t.equal(manifest.submissions.length, 11);
+  t.ok(manifest.submissions.every((s: { sha256: string }) => /^[0-9a-f]{64}$/.test(s.sha256)));
+
+  t.same(await hostState(), before, 'no BPF object, pin, mount, scratch folder or file outside the output is left on the host');
+  t.same(await processesNaming(cls), [], 'no process of the grading is left');
+});
+
+t.test('lab 1: the reference scores full marks and the starter less in VMs; graded twice (here, on the host) the CSVs are the same', async (t) => {
+  const work = await mkdtemp(path.join(tmpdir(), 'grade-lab-test-'));
+  t.teardown(() => rm(work, { recursive: true, force: true }));
+  const cls = path.join(work, 'class');
+  for (const [student, from] of [['ref', 'solution'], ['starter', 'starter']]) {
+    await mkdir(path.join(cls, student), { recursive: true });
+    await cp(path.join(projectRoot, 'labs', '1-maps', from, 'maps.ts'), path.join(cls, student, 'maps.ts'));
+  }
+  const csv = path.join(work, 'grades.csv');
+  const r = await execa(lab, ['grade', '1-maps', cls, '--jobs', '2', '--csv', csv], { reject: false, timeout: 5 * 60_000 });
+  t.equal(r.exitCode, 0, `exit code (stderr tail: ${String(r.stderr).slice(-2000)})`);
+  const rows = parseCsv(await readFile(csv, 'utf8'));
+  t.equal(rows.find((x) => x.student === 'ref' && x.check === 'TOTAL')!.points, '12', JSON.stringify(rows));
+  t.ok(Number(rows.find((x) => x.student === 'starter' && x.check === 'TOTAL')!.points) < 12);
+  // Twice more on this machine's kernel (our own reference and starter, maps only: seconds, not VMs):
+  // the grade is a function of the submission, not of the run.
+  const csvs: string[] = [];
+  for (const n of [1, 2]) {
+    const file = path.join(work, `host-${n}.csv`);
+    const h = await execa(lab, ['grade', '1-maps', cls, '--target', 'host', '--csv', file], { reject: false, timeout: 2 * 60_000 });
+    t.equal(h.exitCode, 0, `host run ${n}: exit code (stderr tail: ${String(h.stderr).slice(-2000)})`);
+    csvs.push(await readFile(file, 'utf8'));
+  }
+  t.equal(csvs[1], csvs[0], 'the same folder graded twice gives the same CSV');
+});
+
+/** The tracer labs: one reference and one starter each, in one `./lab grade --jobs 2`. */
+const TRACER_LABS: { id: string; files: string[]; max: number; starter: Record<string, RegExp> }[] = [
+  { id: '3-bpftrace', files: ['execsnoop.bt'], max: 10, starter: { ppid: /^0 of \d+ right; first wrong: .*ppid NaN/, ret: /^0 of \d+ right; first wrong: .*ret NaN/ } },
+  { id: '4-ppid', files: ['execsnoop.bpf.c', 'execsnoop.c', 'execsnoop.h'], max: 10, starter: { ppid: /^0 of 4 right; first wrong: .*ppid undefined ≠ \d+/ } },
+  { id: '5-long-args', files: ['execsnoop.bpf.c', 'execsnoop.c', 'execsnoop.h'], max: 10, starter: { more: /^0 of 1 right; first wrong: many-args: /, longer: /^0 of 1 right; first wrong: long-arg: / } },
+  { id: '6-find-the-bug', files: ['execsnoop.bpf.c', 'execsnoop.c', 'execsnoop.h'], max: 10, starter: { thread: /^0 of 1 right; first wrong: from-thread: /, storm: /first wrong: thread-storm: 600 of 600 execs: no event for pid/, 'no-leak': /^\d+ entries left in execs after the workload/ } },
+];
+
+for (const { id, files, max, starter } of TRACER_LABS) {
+  t.test(`lab ${id}: the reference scores full marks, the starter less with feedback that says what is missing, in VMs`, async (t) => {
+    const before = await hostState();
+    const work = await mkdtemp(path.join(tmpdir(), 'grade-lab-test-'));
+    t.teardown(() => rm(work, { recursive: true, force: true }));
+    const cls = path.join(work, 'class');
+    for (const [student, from] of [['ref', 'solution'], ['starter', 'starter']]) {
+      await mkdir(path.join(cls, student), { recursive: true });
+      for (const f of files) await cp(path.join(projectRoot, 'labs', id, from, f), path.join(cls, student, f));
+    }
+    const csv = path.join(work, 'grades.csv');
+    const r = await execa(lab, ['grade', id, cls, '--jobs', '2', '--csv', csv], { reject: false, timeout: 8 * 60_000 });
+    t.equal(r.exitCode, 0, `exit code (stderr tail: ${String(r.stderr).slice(-3000)})`);
+    const rows = parseCsv(await readFile(csv, 'utf8'));
+    const row = (student: string, check: string) => rows.find((x) => x.student === student && x.check === check)!;
+    t.equal(Number(row('ref', 'TOTAL').points), max, `the reference scores full marks: ${JSON.stringify(rows.filter((x) => x.student === 'ref'))}`);
+    t.ok(Number(row('starter', 'TOTAL').points) < max, `the starter scores less (${row('starter', 'TOTAL').points})`);
+    for (const [check, reason] of Object.entries(starter)) {
+      t.ok(Number(row('starter', check).points) < Number(row('starter', check).max), `starter: ${check} scores less than its ${row('starter', check).max}`);
+      t.match(row('starter', check).feedback, reason, `starter: ${check}: ${row('starter', check).feedback}`);
+    }
+    t.same(await hostState(), before, 'no BPF object, pin, mount, scratch folder or file is left on the host');
+    t.same(await processesNaming(cls), [], 'no process of the grading is left');
+  });
+}
