@@ -75,9 +75,9 @@ export async function hashSubmission(dir: string): Promise<string> {
  */
 export function mergeCsv(texts: { name: string; text: string }[]): CsvRow[] {
   const rows: CsvRow[] = [];
-  const seen = new Map<string, string>();
+  const seen = new Map<string, number>(); // student → the index of the file that graded them
   let lab: string | undefined;
-  for (const { name, text } of texts) {
+  for (const [index, { name, text }] of texts.entries()) {
     const parsed = parse(text, { columns: true, skip_empty_lines: true }) as CsvRow[];
     const header = text.split('\n')[0]!.split(',');
     if (header.join(',') !== CSV_COLUMNS.join(',')) throw new UsageError(`grade --merge: ${name} is not a grade CSV (columns ${CSV_COLUMNS.join(',')})`);
@@ -85,8 +85,11 @@ export function mergeCsv(texts: { name: string; text: string }[]): CsvRow[] {
       lab ??= row.lab;
       if (row.lab !== lab) throw new UsageError(`grade --merge: ${name} grades lab ${row.lab}, the others ${lab}`);
       const other = seen.get(row.student);
-      if (other && other !== name) throw new UsageError(`grade --merge: ${row.student} is in both ${other} and ${name}`);
-      seen.set(row.student, name);
+      if (other !== undefined && other !== index) {
+        const first = texts[other]!.name;
+        throw new UsageError(`grade --merge: ${row.student} is in both ${first} and ${name}${first === name ? ' (the same file, named twice)' : ''}`);
+      }
+      seen.set(row.student, index);
       rows.push(row);
     }
   }

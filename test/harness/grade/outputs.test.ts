@@ -67,6 +67,7 @@ t.test('--merge joins shards into the CSV one run would write; a student in two 
   const b = toCsv(csvRows('2-counter', [graded[1]!]));
   t.equal(toCsv(mergeCsv([{ name: 'a.csv', text: a }, { name: 'b.csv', text: b }])), whole);
   t.throws(() => mergeCsv([{ name: 'a.csv', text: a }, { name: 'c.csv', text: a }]), /zoe is in both a\.csv and c\.csv/);
+  t.throws(() => mergeCsv([{ name: 'a.csv', text: a }, { name: 'a.csv', text: a }]), /zoe is in both a\.csv and a\.csv \(the same file, named twice\)/);
   t.throws(() => mergeCsv([{ name: 'a.csv', text: a }, { name: 'd.csv', text: toCsv(csvRows('1-maps', [graded[1]!])) }]), /d\.csv grades lab 1-maps, the others 2-counter/);
   const students = ['a', 'b', 'c', 'd', 'e'];
   t.same([shardOf(students, '1/2'), shardOf(students, '2/2')], [['a', 'c', 'e'], ['b', 'd']]);
