@@ -17,9 +17,15 @@ const CRASHES: [GuestCrashKind, RegExp][] = [
   ['panic', /Kernel panic - not syncing/],
 ];
 
-/** Kinds that have been QEMU's emulation, not the command: seen here under TCG, both vCPUs spinning on
- *  a static-key site the kernel was patching (6.1, syscall_trace_enter, while two tracers attached). */
-export const EMULATION_SUSPECT: readonly GuestCrashKind[] = ['soft lockup', 'rcu stall'];
+/**
+ * A crash that has been QEMU's emulation, not the command: under TCG a kernel patching its own code while
+ * another vCPU runs it has livelocked (6.1: both vCPUs stuck for 22 minutes at a static-key NOP in
+ * syscall_trace_enter) and died on the int3 the patching leaves for a moment (7.2: "Oops: int3" in
+ * trace_syscall_enter), each time as tracers attached to the syscall tracepoints.
+ */
+export function emulationSuspect(kind: GuestCrashKind, excerpt: string[]): boolean {
+  return kind === 'soft lockup' || kind === 'rcu stall' || (kind === 'oops' && /^Oops: int3/.test(excerpt[0] ?? ''));
+}
 
 const stamp = (l: string) => l.replace(/^\[[^\]]*\]\s*/, '').trim();
 
@@ -69,7 +75,7 @@ export class GuestCrash extends EnvironmentError {
     /** The console's lines that say what broke (see consoleCrash). */
     readonly excerpt: string[],
     readonly consoleLog: string,
-    /** Under TCG a lockup may be QEMU's, not the guest's (EMULATION_SUSPECT). */
+    /** Under TCG a lockup may be QEMU's, not the guest's (emulationSuspect). */
     readonly accel: 'kvm' | 'tcg',
   ) {
     super(message);

@@ -14,7 +14,7 @@ import { createInterface } from 'node:readline';
 import { EnvironmentError, UsageError } from '../lib/errors.js';
 import { diesWithUs } from '../lib/process.js';
 import { cacheDir } from './cache.js';
-import { consoleCrash, consoleReason, EMULATION_SUSPECT, GuestCrash, watchConsole } from './console.js';
+import { consoleCrash, consoleReason, emulationSuspect, GuestCrash, watchConsole } from './console.js';
 import { ensureBootFiles, type BootFiles } from './initramfs.js';
 import { ensureKernel, KERNELS, readCachedKernel, type CachedKernel, type ProgressFn } from './kernels.js';
 
@@ -57,8 +57,8 @@ export interface VmRunOptions {
    */
   forwards?: PortForward[];
   /**
-   * Runs again after a soft lockup or RCU stall under TCG (GuestCrash), which here has been QEMU's
-   * emulation rather than the command. Default 1; 0 where a lockup may be the command's own doing
+   * Runs again after a soft lockup, RCU stall or int3 oops under TCG (GuestCrash, emulationSuspect), which
+   * here have been QEMU's emulation rather than the command. Default 1; 0 where a lockup may be the command's own doing
    * (grading a student's program).
    */
   crashRetries?: number;
@@ -334,9 +334,9 @@ const BOOT_ATTEMPTS = 3;
 /**
  * Boots `opts.kernel`, runs the command, powers off. Under TCG a kernel now and then dies while it
  * patches its own code at boot (seen once here: 7.2, "Oops: int3" in sched_clock_cpu, during a test run);
- * such a boot is retried, saying so, because the command never started. A lockup while the command runs
- * (seen once: 6.1, both vCPUs stuck for 22 minutes in syscall_trace_enter) ends the run at once
- * (GuestCrash) and is retried `crashRetries` times.
+ * such a boot is retried, saying so, because the command never started. A broken kernel while the command
+ * runs ends the run at once (GuestCrash); a lockup or int3 oops under TCG (seen here: 6.1, both vCPUs stuck
+ * for 22 minutes in syscall_trace_enter; 7.2, "Oops: int3" in trace_syscall_enter) is retried `crashRetries` times.
  */
 export async function runInVm(opts: VmRunOptions): Promise<VmRunResult> {
   let crashRetries = opts.crashRetries ?? 1;
@@ -344,7 +344,7 @@ export async function runInVm(opts: VmRunOptions): Promise<VmRunResult> {
     try {
       return await runInVmOnce(opts);
     } catch (err) {
-      if (err instanceof GuestCrash && err.accel === 'tcg' && EMULATION_SUSPECT.includes(err.kind) && crashRetries-- > 0) {
+      if (err instanceof GuestCrash && err.accel === 'tcg' && emulationSuspect(err.kind, err.excerpt) && crashRetries-- > 0) {
         process.stderr.write(`lab vm: ${err.message}; under TCG this has been QEMU's emulation, not the command: running it again\n`);
         continue;
       }
@@ -441,10 +441,13 @@ async function runInVmOnce(opts: VmRunOptions): Promise<VmRunResult> {
     await Promise.race([Promise.all(Object.values(ports).map((p) => p.ended)), new Promise((resolve) => (grace = setTimeout(resolve, 2000)))]);
     clearTimeout(grace);
     if (r.isCanceled) throw opts.signal?.reason ?? new Error('run in vm: aborted');
+    // A panic makes QEMU exit (panic=-1, -no-reboot), often before the watcher's next look: read it here.
+    if (!crash && exitCode === undefined && !r.timedOut && bootMs >= 0) crash = consoleCrash(await readFile(consoleLog, 'utf8').catch(() => ''));
     if (crash) {
       // Read again: QEMU has written the lines after the first one by now.
       const { kind, excerpt } = consoleCrash(await readFile(consoleLog, 'utf8').catch(() => '')) ?? crash;
       const message = `run in vm ${kernel.name} (${kernel.release}, ${accel}): the guest's kernel broke (${kind}): ${excerpt.join(' / ')} (console log: ${consoleLog})`;
+      if (bootMs < 0 && DETERMINISTIC_PANIC.test(excerpt.join('\n'))) throw new EnvironmentError(message);
       if (bootMs < 0 && kind !== 'hung task') throw new BootPanic(message);
       throw new GuestCrash(message, kind, excerpt, consoleLog, accel);
     }

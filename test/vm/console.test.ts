@@ -2,7 +2,7 @@ import t from 'tap';
 import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { consoleCrash, watchConsole } from '../../vm/console.js';
+import { consoleCrash, emulationSuspect, watchConsole } from '../../vm/console.js';
 
 const fixture = (name: string) => readFile(join(import.meta.dirname, 'fixtures', name), 'utf8');
 
@@ -16,6 +16,17 @@ t.test('a soft lockup seen on a 6.1 guest under TCG: the kind, the process, the 
     '  do_syscall_64+0x3e/0xb0', // the "? frame" guesses and the registers are left out
     '  entry_SYSCALL_64_after_hwframe+0x6e/0xd8',
   ]);
+});
+
+t.test('an int3 oops seen on a 7.2 guest under TCG while tracers attached: suspected to be the emulation, as a lockup is', async (t) => {
+  const crash = consoleCrash(await fixture('oops-int3-7.2.console.log'));
+  t.equal(crash?.kind, 'oops');
+  t.equal(crash?.excerpt[0], 'Oops: int3: 0000 [#1] SMP NOPTI');
+  t.match(crash?.excerpt.join('\n'), /RIP: 0010:trace_syscall_enter\+0xd\/0xb0/);
+  t.equal(emulationSuspect(crash!.kind, crash!.excerpt), true);
+  t.equal(emulationSuspect('soft lockup', ['watchdog: BUG: soft lockup - CPU#0 stuck for 26s! [node:180]']), true);
+  t.equal(emulationSuspect('oops', ['BUG: kernel NULL pointer dereference, address: 0000000000000008']), false, 'a NULL dereference is the code\'s');
+  t.equal(emulationSuspect('panic', ['Kernel panic - not syncing: sysrq triggered crash']), false);
 });
 
 t.test('the first sign wins, and a healthy boot has none', async (t) => {
