@@ -1,16 +1,16 @@
 // `./lab trace E --tool T`: one variant, attached until SIGINT/SIGTERM, its events normalized and streamed —
 // the same event whichever tool produced it, formatted by its example. `ready` goes to stderr once the
-// probes are attached.
+// probes are attached. A ts tool runs inside this process; every other tool is a child process.
 
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { RunningTool, Tool } from '../bpf/ts/tool.js';
 import { parseOptions } from '../lib/args.js';
 import { EnvironmentError, UsageError } from '../lib/errors.js';
 import { exampleOf, findVariant, VARIANTS } from './examples/index.js';
 import { projectRoot } from './paths.js';
 import { checkVariant, hostTarget, slowdownFor } from './requirements.js';
-import { Tracer } from './session.js';
-import { ensureSetup } from './setup.js';
-import { targetFor } from './targets.js';
-import { variantName } from './variant.js';
+import { variantName, type Variant } from './variant.js';
 
 type Format = 'text' | 'jsonl';
 
@@ -53,13 +53,14 @@ export async function traceCommand(argv: string[]): Promise<number> {
   // a VM's root is the host's, read-only: build for it here; on the host only what this variant runs needs
   // building (`make -C bpf -q` alone cost 20-50 ms of a ts tool's start)
   const build = !inGuest && (target !== 'host' || variant.requires.includes('build:libbpf'));
-  await ensureSetup({ build, kernels: target === 'qemu' ? [kernel] : [] });
+  // imported only when needed: a trace starts in ~0.2 s on the host, and every module costs in a TCG guest
+  if (build || target === 'qemu') await (await import('./setup.js')).ensureSetup({ build, kernels: target === 'qemu' ? [kernel] : [] });
 
   if (target !== 'host') {
     const stop = new AbortController();
     void interrupted().then(() => stop.abort());
     const inner = ['./lab', 'trace', variant.example, '--tool', variant.tool, '--format', format];
-    const where = targetFor(target, kernel);
+    const where = (await import('./targets.js')).targetFor(target, kernel);
     try {
       const r = await where.run(() => inner, { stdout: process.stdout, stderr: process.stderr, signal: stop.signal });
       return r.exitCode;
@@ -73,10 +74,17 @@ export async function traceCommand(argv: string[]): Promise<number> {
 
   const unmet = await checkVariant(variant);
   if (unmet) throw new EnvironmentError(unmet.reason);
-  const slow = slowdownFor(await hostTarget());
   // every item as the example formats it, as soon as it is read (a counter's counts come when it stops)
   const example = exampleOf(variant);
-  const tracer = new Tracer(variant, projectRoot, undefined, (item) => process.stdout.write(example.format(item, format) + '\n'));
+  const print = (item: unknown) => process.stdout.write(example.format(item, format) + '\n');
+  return variant.tool === 'ts' ? traceInProcess(variant, print) : traceChild(variant, print);
+}
+
+/** The tool as a child process (session.ts's Tracer), stopped with SIGINT. */
+async function traceChild(variant: Variant, print: (item: unknown) => void): Promise<number> {
+  const { Tracer } = await import('./session.js');
+  const slow = slowdownFor(await hostTarget());
+  const tracer = new Tracer(variant, projectRoot, undefined, print);
   const stopped = interrupted();
   const ready = await Promise.race([tracer.waitReady(variant.attachTimeoutMs * slow), stopped.then(() => false)]);
   if (!ready) {
@@ -99,4 +107,55 @@ export async function traceCommand(argv: string[]): Promise<number> {
     return 1;
   }
   return 0;
+}
+
+/**
+ * A ts tool inside this process (bpf/ts/tool.ts): one Node runtime starts, not two. Its module is the bundle
+ * the harness starts as a program (the variant's command), and its lines go through the same reader as that
+ * program's stdout would, so what is printed is the same either way.
+ */
+async function traceInProcess(variant: Variant, print: (item: unknown) => void): Promise<number> {
+  const name = variantName(variant);
+  const stopped = interrupted();
+  const { run } = (await import(pathToFileURL(path.join(projectRoot, variant.command[1]!)).href)) as { run: Tool };
+  const reader = exampleOf(variant).reader(variant);
+  let ready = false;
+  let failure: Error | undefined;
+  let failed!: () => void;
+  const failedAfterAttach = new Promise<void>((resolve) => (failed = resolve));
+  const fail = (err: unknown) => {
+    failure ??= err as Error;
+    failed();
+  };
+  const read = (items: () => unknown[]) => {
+    try {
+      items().forEach(print);
+    } catch (err) {
+      fail(err); // output the reader cannot make sense of (a counter without its total)
+    }
+  };
+  let running: RunningTool;
+  try {
+    running = run({
+      // the ready line (the table's header) is the program's signal to the harness: not an item
+      line: (text) => (ready ? read(() => reader.line(text)) : (ready = variant.ready.test(text))),
+      fail,
+    });
+  } catch (err) {
+    process.stderr.write(`lab trace: ${name} did not attach: ${(err as Error).message}\n`);
+    return 1;
+  }
+  process.stderr.write('ready\n');
+  const alive = setInterval(() => {}, 1 << 30); // a counter has nothing to read: keep the process up until a signal
+  await Promise.race([stopped, failedAfterAttach]);
+  clearInterval(alive);
+  try {
+    running.stop();
+    read(() => reader.end());
+  } catch (err) {
+    fail(err);
+  }
+  if (!failure) return 0;
+  process.stderr.write(`lab trace: ${name}: ${failure.message}\n`);
+  return 1;
 }

@@ -4,13 +4,13 @@
 //
 // Run: node --import tsx bpf/counter/counter.ts — Ctrl-C prints the counts, as counter.c does.
 
-import { pathToFileURL } from 'node:url';
 import { u32, u64 } from '../ts/codec.js';
 import { asm, assemble, R0, R1, R2, R3, R4, R6, R10, type Instruction } from '../ts/insn.js';
 import { createMap, type BpfMap } from '../ts/map.js';
 import { loadProgram, type Program } from '../ts/prog.js';
 import { attachTracepoint, type Link } from '../ts/tracepoint.js';
 import { formatCounts } from './format.js';
+import { isMain, runAsProgram, type Tool } from '../ts/tool.js';
 export { formatCounts } from './format.js';
 
 const BPF_NOEXIST = 1;
@@ -107,28 +107,17 @@ export class ExecCounter {
   }
 }
 
-function main(): void {
-  if (process.argv.length > 2) {
-    process.stderr.write('usage: counter.ts (Ctrl-C prints the counts)\n');
-    process.exit(2);
-  }
-  let counter: ExecCounter;
-  try {
-    counter = ExecCounter.open();
-  } catch (err) {
-    process.stderr.write(`counter: ${(err as Error).message}\n`);
-    process.exit(1);
-  }
-  process.stdout.write('Counting execve calls... Hit Ctrl-C to end.\n');
-  const stop = () => {
-    counter.detach(); // first, so the counts printed are final: total equals the sum per process
-    process.stdout.write(formatCounts(counter.total(), counter.perPid()));
-    counter.close();
-    process.exit(0);
+/** The tool: a ready line once attached; when stopped, the counts, as counter.c prints them. */
+export const run: Tool = (out) => {
+  const counter = ExecCounter.open();
+  out.line('Counting execve calls... Hit Ctrl-C to end.');
+  return {
+    stop: () => {
+      counter.detach(); // first, so the counts printed are final: total equals the sum per process
+      for (const line of formatCounts(counter.total(), counter.perPid()).trimEnd().split('\n')) out.line(line);
+      counter.close();
+    },
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  setInterval(() => {}, 1 << 30); // stay alive until a signal
-}
+};
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) main();
+if (isMain(import.meta.url)) runAsProgram('counter', run, 'Ctrl-C prints the counts');

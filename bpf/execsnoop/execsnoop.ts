@@ -15,7 +15,6 @@
 //
 // Run: node --import tsx bpf/execsnoop/execsnoop.ts — prints the same table as the libbpf version.
 
-import { pathToFileURL } from 'node:url';
 import { Btf } from '../ts/btf.js';
 import { bytes, cstring, s32, struct, u32, type CodecValue } from '../ts/codec.js';
 import { probeFeature } from '../ts/features.js';
@@ -26,6 +25,7 @@ import { loadProgram, type Program } from '../ts/prog.js';
 import { attachTracepoint, tracepointFormat, type Link } from '../ts/tracepoint.js';
 import { formatArgs } from './format.js';
 import { phase } from '../ts/phases.js';
+import { isMain, runAsProgram, type Tool } from '../ts/tool.js';
 
 import { ARGSIZE, MAX_ARGS, MAX_EXECS_IN_FLIGHT, TASK_COMM_LEN } from './limits.js';
 export { ARGSIZE, MAX_ARGS, MAX_EXECS_IN_FLIGHT, TASK_COMM_LEN, UNREADABLE_MARK } from './limits.js';
@@ -69,7 +69,7 @@ const BYTE = -32; // the byte after a full slot
 
 /** Reads the layout from this kernel: tracefs for the contexts, BTF for task_struct and mm_struct. */
 export function kernelLayout(output?: Layout['output']): Layout {
-  const btf = Btf.load();
+  const btf = Btf.fromKernel();
   btf.findStructs(['task_struct', 'mm_struct']);
   return {
     argv: tracepointFormat('syscalls', 'sys_enter_execve').field('argv').offset,
@@ -413,25 +413,11 @@ export class Execsnoop {
   }
 }
 
-function main(): void {
-  if (process.argv.length > 2) {
-    process.stderr.write('usage: execsnoop.ts (no options; Ctrl-C ends)\n');
-    process.exit(2);
-  }
-  let tool: Execsnoop;
-  try {
-    tool = Execsnoop.open({ onEvent: (e) => process.stdout.write(formatEvent(e) + '\n') });
-  } catch (err) {
-    process.stderr.write(`execsnoop: ${(err as Error).message}\n`);
-    process.exit(1);
-  }
-  process.stdout.write(HEADER + '\n'); // attached: the ready signal
-  const stop = () => {
-    tool.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-}
+/** The tool: the table's header once attached (its ready line), then a line per exec. */
+export const run: Tool = (out) => {
+  const tool = Execsnoop.open({ onEvent: (e) => out.line(formatEvent(e)) });
+  out.line(HEADER);
+  return { stop: () => tool.close() };
+};
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) main();
+if (isMain(import.meta.url)) runAsProgram('execsnoop', run, 'no options; Ctrl-C ends');

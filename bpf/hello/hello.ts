@@ -33,11 +33,11 @@
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { pathToFileURL } from 'node:url';
 import { asm, assemble, R0, R1, R2, R3, R10, type Instruction, type Reg } from '../ts/insn.js';
 import { loadProgram, type Program } from '../ts/prog.js';
 import { sys, type Watch } from '../ts/syscall.js';
 import { attachTracepoint, tracefsRoot, type Link } from '../ts/tracepoint.js';
+import { isMain, runAsProgram, type Tool } from '../ts/tool.js';
 
 /** What the program prints, as hello.bpf.c's bpf_printk and hello_bcc.c's bpf_trace_printk do. */
 export const FORMAT = 'Hello, World! execve pid=%d';
@@ -256,36 +256,11 @@ function openTracePipe(path: string): number {
   }
 }
 
-function main(): void {
-  if (process.argv.length > 2) {
-    process.stderr.write('usage: hello.ts (no options; Ctrl-C ends)\n');
-    process.exit(2);
-  }
-  let hello: HelloWorld;
-  try {
-    hello = HelloWorld.open({
-      onLine: (line) => process.stdout.write(line + '\n'),
-      onError: (err) => {
-        process.stderr.write(`hello: ${err.message}\n`);
-        process.exit(1);
-      },
-    });
-  } catch (err) {
-    process.stderr.write(`hello: ${(err as Error).message}\n`);
-    process.exit(1);
-  }
-  process.stdout.write(READY + '\n'); // attached: the ready signal
-  const stop = () => {
-    try {
-      hello.close(); // detach, then print what the program wrote before it stopped
-    } catch (err) {
-      process.stderr.write(`hello: ${(err as Error).message}\n`);
-      process.exit(1);
-    }
-    process.exit(0);
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-}
+/** The tool: its ready line once attached, then each line the program writes to the trace pipe. */
+export const run: Tool = (out) => {
+  const hello = HelloWorld.open({ onLine: (line) => out.line(line), onError: (err) => out.fail(err) });
+  out.line(READY);
+  return { stop: () => hello.close() }; // detach, then hand out what the program wrote before it stopped
+};
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) main();
+if (isMain(import.meta.url)) runAsProgram('hello', run, 'no options; Ctrl-C ends');

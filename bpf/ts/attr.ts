@@ -18,6 +18,8 @@ export const Cmd = {
   prog_load: 5,
   prog_test_run: 10,
   obj_get_info_by_fd: 15,
+  btf_get_fd_by_id: 19,
+  btf_get_next_id: 23,
   enable_stats: 32,
 } as const;
 
@@ -198,6 +200,14 @@ export const ObjInfoAttr = layout(ATTR, 'info.', {
   info: [8, 'ptr'],
 });
 
+/** BPF_*_GET_NEXT_ID (the kernel writes next_id back) and BPF_*_GET_FD_BY_ID; start_id and btf_id share a slot. */
+export const GetIdAttr = layout(ATTR, '', {
+  start_id: [0, 'u32'],
+  btf_id: [0, 'u32'],
+  next_id: [4, 'u32'],
+  open_flags: [8, 'u32'],
+});
+
 /** BPF_PROG_TEST_RUN: the kernel writes back retval, data_size_out and duration. */
 export const ProgTestRunAttr = layout(ATTR, 'test.', {
   prog_fd: [0, 'u32'],
@@ -247,6 +257,16 @@ export const MapInfo = layout('struct bpf_map_info', '', {
   max_entries: [16, 'u32'],
   map_flags: [20, 'u32'],
   name: [24, 'bytes', BPF_OBJ_NAME_LEN],
+});
+
+/** struct bpf_btf_info (name, name_len and kernel_btf: 5.11+, when vmlinux's BTF got an id). */
+export const BtfInfo = layout('struct bpf_btf_info', '', {
+  btf: [0, 'ptr'],
+  btf_size: [8, 'u32'],
+  id: [12, 'u32'],
+  name: [16, 'ptr'],
+  name_len: [24, 'u32'],
+  kernel_btf: [28, 'u32'],
 });
 
 /** struct perf_event_attr, up to config2 (PERF_ATTR_SIZE_VER1). */

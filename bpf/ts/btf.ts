@@ -6,6 +6,12 @@
 // by kind-specific data) and a string section. Type ids count from 1 (0 is void), in section order.
 
 import { readFileSync } from 'node:fs';
+import { BtfInfo, Cmd, cString, encodeAttr, GetIdAttr, layoutEnd, ObjInfoAttr, readU32, type AttrValue } from './attr.js';
+import { bpfCommandRaw } from './command.js';
+import { sys } from './syscall.js';
+
+/** Where the kernel publishes its BTF as a file. */
+export const VMLINUX_BTF_PATH = '/sys/kernel/btf/vmlinux';
 
 const BTF_MAGIC = 0xeb9f;
 
@@ -154,8 +160,18 @@ export class Btf {
     return t;
   }
 
-  static load(path = '/sys/kernel/btf/vmlinux'): Btf {
+  /** BTF data from a file (a vmlinux BTF saved elsewhere, or the kernel's own in sysfs). */
+  static load(path = VMLINUX_BTF_PATH): Btf {
     return new Btf(readFileSync(path));
+  }
+
+  /**
+   * The running kernel's BTF. bpf() copies it out in one call (BPF_OBJ_GET_INFO_BY_FD on vmlinux's BTF object,
+   * 5.11+), where the sysfs file gives one page per read(): ~1,100 reads, a quarter of a second in a TCG guest.
+   * An older kernel, or a process not allowed to use bpf(), reads the file.
+   */
+  static fromKernel(): Btf {
+    return new Btf(vmlinuxBtfFromBpf() ?? readFileSync(VMLINUX_BTF_PATH));
   }
 
   type(id: number): BtfType {
@@ -242,4 +258,37 @@ export class Btf {
     }
     return undefined;
   }
+}
+
+/**
+ * vmlinux's BTF as bpf() hands it over: walk the BTF objects' ids (vmlinux's is the first, 1), ask each for its
+ * name, then for the data. undefined when that cannot work here: a kernel before 5.11 (its BTF info has no
+ * kernel_btf and vmlinux's BTF has no id), or bpf() refused.
+ */
+export function vmlinuxBtfFromBpf(): Buffer | undefined {
+  for (let id = 0; ; ) {
+    const next = bpfCommandRaw(Cmd.btf_get_next_id, GetIdAttr, { start_id: id, next_id: 0 });
+    if (next.ret < 0) return undefined; // ENOENT: no more objects; EPERM: not for us
+    id = readU32(GetIdAttr, next.attr, 'next_id');
+    const fd = bpfCommandRaw(Cmd.btf_get_fd_by_id, GetIdAttr, { btf_id: id }).ret;
+    if (fd < 0) continue; // freed since: the next one
+    try {
+      const name = Buffer.alloc(16);
+      const about = btfInfo(fd, { name, name_len: name.length, kernel_btf: 0 });
+      if (!about || about.length < layoutEnd(BtfInfo)) return undefined; // before 5.11
+      if (readU32(BtfInfo, about.info, 'kernel_btf') !== 1 || cString(name) !== 'vmlinux') continue;
+      const data = Buffer.alloc(readU32(BtfInfo, about.info, 'btf_size'));
+      const got = btfInfo(fd, { btf: data, btf_size: data.length });
+      return got && readU32(BtfInfo, got.info, 'btf_size') === data.length ? data : undefined;
+    } finally {
+      sys().close(fd);
+    }
+  }
+}
+
+/** BPF_OBJ_GET_INFO_BY_FD on a BTF object, with the buffers given: the info the kernel filled and its length. */
+function btfInfo(fd: number, values: Partial<Record<keyof typeof BtfInfo.fields, AttrValue>>) {
+  const info = encodeAttr(BtfInfo, values);
+  const r = bpfCommandRaw(Cmd.obj_get_info_by_fd, ObjInfoAttr, { bpf_fd: fd, info_len: info.length, info });
+  return r.ret < 0 ? undefined : { info, length: readU32(ObjInfoAttr, r.attr, 'info_len') };
 }

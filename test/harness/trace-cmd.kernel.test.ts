@@ -3,7 +3,8 @@ import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { projectRoot } from '../../harness/paths.js';
 import { formatTraceEvent } from '../../harness/examples/execsnoop/index.js';
-import { requireFeature, requireRoot } from '../lib/kernel.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { loadedNames, requireFeature, requireRoot } from '../lib/kernel.js';
 
 const lab = path.join(projectRoot, 'lab');
 
@@ -44,6 +45,25 @@ t.test('trace prints a normalized event per exec as JSON lines, after "ready" on
   child.kill('SIGINT');
   const r = await child;
   t.equal(r.exitCode, 0, 'SIGINT ends it cleanly');
+});
+
+t.test('a ts tool is traced inside the CLI\'s own process, and leaves no program behind when stopped', async (t) => {
+  if (!requireRoot(t) || !requireFeature(t, 'tracefs') || !requireFeature(t, 'btf')) return;
+  const child = execa(lab, ['trace', 'execsnoop', '--tool', 'ts', '--format', 'jsonl'], { reject: false, timeout: 60_000 });
+  const out = lines(child, 'stdout');
+  await lines(child, 'stderr').waitFor(/^ready$/);
+  // ./lab execs node, so the child's pid is the CLI's: it has started no process of its own
+  const children = readdirSync(`/proc/${child.pid}/task`).flatMap((tid) => readFileSync(`/proc/${child.pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean));
+  t.same(children, [], 'no child process: the tool runs in the CLI');
+  t.ok((await loadedNames('prog')).includes('execsnoop_enter'), 'its programs are loaded');
+  const marker = `trace-ts-${process.pid}`;
+  const exec = execa('/bin/true', [marker]);
+  const pid = exec.pid;
+  await exec;
+  t.match(JSON.parse(await out.waitFor(new RegExp(marker))), { pid, ppid: process.pid, ret: 0, args: ['/bin/true', marker] });
+  child.kill('SIGINT');
+  t.equal((await child).exitCode, 0, 'SIGINT ends it cleanly');
+  t.notOk((await loadedNames('prog')).includes('execsnoop_enter'), 'its programs are gone');
 });
 
 t.test('tracing a counter prints its counts when stopped', async (t) => {

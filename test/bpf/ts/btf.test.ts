@@ -4,7 +4,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { Btf, BtfKind } from '../../../bpf/ts/btf.js';
+import { BtfInfo, Cmd, GetIdAttr, ObjInfoAttr, readU32, readU64 } from '../../../bpf/ts/attr.js';
+import { Btf, BtfKind, VMLINUX_BTF_PATH, vmlinuxBtfFromBpf } from '../../../bpf/ts/btf.js';
+import { E, fakeSyscalls } from '../../lib/fake-syscalls.js';
 
 /** A BTF blob built by hand: int, a pointer, a struct with an anonymous union and a bitfield. */
 function tinyBtf(): Buffer {
@@ -81,4 +83,45 @@ t.test('task_struct offsets read from the kernel BTF equal what clang computes f
   const btf = Btf.load(vmlinux);
   t.equal(btf.fieldOf('task_struct', 'real_parent').offset, realParent);
   t.equal(btf.fieldOf('task_struct', 'tgid').offset, tgid);
+});
+
+t.test('the kernel\'s BTF comes from bpf(): the first BTF object named vmlinux, its size asked, then its bytes', async (t) => {
+  const blob = tinyBtf();
+  const infoOf = (attr: Buffer, f: ReturnType<typeof fakeSyscalls>) => f.at(readU64(ObjInfoAttr, attr, 'info'));
+  const fake = fakeSyscalls(t, {
+    bpf: (f, cmd, attr) => {
+      if (cmd === Cmd.btf_get_next_id) return readU32(GetIdAttr, attr, 'start_id') === 0 ? (attr.writeUInt32LE(1, GetIdAttr.fields.next_id.offset), 0) : -E.ENOENT;
+      if (cmd === Cmd.btf_get_fd_by_id) return 9;
+      const info = infoOf(attr, f);
+      // the kernel fills as much of the info as it was offered
+      if (info.length >= 32) {
+        f.at(readU64(BtfInfo, info, 'name')).write('vmlinux\0');
+        info.writeUInt32LE(1, BtfInfo.fields.kernel_btf.offset);
+      }
+      if (readU64(BtfInfo, info, 'btf') !== 0n) blob.copy(f.at(readU64(BtfInfo, info, 'btf')));
+      info.writeUInt32LE(blob.length, BtfInfo.fields.btf_size.offset);
+      return 0; // info_len stays what was offered: the kernel knows every field
+    },
+  });
+  const btf = Btf.fromKernel();
+  t.same(btf.fieldOf('task', 'parent'), { offset: 8, size: 8 });
+  t.same(fake.bpf.map((c) => c.cmd), [Cmd.btf_get_next_id, Cmd.btf_get_fd_by_id, Cmd.obj_get_info_by_fd, Cmd.obj_get_info_by_fd]);
+  t.equal(readU32(BtfInfo, infoOf(fake.bpf[3]!.attr, fake), 'btf_size'), blob.length, 'the second call offers a buffer of the size the first reported');
+  t.ok(fake.log.some((c) => c.name === 'close' && c.args[0] === 9), 'the BTF object\'s fd is closed');
+});
+
+t.test('a kernel whose BTF info has no kernel_btf (before 5.11) is read from sysfs instead', async (t) => {
+  const fake = fakeSyscalls(t, {
+    bpf: (_f, cmd, attr) => {
+      if (cmd === Cmd.btf_get_next_id) return attr.writeUInt32LE(1, GetIdAttr.fields.next_id.offset), 0;
+      if (cmd === Cmd.btf_get_fd_by_id) return 9;
+      attr.writeUInt32LE(24, ObjInfoAttr.fields.info_len.offset); // 5.10 knows btf, btf_size and id only
+      return 0;
+    },
+  });
+  t.equal(vmlinuxBtfFromBpf(), undefined);
+  t.equal(fake.bpf.length, 3, 'no second info call');
+  t.equal(fakeSyscalls(t, { bpf: () => -E.EPERM }) && vmlinuxBtfFromBpf(), undefined, 'nor when bpf() is refused');
+  if (existsSync(VMLINUX_BTF_PATH)) t.ok(Btf.fromKernel().count > 1000, 'the fallback reads the file');
+  else t.throws(() => Btf.fromKernel(), /ENOENT/, 'the fallback reads the file, which is missing here');
 });
