@@ -3,7 +3,6 @@
 
 import { access, constants } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { execa } from 'execa';
 
 export type ToolName =
   | 'bpftrace'
@@ -159,6 +158,7 @@ export function probeTimeoutMs(accel = process.env.LAB_ACCEL): number {
 /** The machine itself: execa for commands (no shell, a timeout, never left behind), PATH lookup, access(). */
 export const systemProbe: Probe = {
   async run(file, args) {
+    const { execa } = await import('execa'); // on first use: ./lab trace of a ts tool never needs it
     const r = await execa(file, args, { reject: false, timeout: probeTimeoutMs(), cleanup: true, stdin: 'ignore' });
     return { exitCode: r.exitCode, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), timedOut: r.timedOut };
   },

@@ -5,7 +5,6 @@ import { copyFile, mkdtemp, rm, writeFile, chmod, readFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { execa } from 'execa';
 import { ARGSIZE, MAX_ARGS } from '../bpf/execsnoop/limits.js';
 import { buildDir } from './paths.js';
 import type { ExecTruth, WorkloadRun } from './types.js';
@@ -61,6 +60,7 @@ const childExec = (ctx: Context, f: Pick<ExecTruth, 'id' | 'marker' | 'pid' | 'f
 
 /** Spawn FILE with ARGV (argv[0] included) and wait; the child's only exec is the one under test. */
 async function spawnExec(ctx: Context, id: string, filename: string, argv: string[], mark: string): Promise<ExecTruth> {
+  const { execa } = await import('execa'); // imported when a workload runs, not by every module that names a case
   const child = execa(filename, argv.slice(1), {
     argv0: argv[0],
     reject: false,
@@ -101,6 +101,7 @@ type HelperMode = 'thread' | 'execveat' | 'untouched' | 'storm';
 async function runHelper(ctx: Context, id: string, mode: HelperMode, filename: string, argv: string[], expectExit = 0, count?: number) {
   const m = marker(ctx, id);
   const helperArgv = [HELPER, mode, ...(count === undefined ? [] : [String(count)]), filename, ...argv];
+  const { execa } = await import('execa');
   const child = execa(HELPER, helperArgv.slice(1), { reject: false, timeout: 300_000, stdin: 'ignore', env: {}, extendEnv: false });
   const pid = child.pid;
   const result = await child;
@@ -177,6 +178,7 @@ export const CASES: Record<string, Case> = {
     const m = marker(ctx, id);
     const missing = `/nonexistent/${m}`;
     const shArgv = [SH, '-c', 'exec "$0" "$@"', missing, m];
+    const { execa } = await import('execa');
     const child = execa(SH, shArgv.slice(1), { reject: false, timeout: 20_000, stdin: 'ignore', env: {}, extendEnv: false });
     const pid = child.pid;
     const result = await child;

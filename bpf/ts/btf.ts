@@ -60,9 +60,15 @@ PER_ITEM[BtfKind.DATASEC] = 3;
 PER_ITEM[BtfKind.ENUM64] = 3;
 
 export class Btf {
-  /** Byte position of each type record (type id - 1), and its BTF_KIND: built by the first lookup's pass. */
-  #at?: Uint32Array;
-  #kinds?: Uint8Array;
+  /** The type section as words (x86_64 and BTF data are both little-endian). */
+  readonly #words: Uint32Array;
+  /** Byte position of each type record walked so far (type id - 1), and its BTF_KIND. */
+  readonly #at: Uint32Array;
+  readonly #kinds: Uint8Array;
+  /** Records walked: ids 1..#walked are indexed. */
+  #walked = 0;
+  /** The word where the next record starts. */
+  #next = 0;
   readonly #decoded = new Map<number, BtfType>();
   /** Struct and union ids by name, each name searched for once. */
   readonly #structs = new Map<string, number[]>();
@@ -73,9 +79,10 @@ export class Btf {
   readonly #strLen: number;
 
   /**
-   * Checks the header only. The types are indexed on the first lookup, in one pass that also finds the structs
-   * asked for: vmlinux has ~130,000 types, and decoding every one (names, members) took 300 ms; a lookup
-   * decodes the few it needs.
+   * Checks the header only. Type ids are found by walking the records in order (each record's length is in
+   * its info word), and a lookup walks only as far as it needs: task_struct is type 114 of vmlinux's ~130,000
+   * on this kernel, so the execsnoop's lookups walk a few hundred records where the whole section took 12 ms
+   * on the host and ~0.3 s in a TCG guest. Decoding (names, members) is done only for the types asked for.
    */
   constructor(data: Buffer) {
     if (data.length < 24 || data.readUInt16LE(0) !== BTF_MAGIC) throw new Error('read BTF: bad magic (not little-endian BTF data)');
@@ -86,43 +93,54 @@ export class Btf {
     this.#strOff = hdrLen + data.readUInt32LE(16);
     this.#strLen = data.readUInt32LE(20);
     if (this.#typeOff + this.#typeLen > data.length || this.#strOff + this.#strLen > data.length) throw new Error('read BTF: a section runs past the end of the data');
-  }
-
-  /**
-   * One pass over the type section: where each record starts and its kind, and the ids of the structs and
-   * unions whose name offset is in `want`. Reads whole words from a Uint32Array (x86_64 and BTF data both
-   * little-endian), a third of the time Buffer.readUInt32LE took here.
-   */
-  #index(want?: Map<number, number[]>): void {
-    const data = this.#data;
     const start = data.byteOffset + this.#typeOff;
     const words = this.#typeLen >>> 2;
     // records are whole words; a section not on a word boundary of its buffer is copied to one
-    const u32 = start % 4 === 0 ? new Uint32Array(data.buffer, start, words) : new Uint32Array(Uint8Array.from(data.subarray(this.#typeOff, this.#typeOff + words * 4)).buffer);
-    // a record is at least 3 words: room for every one, trimmed after the pass
-    const at = new Uint32Array(Math.ceil(words / 3));
-    const kinds = new Uint8Array(at.length);
-    let n = 0;
-    for (let w = 0; w < words; n++) {
-      const info = u32[w + 1];
+    this.#words = start % 4 === 0 ? new Uint32Array(data.buffer, start, words) : new Uint32Array(Uint8Array.from(data.subarray(this.#typeOff, this.#typeOff + words * 4)).buffer);
+    // a record is at least 3 words: room for every one
+    this.#at = new Uint32Array(Math.ceil(words / 3));
+    this.#kinds = new Uint8Array(this.#at.length);
+  }
+
+  /**
+   * Walks on from where the last walk stopped: until type `id` is indexed, or, with `want` (struct and union
+   * ids by name offset), until `missing` of its names have been found; else to the end of the section.
+   */
+  #walk(id: number, want?: Map<number, number[]>, missing = 0): void {
+    const u32 = this.#words;
+    const words = u32.length;
+    const at = this.#at;
+    const kinds = this.#kinds;
+    let n = this.#walked;
+    let w = this.#next;
+    while (w < words && n < id) {
+      const info = u32[w + 1]!;
       const kind = (info >>> 24) & 0x1f;
       at[n] = this.#typeOff + w * 4;
       kinds[n] = kind;
-      if (want && (kind === BtfKind.STRUCT || kind === BtfKind.UNION)) want.get(u32[w])?.push(n + 1);
-      w += 3 + FIXED[kind] + PER_ITEM[kind] * (info & 0xffff);
+      const nameOff = u32[w]!;
+      w += 3 + FIXED[kind]! + PER_ITEM[kind]! * (info & 0xffff);
+      n++;
+      if (want && (kind === BtfKind.STRUCT || kind === BtfKind.UNION)) {
+        const ids = want.get(nameOff);
+        if (ids && ids.push(n) === 1 && --missing === 0) break;
+      }
     }
-    this.#at = at.subarray(0, n);
-    this.#kinds = kinds.subarray(0, n);
+    this.#walked = n;
+    this.#next = w;
   }
 
-  get #positions(): Uint32Array {
-    if (!this.#at) this.#index();
-    return this.#at!;
+  /** The byte position of type `id`'s record, walking to it if need be. */
+  #position(id: number): number {
+    if (id > this.#walked) this.#walk(id);
+    if (!Number.isInteger(id) || id < 1 || id > this.#walked) throw new Error(`read BTF: no type with id ${id}`);
+    return this.#at[id - 1]!;
   }
 
-  /** How many types there are (ids 1..count). */
+  /** How many types there are (ids 1..count): the whole section walked. */
   get count(): number {
-    return this.#positions.length;
+    this.#walk(Infinity);
+    return this.#walked;
   }
 
   #str(off: number): string {
@@ -134,7 +152,7 @@ export class Btf {
 
   #decode(id: number): BtfType {
     const data = this.#data;
-    const at = this.#positions[id - 1];
+    const at = this.#position(id);
     const info = data.readUInt32LE(at + 4);
     const kind = (info >>> 24) & 0x1f;
     const vlen = info & 0xffff;
@@ -175,7 +193,6 @@ export class Btf {
   }
 
   type(id: number): BtfType {
-    if (!Number.isInteger(id) || id < 1 || id > this.#positions.length) throw new Error(`read BTF: no type with id ${id}`);
     let t = this.#decoded.get(id);
     if (!t) this.#decoded.set(id, (t = this.#decode(id)));
     return t;
@@ -190,35 +207,38 @@ export class Btf {
   }
 
   /**
-   * Finds the structs and unions of these names in one pass over the types (a tool asking for two structs
-   * pays for one pass). The string section holds each name once: its offset is found with one indexOf, and
-   * the pass compares integers, decoding no name.
+   * Finds the first struct or union of each name, walking the types only until every name has one. The
+   * string section holds each name once: its offset is found with one indexOf, and the walk compares
+   * integers, decoding no name.
    */
   findStructs(names: readonly string[]): void {
     const data = this.#data;
     const strings = data.subarray(this.#strOff, this.#strOff + this.#strLen);
     const byOffset = new Map<number, number[]>();
+    let findable = 0;
     for (const name of names) {
+      if (this.#structs.has(name)) continue;
       const ids: number[] = [];
       this.#structs.set(name, ids);
       // a whole string: NUL before it (or the section's start) and after it
+      let found = false;
       for (let from = 0; ; ) {
         const hit = strings.indexOf(`${name}\0`, from, 'latin1');
         if (hit < 0) break;
-        if (hit === 0 || strings[hit - 1] === 0) byOffset.set(hit, ids);
+        if (hit === 0 || strings[hit - 1] === 0) (found = true), byOffset.set(hit, ids);
         from = hit + 1;
       }
+      if (found) findable++; // a name not in the string section names no type: no walk for it
     }
-    if (!this.#at) return this.#index(byOffset); // the first lookup: one pass indexes and finds
-    if (byOffset.size === 0) return;
-    const at = this.#at;
-    const kinds = this.#kinds!;
-    for (let i = 0; i < at.length; i++) {
-      const kind = kinds[i];
+    if (findable === 0) return;
+    // among the records walked already, then on until every name has a type
+    for (let i = 0; i < this.#walked; i++) {
+      const kind = this.#kinds[i];
       if (kind !== BtfKind.STRUCT && kind !== BtfKind.UNION) continue;
-      const ids = byOffset.get(data.readUInt32LE(at[i]));
-      if (ids) ids.push(i + 1);
+      const ids = byOffset.get(data.readUInt32LE(this.#at[i]!));
+      if (ids && ids.push(i + 1) === 1) findable--;
     }
+    if (findable > 0) this.#walk(Infinity, byOffset, findable);
   }
 
   /** Follows typedefs and qualifiers to the type that has a size. */
@@ -277,7 +297,7 @@ export function vmlinuxBtfFromBpf(): Buffer | undefined {
       const about = btfInfo(fd, { name, name_len: name.length, kernel_btf: 0 });
       if (!about || about.length < layoutEnd(BtfInfo)) return undefined; // before 5.11
       if (readU32(BtfInfo, about.info, 'kernel_btf') !== 1 || cString(name) !== 'vmlinux') continue;
-      const data = Buffer.alloc(readU32(BtfInfo, about.info, 'btf_size'));
+      const data = Buffer.allocUnsafe(readU32(BtfInfo, about.info, 'btf_size')); // the kernel writes every byte: its size is checked below
       const got = btfInfo(fd, { btf: data, btf_size: data.length });
       return got && readU32(BtfInfo, got.info, 'btf_size') === data.length ? data : undefined;
     } finally {

@@ -125,3 +125,14 @@ t.test('a kernel whose BTF info has no kernel_btf (before 5.11) is read from sys
   if (existsSync(VMLINUX_BTF_PATH)) t.ok(Btf.fromKernel().count > 1000, 'the fallback reads the file');
   else t.throws(() => Btf.fromKernel(), /ENOENT/, 'the fallback reads the file, which is missing here');
 });
+
+t.test('a lookup walks the types only as far as it needs, and a later one walks on from there', async (t) => {
+  const btf = new Btf(tinyBtf());
+  t.equal(btf.struct('task').id, 3, 'the walk stops at the struct');
+  t.equal(btf.type(4).kind, BtfKind.UNION, 'a later id: the walk goes on');
+  t.equal(btf.count, 4);
+  t.throws(() => btf.type(5), /no type with id 5/);
+  t.throws(() => btf.struct('nosuch'), /no struct nosuch/, 'a name not in the strings: no walk, an error');
+  btf.findStructs(['task', 'task']);
+  t.equal(btf.struct('task').id, 3, 'asked again: the same answer');
+});
