@@ -30,3 +30,19 @@ t.test('a second ./lab start runs none of the checks the first one made', async 
   t.equal(second.stdout.trim(), first.stdout.trim());
   t.equal(await readFile(log, 'utf8').catch(() => ''), '', 'no process the first start needed');
 });
+
+t.test('inside a VM ./lab starts the bundled CLI at once: it runs no check and reads none of the rest', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'lab-vm-shims-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const log = path.join(dir, 'log');
+  const PATH = process.env.PATH ?? '';
+  const realNode = (await execa('bash', ['-c', 'command -v node'], { env: { PATH } })).stdout.trim();
+  for (const c of ['dpkg-query', 'find', 'node']) {
+    await writeFile(path.join(dir, c), `#!/bin/sh\necho "${c} $*" >>${log}\nexec ${c === 'node' ? realNode : `$(PATH=${PATH} command -v ${c})`} "$@"\n`);
+    await chmod(path.join(dir, c), 0o755);
+  }
+  const r = await execa(path.join(projectRoot, 'lab'), ['--help'], { cwd: tmpdir(), env: { PATH: `${dir}:${PATH}`, LAB_IN_VM: '1' }, reject: false });
+  t.equal(r.exitCode, 0, r.stderr);
+  t.match(r.stdout, /^usage: \.\/lab COMMAND/);
+  t.equal(await readFile(log, 'utf8'), `node ${path.join(projectRoot, 'build/js/cli.mjs')} --help\n`, 'one process: node, on the bundle');
+});
