@@ -101,6 +101,7 @@ function hintFor(op: Operation, name: string, detail: string | undefined): strin
       E2BIG: 'the program is too large, or the attribute has fields this kernel does not know',
       ENOSPC: 'the verifier log did not fit: give a larger logSize',
       EINVAL: 'the kernel rejected an attribute: check program type, license and expected attach type',
+      EAGAIN: 'a signal interrupted the verifier on each of 5 tries (a profiler sampling with SIGPROF does); the program was not judged',
     },
     prog_test_run: {
       EINVAL: 'the kernel rejected an attribute: each program type takes its own inputs (socket filters: data of at least 14 bytes; raw tracepoints: ctx only, repeat 0)',

@@ -90,10 +90,10 @@ const DEFAULT_LOG_SIZE = 64 * 1024;
 const MAX_LOG_SIZE = 0xffffffff >>> 2;
 const MIN_LOG_SIZE = 128;
 
-/** Load a program; a rejection throws VerifierError with the verifier's own words. */
 /** Loads tried while the kernel says EAGAIN (libbpf: 5). */
 const PROG_LOAD_ATTEMPTS = 5;
 
+/** Load a program; a rejection throws VerifierError with the verifier's own words. */
 export function loadProgram(spec: ProgramSpec): Program {
   const where = { program: spec.name };
   const bad = checkObjectName(spec.name);
@@ -148,7 +148,8 @@ export function loadProgram(spec: ProgramSpec): Program {
     else if (retry.ret >= 0) sys().close(retry.ret);
   }
   if (result.ret < 0) {
-    if (result.log) throw new VerifierError(spec.name, -result.ret, result.log);
+    // EAGAIN is an interruption, not a verdict: its log is the verifier's first step, nothing to show
+    if (result.log && result.ret !== -errno.EAGAIN) throw new VerifierError(spec.name, -result.ret, result.log);
     throw BpfError.fromErrno('prog_load', -result.ret, where);
   }
   return new Program(result.ret, spec.name, type, insns.length / 8, result.log);
