@@ -11,20 +11,21 @@ const lab = path.join(projectRoot, 'lab');
 
 t.setTimeout(15 * 60_000);
 
-// execsnoop three ways: the matrix test runs every variant on 6.1; this one checks the command's own path.
-t.test('compare --kernel 6.1 runs the harness inside the guest, and the variants, BCC included, pass there', async (t) => {
+// execsnoop two ways: the matrix test runs every variant on 6.1, BCC's among them (~80 s of compiling under TCG);
+// this one checks the command's own path.
+t.test('compare --kernel 6.1 runs the harness inside the guest, and the variants pass there', async (t) => {
   const dir = await mkdtemp(path.join(tmpdir(), 'compare-vm-test-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const json = path.join(dir, 'r.json');
-  const r = await execa(lab, ['compare', '--kernel', '6.1', '--example', 'execsnoop', '--tool', 'bcc', '--tool', 'libbpf', '--tool', 'ts', '--json', json], { reject: false, timeout: 10 * 60_000 });
+  const r = await execa(lab, ['compare', '--kernel', '6.1', '--example', 'execsnoop', '--tool', 'libbpf', '--tool', 'ts', '--json', json], { reject: false, timeout: 10 * 60_000 });
   t.equal(r.exitCode, 0, `exit code (stderr tail: ${String(r.stderr).slice(-3000)})`);
   const report = JSON.parse(await readFile(json, 'utf8')) as CompareReport;
   // the report comes from the guest: its kernel, its accelerator, its boot time
   t.match(report.target, { kind: 'qemu', kernel: /^6\.1\.\d+-\d+-amd64$/, btf: true });
   t.ok(['tcg', 'kvm'].includes(report.target.accel), `accel ${report.target.accel}`);
   t.ok((report.target.bootMs ?? 0) > 0, `boot took ${report.target.bootMs} ms`);
+  t.same(report.variants.map((v) => v.name).sort(), ['execsnoop/libbpf', 'execsnoop/ts']);
   for (const v of report.variants) t.equal(v.status, 'pass', `${v.name}: ${v.reason ?? 'pass'}`);
-  t.ok(report.variants.some((v) => v.name === 'execsnoop/bcc'), 'BCC ran (the guest has the kernel headers)');
   t.match(String(r.stdout), /target: qemu 6\.1\.\d+-\d+-amd64/, 'the guest’s table streamed to our stdout');
 });
 
