@@ -7,10 +7,11 @@
 import { execa, type ResultPromise } from 'execa';
 import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
-import { readdir, readFile, mkdtemp, rm } from 'node:fs/promises';
+import { readdir, readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { parseOptions } from '../lib/args.js';
 import { EnvironmentError, UsageError } from '../lib/errors.js';
 import { interruptible } from '../lib/process.js';
@@ -91,24 +92,44 @@ async function checkPortFree(port: number): Promise<void> {
 }
 
 const KERNELSPECS_PY = `import json; from jupyter_client.kernelspec import KernelSpecManager as M
-print(json.dumps({n: s['spec'] for n, s in M().get_all_specs().items()}))`;
+print(json.dumps({n: {**s['spec'], 'resource_dir': s['resource_dir']} for n, s in M().get_all_specs().items()}))`;
 
 /**
- * The kernelspec `tslab`, registered with the Jupyter of JUPYTER_PYTHON when it is missing. It runs
- * `tslab` from PATH, which ./lab puts node_modules/.bin on. Returns true when it installed it.
+ * How Jupyter starts the tslab kernel: with a parent-death signal. Jupyter shuts its kernels down when it gets
+ * SIGTERM, but once (./lab notebook killed with SIGKILL, in a full test run) a kernel outlived it, and tslab,
+ * unlike ipykernel, does not watch its parent. setpriv makes the kernel get SIGKILL when Jupyter is gone: it has
+ * nothing left to save (tslab takes seconds to go on SIGTERM).
+ */
+export const TSLAB_ARGV = ['setpriv', '--pdeathsig', 'KILL', '--', 'tslab', 'kernel', '--config-path', '{connection_file}'];
+
+/**
+ * The kernelspec `tslab`, registered with the Jupyter of JUPYTER_PYTHON (`tslab install`) when it is missing,
+ * and given TSLAB_ARGV when it has another. It runs `tslab` from PATH, which ./lab puts node_modules/.bin on.
+ * Returns true when it changed something.
  */
 export async function registerTslab(): Promise<boolean> {
+  const specs = await kernelSpecs();
+  if (specs.tslab && isDeepStrictEqual(specs.tslab.argv, TSLAB_ARGV)) return false;
+  if (!specs.tslab) {
+    const tslab = path.join(projectRoot, 'node_modules', '.bin', 'tslab');
+    const r = await execa(tslab, ['install', `--python=${JUPYTER_PYTHON}`], { reject: false, timeout: 60_000, all: true });
+    if (r.exitCode !== 0) throw new EnvironmentError(`register the TypeScript kernel (tslab install --python=${JUPYTER_PYTHON}): ${String(r.all).trim() || r.shortMessage}`);
+  }
+  const spec = (await kernelSpecs()).tslab;
+  if (!spec) throw new EnvironmentError(`register the TypeScript kernel: tslab install --python=${JUPYTER_PYTHON} left no kernelspec named tslab`);
+  const { resource_dir: dir, ...rest } = spec;
+  await writeFile(path.join(dir, 'kernel.json'), JSON.stringify({ ...rest, argv: TSLAB_ARGV }));
+  return true;
+}
+
+/** The kernelspecs JUPYTER_PYTHON's Jupyter knows, each with the folder it is in. */
+async function kernelSpecs(): Promise<Record<string, { argv: string[]; resource_dir: string }>> {
   // jupyter_client's own API: Debian ships the `jupyter kernelspec` command in another package (jupyter-client)
   const list = await execa(JUPYTER_PYTHON, ['-c', KERNELSPECS_PY], { reject: false, timeout: 60_000 });
   if (list.exitCode !== 0) {
     throw new EnvironmentError(`list Jupyter kernels: ${String(list.stderr).trim().split('\n').pop() || list.shortMessage} (apt-get install jupyter-notebook)`);
   }
-  const specs = JSON.parse(String(list.stdout)) as Record<string, { argv: string[] }>;
-  if (specs.tslab?.argv[0] === 'tslab') return false;
-  const tslab = path.join(projectRoot, 'node_modules', '.bin', 'tslab');
-  const r = await execa(tslab, ['install', `--python=${JUPYTER_PYTHON}`], { reject: false, timeout: 60_000, all: true });
-  if (r.exitCode !== 0) throw new EnvironmentError(`register the TypeScript kernel (tslab install --python=${JUPYTER_PYTHON}): ${String(r.all).trim() || r.shortMessage}`);
-  return true;
+  return JSON.parse(String(list.stdout));
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
