@@ -118,7 +118,15 @@ export async function registerTslab(): Promise<boolean> {
   const spec = (await kernelSpecs()).tslab;
   if (!spec) throw new EnvironmentError(`register the TypeScript kernel: tslab install --python=${JUPYTER_PYTHON} left no kernelspec named tslab`);
   const { resource_dir: dir, ...rest } = spec;
-  await writeFile(path.join(dir, 'kernel.json'), JSON.stringify({ ...rest, argv: TSLAB_ARGV }));
+  try {
+    await writeFile(path.join(dir, 'kernel.json'), JSON.stringify({ ...rest, argv: TSLAB_ARGV }));
+  } catch (err) {
+    // a spec we may not change (another user's, a read-only root) still starts kernels: only without the signal
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw err;
+    process.stderr.write(`lab notebook: cannot update ${path.join(dir, 'kernel.json')} (${code}): its kernels will not die with Jupyter; run ./lab notebook once as root to update it\n`);
+    return false;
+  }
   return true;
 }
 

@@ -7,6 +7,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { MapCreateAttr, MapType, Cmd, encodeAttr } from './attr.js';
+import { VMLINUX_BTF_PATH } from './btf.js';
 import { errnoName, errno } from './errors.js';
 import { sys } from './syscall.js';
 import { tracefsRoot } from './tracepoint.js';
@@ -135,7 +136,7 @@ function kprobeProbe(): FeatureResult {
 }
 
 function btfProbe(): FeatureResult {
-  const path = '/sys/kernel/btf/vmlinux';
+  const path = VMLINUX_BTF_PATH;
   try {
     return { status: 'supported', detail: `${path} (${statSync(path).size} bytes)` };
   } catch {
