@@ -3,7 +3,7 @@
 // right here; `qemu` boots a Debian kernel with this machine's userland (vm/qemu.ts), one VM per run.
 // A new target (vagrant) is one more implementation and one line in targetFor().
 
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -47,7 +47,6 @@ async function withOutDir<T>(work: (dir: string) => Promise<T>): Promise<{ resul
   const dir = await mkdtemp(path.join(tmpdir(), 'ebpf-lab-out-'));
   try {
     const result = await work(dir);
-    const { readdir } = await import('node:fs/promises');
     const files = new Map<string, string>();
     for (const name of await readdir(dir)) files.set(name, await readFile(path.join(dir, name), 'utf8'));
     return { result, files };

@@ -3,7 +3,7 @@
 // probes are attached. A ts tool runs inside this process; every other tool is a child process.
 
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
 import type { RunningTool, Tool } from '../bpf/ts/tool.js';
 import { parseOptions } from '../lib/args.js';
 import { EnvironmentError, UsageError } from '../lib/errors.js';
@@ -117,7 +117,8 @@ async function traceChild(variant: Variant, print: (item: unknown) => void): Pro
 async function traceInProcess(variant: Variant, print: (item: unknown) => void): Promise<number> {
   const name = variantName(variant);
   const stopped = interrupted();
-  const { run } = (await import(pathToFileURL(path.join(projectRoot, variant.command[1]!)).href)) as { run: Tool };
+  // require(), not import(): the bundle is CommonJS, and import() would start Node's ES module loader for it
+  const { run } = createRequire(import.meta.url)(path.join(projectRoot, variant.command[1]!)) as { run: Tool };
   const reader = exampleOf(variant).reader(variant);
   let ready = false;
   let failure: Error | undefined;

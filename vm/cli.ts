@@ -1,5 +1,6 @@
 // `./lab vm …`: run a command inside a VM booted on a Debian kernel, list and fetch kernels, probe KVM.
 
+import { copyFile, stat } from 'node:fs/promises';
 import { parseOptions } from '../lib/args.js';
 import { UsageError } from '../lib/errors.js';
 import { interruptible } from '../lib/process.js';
@@ -149,11 +150,10 @@ async function vagrantBoxCommand(argv: string[]): Promise<number> {
   const box = await interruptible((signal) => ensureBox({ root: process.cwd(), rebuild: values.rebuild, signal }));
   let path = box.box;
   if (values.output) {
-    const { copyFile } = await import('node:fs/promises');
     await copyFile(box.box, values.output);
     path = values.output;
   }
-  const { size } = await (await import('node:fs/promises')).stat(path);
+  const { size } = await stat(path);
   process.stdout.write(`${path}: ${mb(size)}, ${box.built ? `built in ${(box.ms / 1000).toFixed(1)} s` : `cached (key ${box.key})`}\n`);
   return 0;
 }

@@ -1,6 +1,6 @@
 // How a ts tool runs. A tool is one function: it loads and attaches, writes its lines through `out` (the ready
 // line first, then its events), and hands back a stop that detaches and writes anything final (a counter's
-// counts). `runAsProgram` makes it a program of its own (`node build/js/execsnoop.mjs`, as the harness and
+// counts). `runAsProgram` makes it a program of its own (`node build/js/execsnoop.cjs`, as the harness and
 // the benchmark start every variant); `./lab trace` calls the same function inside its own process, so a
 // trace starts one Node runtime, not two (~45 ms on the host, ~0.8 s in a TCG guest, and koffi loads once).
 

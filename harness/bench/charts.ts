@@ -3,6 +3,7 @@
 // into PNG. PNG because classic Notebook hides SVG outputs of an untrusted notebook, and nbconvert may strip it.
 // The libraries load only when a chart is drawn: ./lab's other commands never pay for them.
 
+import { importPackage } from '../../lib/import-package.js';
 import type { BenchReport, VariantBench } from './types.js';
 
 export interface Chart {
@@ -86,7 +87,11 @@ export function chartSpecs(r: BenchReport): { name: string; title: string; spec:
 
 /** Every chart of a report as a PNG. */
 export async function benchCharts(r: BenchReport): Promise<Chart[]> {
-  const [vega, { compile }, { Resvg }] = await Promise.all([import('vega'), import('vega-lite'), import('@resvg/resvg-js')]);
+  const [vega, { compile }, { Resvg }] = await Promise.all([
+    importPackage<typeof import('vega')>('vega'),
+    importPackage<typeof import('vega-lite')>('vega-lite'),
+    importPackage<typeof import('@resvg/resvg-js')>('@resvg/resvg-js'),
+  ]);
   const out: Chart[] = [];
   for (const c of chartSpecs(r)) {
     const view = new vega.View(vega.parse(compile(c.spec as never).spec), { renderer: 'none' });

@@ -84,8 +84,9 @@ export async function footprint(v: Variant): Promise<Footprint> {
   }
   if (exe === 'node') {
     if (script) parts.push({ what: script, bytes: await size(path.join(projectRoot, script)) });
-    parts.push({ what: 'build/js/chunks', bytes: await treeSize(path.join(projectRoot, 'build/js/chunks')) });
-    parts.push({ what: 'koffi (node_modules)', bytes: await treeSize(path.join(projectRoot, 'node_modules/koffi/build')) });
+    // koffi: its JavaScript, and the native module for this platform (a package of its own since koffi 3)
+    parts.push({ what: 'koffi (node_modules)', bytes: await treeSize(path.join(projectRoot, 'node_modules/koffi/src/koffi')) });
+    parts.push({ what: 'koffi.node', bytes: await treeSize(path.join(projectRoot, `node_modules/@koromix/koffi-linux-${process.arch}/linux_${process.arch}`)) });
   }
   // dedupe by name (libLLVM reached through two paths), biggest first
   const unique = [...new Map(parts.filter((p) => p.bytes > 0).map((p) => [p.what, p])).values()].sort((a, b) => b.bytes - a.bytes);

@@ -9,6 +9,7 @@
 
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { Writable } from 'node:stream';
 import path from 'node:path';
 import { execa } from 'execa';
 import { UsageError, EnvironmentError } from '../../lib/errors.js';
@@ -91,7 +92,6 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     '--storm', String(storm), '--repeats', String(repeats), ...variants.flatMap((v) => ['--variant', variantName(v)]),
   ];
   // the guest's progress lines arrive on its stderr: hand them to log line by line
-  const { Writable } = await import('node:stream');
   let pending = '';
   const sink = new Writable({
     write(chunk, _enc, done) {

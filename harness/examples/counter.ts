@@ -102,7 +102,7 @@ export const VARIANTS: (Variant<CounterExpectations> & { parser: CounterParserNa
     description: 'raw instructions: array total and per-pid hash, lock xadd, on sys_enter_execve',
     sources: ['bpf/counter/counter.ts', 'bpf/ts/'],
     requires: ['root', 'tracefs'],
-    command: ['node', 'build/js/counter.mjs'], // bundled from counter.ts by ./lab
+    command: ['node', 'build/js/counter.cjs'], // bundled from counter.ts by ./lab
     ready: COUNTER_READY,
     parser: 'counter-table',
     attachTimeoutMs: ATTACH_MS.ts,

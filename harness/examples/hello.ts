@@ -78,7 +78,7 @@ export const VARIANTS: Variant<HelloExpectations>[] = [
     description: 'raw instructions: the format string built on the BPF stack, bpf_trace_printk, the trace pipe read with node:fs',
     sources: ['bpf/hello/hello.ts', 'bpf/ts/'],
     requires: ['root', 'tracefs'],
-    command: ['node', 'build/js/hello.mjs'], // bundled from hello.ts by ./lab
+    command: ['node', 'build/js/hello.cjs'], // bundled from hello.ts by ./lab
     ready: READY,
     parser: 'hello-line',
     attachTimeoutMs: ATTACH_MS.ts,

@@ -5,6 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { importPackage } from '../../lib/import-package.js';
 import { projectRoot } from '../paths.js';
 import { StudentFailure, type Outcome, type RunContext } from './lab.js';
 import { abnormalEnd } from './sandbox.js';
@@ -17,7 +18,7 @@ import { slowdownFor } from '../requirements.js';
 const DRIVER = path.join(projectRoot, 'harness', 'grade', 'tracer-driver.ts');
 
 async function bundle(outFile: string): Promise<void> {
-  const esbuild = await import('esbuild');
+  const esbuild = await importPackage<typeof import('esbuild')>('esbuild');
   await esbuild.build({
     entryPoints: [DRIVER],
     bundle: true,

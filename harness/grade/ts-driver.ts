@@ -4,6 +4,7 @@
 // bundle in the sandbox, and the report comes back on its stdout's last line.
 
 import path from 'node:path';
+import { importPackage } from '../../lib/import-package.js';
 import { projectRoot } from '../paths.js';
 import { StudentFailure, type RunContext } from './lab.js';
 import { abnormalEnd } from './sandbox.js';
@@ -18,7 +19,7 @@ import { REPORT_PREFIX } from './driver-api.js';
  * redirect that missed can never grade the reference instead.
  */
 export async function bundleDriver(driver: string, studentFile: string, outFile: string): Promise<void> {
-  const esbuild = await import('esbuild');
+  const esbuild = await importPackage<typeof import('esbuild')>('esbuild');
   const solution = path.join(path.dirname(driver), 'solution', path.basename(studentFile));
   let result: Awaited<ReturnType<typeof esbuild.build>>;
   try {

@@ -11,15 +11,15 @@ t.test('the ts variants run the bundle, not the TypeScript', async (t) => {
   const ts = VARIANTS.filter((v) => v.tool === 'ts');
   t.ok(ts.length >= 2);
   for (const v of ts) {
-    t.match(v.command, ['node', /^build\/js\/\w+\.mjs$/], `${v.example}/ts runs ${v.command.join(' ')}`);
+    t.match(v.command, ['node', /^build\/js\/\w+\.cjs$/], `${v.example}/ts runs ${v.command.join(' ')}`);
     t.notOk(v.command.includes('tsx'), 'no tsx at run time');
   }
 });
 
 t.test('./lab runs the bundle, and the bundle is newer than every TypeScript source', async (t) => {
   const r = await execa(path.join(projectRoot, 'lab'), ['--print-runtime'], { cwd: projectRoot });
-  t.equal(r.stdout.trim(), 'build/js/cli.mjs');
-  const built = statSync(path.join(projectRoot, 'build/js/cli.mjs')).mtimeMs;
+  t.equal(r.stdout.trim(), 'build/js/cli.cjs');
+  const built = statSync(path.join(projectRoot, 'build/js/cli.cjs')).mtimeMs;
   const newer: string[] = [];
   for (const dir of ['lib', 'harness', 'vm', 'bpf']) {
     for (const f of readdirSync(path.join(projectRoot, dir), { recursive: true }) as string[]) {

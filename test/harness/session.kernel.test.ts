@@ -34,7 +34,7 @@ t.test('the ts and libbpf variants, started together, each grade every workload 
     t.equal(r.status, 'pass', `${r.name}: ${r.reason ?? 'pass'}`);
     t.equal(r.matched, r.expected, `${r.name}: ${r.matched}/${r.expected}`);
   }
-  t.same(await running('build/js/execsnoop.mjs'), [], 'no tracer left running');
+  t.same(await running('build/js/execsnoop.cjs'), [], 'no tracer left running');
   t.ok(await goneFromKernel('prog', 'execsnoop_enter'), 'no program of ours left in the kernel');
 });
 
@@ -51,12 +51,12 @@ t.test('a tracer that hangs after attaching is killed after SIGINT times out, an
   const hung: Variant = { ...variant('execsnoop/ts') };
   const results = await runSession([hung], options({
     workload: async () => {
-      for (const pid of await running('build/js/execsnoop.mjs')) process.kill(pid, 'SIGSTOP');
+      for (const pid of await running('build/js/execsnoop.cjs')) process.kill(pid, 'SIGSTOP');
       return { runId: 'hung', execs: [] };
     },
   }));
   t.match(results[0], { status: 'fail', reason: /did not exit within 5 s of SIGINT \(state T \(stopped\).*\): killed/ });
-  t.same(await running('build/js/execsnoop.mjs'), [], 'the hung tracer is gone');
+  t.same(await running('build/js/execsnoop.cjs'), [], 'the hung tracer is gone');
   t.ok(await goneFromKernel('prog', 'execsnoop_enter'), 'its programs are gone from the kernel');
 });
 
@@ -64,13 +64,13 @@ t.test('a tracer that crashes mid-run fails with its exit status, and leaves not
   if (!requireRoot(t) || !requireFeature(t, 'tracefs') || !requireFeature(t, 'btf')) return;
   const results = await runSession([variant('execsnoop/ts')], options({
     workload: async () => {
-      for (const pid of await running('build/js/execsnoop.mjs')) process.kill(pid, 'SIGSEGV');
+      for (const pid of await running('build/js/execsnoop.cjs')) process.kill(pid, 'SIGSEGV');
       await new Promise((r) => setTimeout(r, 500));
       return { runId: 'crash', execs: [] };
     },
   }));
   t.match(results[0], { status: 'fail', reason: /SIGSEGV/ });
-  t.same(await running('build/js/execsnoop.mjs'), []);
+  t.same(await running('build/js/execsnoop.cjs'), []);
   t.ok(await goneFromKernel('prog', 'execsnoop_enter'));
 });
 

@@ -192,7 +192,7 @@ export const VARIANTS: ExecsnoopVariant[] = [
     sources: ['bpf/execsnoop/execsnoop.ts', 'bpf/execsnoop/format.ts', 'bpf/ts/'],
     requires: ['root', 'tracefs', 'btf'],
     // the bundle ./lab builds from execsnoop.ts: no TypeScript compiler at run time
-    command: ['node', 'build/js/execsnoop.mjs'],
+    command: ['node', 'build/js/execsnoop.cjs'],
     ready: TABLE_READY,
     parser: 'execsnoop-table',
     attachTimeoutMs: ATTACH_MS.ts,
