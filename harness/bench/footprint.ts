@@ -3,6 +3,7 @@
 // ts its bundle and koffi's native module. And the lines of code a reader opens for a variant.
 
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { release } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -22,6 +23,16 @@ export function lddPaths(text: string): string[] {
     if (m && !LIBC.test(m[1])) out.push(m[1]);
   }
   return out;
+}
+
+/**
+ * The files Node loads for koffi: its JavaScript and this platform's native module (a package of its own since
+ * koffi 3). Not its folders: they hold its C++ sources too.
+ */
+export function koffiFiles(): string[] {
+  const load = createRequire(import.meta.url);
+  load('koffi');
+  return Object.keys(load.cache).filter((f) => /\/node_modules\/(koffi|@koromix\/koffi-[^/]+)\//.test(f));
 }
 
 async function size(p: string): Promise<number> {
@@ -84,9 +95,9 @@ export async function footprint(v: Variant): Promise<Footprint> {
   }
   if (exe === 'node') {
     if (script) parts.push({ what: script, bytes: await size(path.join(projectRoot, script)) });
-    // koffi: its JavaScript, and the native module for this platform (a package of its own since koffi 3)
-    parts.push({ what: 'koffi (node_modules)', bytes: await treeSize(path.join(projectRoot, 'node_modules/koffi/src/koffi')) });
-    parts.push({ what: 'koffi.node', bytes: await treeSize(path.join(projectRoot, `node_modules/@koromix/koffi-linux-${process.arch}/linux_${process.arch}`)) });
+    let koffi = 0;
+    for (const f of koffiFiles()) koffi += await size(f);
+    parts.push({ what: 'koffi (its JavaScript and koffi.node)', bytes: koffi });
   }
   // dedupe by name (libLLVM reached through two paths), biggest first
   const unique = [...new Map(parts.filter((p) => p.bytes > 0).map((p) => [p.what, p])).values()].sort((a, b) => b.bytes - a.bytes);

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { lddPaths, linesOfCode } from '../../../harness/bench/footprint.js';
+import { koffiFiles, lddPaths, linesOfCode } from '../../../harness/bench/footprint.js';
 
 t.test("ldd's output gives the libraries beyond libc", async (t) => {
   const out = [
@@ -19,4 +19,11 @@ t.test('lines of code count non-blank lines of the files a variant names, direct
   t.equal(await linesOfCode([`${dir}/a.bt`]), 2);
   t.equal(await linesOfCode([`${dir}/a.bt`, `${dir}/lib`]), 5);
   t.equal(await linesOfCode([`${dir}/missing.c`]), 0);
+});
+
+t.test("koffi's footprint is the files Node loads for it: its JavaScript and koffi.node, not its C++ sources", async (t) => {
+  const files = koffiFiles();
+  t.ok(files.some((f) => f.endsWith('/koffi.node')), 'the native module');
+  t.ok(files.some((f) => /\/node_modules\/koffi\/.*\.cjs$/.test(f)), 'its JavaScript');
+  t.same(files.filter((f) => !/\.(c?js|node)$/.test(f)), [], 'nothing else');
 });
