@@ -14,11 +14,12 @@ import { createInterface } from 'node:readline';
 import { EnvironmentError, UsageError } from '../lib/errors.js';
 import { diesWithUs } from '../lib/process.js';
 import { cacheDir } from './cache.js';
-import { consoleCrash, consoleReason, emulationSuspect, GuestCrash, watchConsole } from './console.js';
+import { allowedSplats, consoleCrash, consoleReason, emulationSuspect, GuestCrash, splatAllowList, watchConsole, type AllowedSplat, type GuestCrashKind } from './console.js';
 import { ensureBootFiles, type BootFiles } from './initramfs.js';
 import { ensureKernel, KERNELS, readCachedKernel, type CachedKernel, type ProgressFn } from './kernels.js';
 
 export type Accel = 'kvm' | 'tcg';
+export type TcgThread = 'multi' | 'single';
 
 export interface VmRunOptions {
   /** '5.10' | '6.1' | '6.12' | '7.2'. */
@@ -47,6 +48,8 @@ export interface VmRunOptions {
   headers?: boolean;
   /** Default: $LAB_ACCEL, else KVM when probeAccel() says it works, else TCG. */
   accel?: Accel;
+  /** Under TCG, one host thread per vCPU ('multi') or one for all ('single'). Default: $LAB_TCG_THREAD, else TCG_THREAD. */
+  tcgThread?: TcgThread;
   /** Extra kernel command-line arguments (also from $LAB_VM_KERNEL_ARGS), for debugging a boot. */
   kernelArgs?: string[];
   /** Download and build progress (default: stderr). */
@@ -85,6 +88,17 @@ export interface VmRunResult {
   /** The command's output when no stream was given (else ''). */
   stdout: string;
   stderr: string;
+  /** Runs before this one that ended on a crash of the emulator's kind and were run again (runInVm). */
+  retries: EmulatorRetry[];
+  /** Splats on the console that the allow list let pass, each with its reason. */
+  allowedSplats: AllowedSplat[];
+}
+
+/** A run that died on a fault of the emulator's and was run once more. */
+export interface EmulatorRetry {
+  kind: GuestCrashKind;
+  excerpt: string[];
+  consoleLog: string;
 }
 
 const QEMU = 'qemu-system-x86_64';
@@ -161,6 +175,7 @@ export function commandScript(c: { command: string[]; cwd: string; env: Record<s
 export interface QemuPlan {
   boot: BootFiles;
   accel: Accel;
+  tcgThread?: TcgThread;
   memoryMb: number;
   cpus: number;
   runDir: string;
@@ -199,7 +214,7 @@ export function qemuArgs(p: QemuPlan): string[] {
   const args = [
     '-M', 'pc',
     '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot', ...nicArgs(p.forwards),
-    ...(p.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg', '-cpu', 'max']),
+    ...(p.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', p.tcgThread ? `tcg,thread=${p.tcgThread}` : 'tcg', '-cpu', 'max']),
     '-m', String(p.memoryMb), '-smp', String(p.cpus),
     '-kernel', p.boot.kernel, '-initrd', p.boot.initramfs, '-append', append.join(' '),
     '-chardev', `file,id=labconsole,path=${v(p.consoleLog)}`, '-serial', 'chardev:labconsole',
@@ -307,22 +322,23 @@ async function checkDir(path: string, what: string): Promise<string> {
   return real;
 }
 
+/**
+ * How TCG runs the vCPUs. 'multi' (QEMU's default) gives each vCPU a host thread; QEMU 7.2's (Debian 12's)
+ * then lets a vCPU run code translated before another vCPU rewrote it, and a guest kernel patching its own
+ * text as tracers attach dies on the int3 or livelocks (vm/attach-stress.sh). TCG_THREAD is what
+ * `./lab vm stress` measured to remove that at the least cost (README, "Guests under TCG").
+ */
+export const TCG_THREAD: TcgThread = 'multi';
+
+function tcgThreadFor(asked: TcgThread | undefined): TcgThread {
+  const env = process.env.LAB_TCG_THREAD;
+  if (env !== undefined && env !== 'multi' && env !== 'single') throw new UsageError(`run in vm: LAB_TCG_THREAD=${env} (use multi or single)`);
+  return asked ?? (env as TcgThread | undefined) ?? TCG_THREAD;
+}
+
 /** The guest's kernel died before the command started: nothing of the command ran, so it can be retried. */
 export class BootPanic extends EnvironmentError {
   override name = 'BootPanic';
-}
-
-/** The guest stopped before its command finished (a panic, QEMU died); the console log says why. */
-export class GuestStopped extends EnvironmentError {
-  override name = 'GuestStopped';
-  constructor(
-    message: string,
-    readonly consoleLog: string,
-    /** The command had started: what stopped the guest may be the command's doing. */
-    readonly commandStarted: boolean,
-  ) {
-    super(message);
-  }
 }
 
 /** Panics that every boot of the same kernel and initramfs would repeat: retrying them only wastes time. */
@@ -340,14 +356,17 @@ const BOOT_ATTEMPTS = 3;
  */
 export async function runInVm(opts: VmRunOptions): Promise<VmRunResult> {
   let crashRetries = opts.crashRetries ?? 1;
+  const retries: EmulatorRetry[] = [];
   for (let attempt = 1; ; attempt++) {
     try {
-      return await runInVmOnce(opts);
+      return { ...(await runInVmOnce(opts)), retries };
     } catch (err) {
-      if (err instanceof GuestCrash && err.accel === 'tcg' && emulationSuspect(err.kind, err.excerpt) && crashRetries-- > 0) {
-        process.stderr.write(`lab vm: ${err.message}; under TCG this has been QEMU's emulation, not the command: running it again\n`);
+      if (err instanceof GuestCrash && emulationSuspect(err) && crashRetries-- > 0) {
+        retries.push({ kind: err.kind, excerpt: err.excerpt, consoleLog: err.consoleLog });
+        process.stderr.write(`lab vm: ${err.message}; under multi-threaded TCG this has been QEMU's emulation, not the command: running it again (retry ${retries.length})\n`);
         continue;
       }
+      if (err instanceof GuestCrash) err.retries = retries;
       if (!(err instanceof BootPanic) || attempt >= BOOT_ATTEMPTS) throw err;
       process.stderr.write(`lab vm: ${err.message}; booting again (attempt ${attempt + 1} of ${BOOT_ATTEMPTS})\n`);
     }
@@ -355,7 +374,7 @@ export async function runInVm(opts: VmRunOptions): Promise<VmRunResult> {
 }
 
 /** Boot `opts.kernel`, run `opts.command` inside, power off. Never leaves a QEMU process behind. */
-async function runInVmOnce(opts: VmRunOptions): Promise<VmRunResult> {
+async function runInVmOnce(opts: VmRunOptions): Promise<Omit<VmRunResult, 'retries'>> {
   if (opts.command.length === 0) throw new UsageError('run in vm: no command given');
   const memoryMb = opts.memoryMb ?? 2048;
   const cpus = opts.cpus ?? 2;
@@ -373,6 +392,7 @@ async function runInVmOnce(opts: VmRunOptions): Promise<VmRunResult> {
   const envAccel = process.env.LAB_ACCEL;
   if (envAccel && envAccel !== 'kvm' && envAccel !== 'tcg') throw new UsageError(`run in vm: LAB_ACCEL=${envAccel} (use kvm or tcg)`);
   const accel: Accel = opts.accel ?? (envAccel as Accel | undefined) ?? (await probeAccel({ kernel: kernel.name })).accel;
+  const tcgThread = accel === 'tcg' ? tcgThreadFor(opts.tcgThread) : undefined;
 
   const runsDir = join(cacheDir(), 'runs');
   await mkdir(runsDir, { recursive: true });
@@ -400,7 +420,7 @@ async function runInVmOnce(opts: VmRunOptions): Promise<VmRunResult> {
     pump(ports.stderr, opts.stderr, collected.stderr);
 
     const kernelArgs = [...(process.env.LAB_VM_KERNEL_ARGS?.split(/\s+/).filter(Boolean) ?? []), ...(opts.kernelArgs ?? [])];
-    const args = qemuArgs({ boot, accel, memoryMb, cpus, runDir, consoleLog, writable, kernelArgs, forwards: opts.forwards, sockets: { stdout: ports.stdout.path, stderr: ports.stderr.path, ctl: ports.ctl.path } });
+    const args = qemuArgs({ boot, accel, tcgThread, memoryMb, cpus, runDir, consoleLog, writable, kernelArgs, forwards: opts.forwards, sockets: { stdout: ports.stdout.path, stderr: ports.stderr.path, ctl: ports.ctl.path } });
     const started = Date.now();
     let bootMs = -1;
     let exitCode: number | undefined;
@@ -427,12 +447,19 @@ async function runInVmOnce(opts: VmRunOptions): Promise<VmRunResult> {
         }
       });
     });
-    // A broken guest kernel (lockup, stall, oops) ends the run now, not at a timeout 25 minutes later.
+    // A broken guest kernel (lockup, stall, oops) ends the run now, not at a timeout 25 minutes later; so does
+    // a splat, which fails the run whatever the command does next.
+    const allow = splatAllowList(kernel.name);
     let crash: ReturnType<typeof consoleCrash>;
-    const stopWatching = watchConsole(consoleLog, (c) => {
-      crash = c;
-      child?.kill('SIGTERM');
-    });
+    const stopWatching = watchConsole(
+      consoleLog,
+      (c) => {
+        crash = c;
+        child?.kill('SIGTERM');
+      },
+      1000,
+      allow,
+    );
     const r = await child.finally(stopWatching);
     const totalMs = Date.now() - started;
     // QEMU hands a port's bytes to its socket before the guest's write returns, and closes the sockets
@@ -442,17 +469,23 @@ async function runInVmOnce(opts: VmRunOptions): Promise<VmRunResult> {
     clearTimeout(grace);
     if (r.isCanceled) throw opts.signal?.reason ?? new Error('run in vm: aborted');
     // A panic makes QEMU exit (panic=-1, -no-reboot), often before the watcher's next look: read it here.
-    if (!crash && exitCode === undefined && !r.timedOut && bootMs >= 0) crash = consoleCrash(await readFile(consoleLog, 'utf8').catch(() => ''));
+    // A splat printed after the watcher's last look (a panic makes QEMU exit at once) is read here.
+    const consoleText = await readFile(consoleLog, 'utf8').catch(() => '');
+    if (!crash && !r.timedOut) crash = consoleCrash(consoleText, allow);
+    const how = `${kernel.name} (${kernel.release}, ${accel === 'tcg' ? `tcg, ${tcgThread} thread` : accel})`;
     if (crash) {
       // Read again: QEMU has written the lines after the first one by now.
-      const { kind, excerpt } = consoleCrash(await readFile(consoleLog, 'utf8').catch(() => '')) ?? crash;
-      const message = `run in vm ${kernel.name} (${kernel.release}, ${accel}): the guest's kernel broke (${kind}): ${excerpt.join(' / ')} (console log: ${consoleLog})`;
+      const { kind, excerpt } = consoleCrash(consoleText, allow) ?? crash;
+      const what = kind === 'warning' || kind === 'bug' ? 'printed a splat' : 'broke';
+      const message = `run in vm ${how}: the guest's kernel ${what} (${kind}): ${excerpt.join(' / ')} (console log: ${consoleLog})`;
       if (bootMs < 0 && DETERMINISTIC_PANIC.test(excerpt.join('\n'))) throw new EnvironmentError(message);
       if (bootMs < 0 && kind !== 'hung task') throw new BootPanic(message);
-      throw new GuestCrash(message, kind, excerpt, consoleLog, accel);
+      throw new GuestCrash(message, kind, excerpt, consoleLog, accel, tcgThread);
     }
+    const allowed = allowedSplats(consoleText, allow);
+    for (const a of allowed) process.stderr.write(`lab vm: the guest's kernel printed a splat the allow list lets pass (${a.reason}): ${a.line}\n`);
     const output = (chunks: Buffer[]) => Buffer.concat(chunks).toString('utf8');
-    const result: VmRunResult = {
+    const result: Omit<VmRunResult, 'retries'> = {
       exitCode: exitCode ?? 124,
       kernel: kernel.name,
       kernelRelease: kernel.release,
@@ -463,13 +496,16 @@ async function runInVmOnce(opts: VmRunOptions): Promise<VmRunResult> {
       consoleLog,
       stdout: output(collected.stdout),
       stderr: output(collected.stderr),
+      allowedSplats: allowed,
     };
     if (exitCode === undefined && !result.timedOut) {
       const qemuError = String(r.stderr ?? '').split('\n').filter((l) => l.trim() && !/terminating on signal/.test(l)).slice(0, 2).join(' / ');
-      const reason = guestError || qemuError || consoleReason(await readFile(consoleLog, 'utf8').catch(() => '')) || `QEMU exited with ${r.exitCode ?? r.signal} before the command finished`;
-      const message = `run in vm ${kernel.name} (${kernel.release}, ${accel}): ${reason} (console log: ${consoleLog})`;
+      const reason = guestError || qemuError || consoleReason(consoleText) || `QEMU exited with ${r.exitCode ?? r.signal} before the command finished`;
+      const message = `run in vm ${how}: ${reason} (console log: ${consoleLog})`;
       if (bootMs < 0 && /Kernel panic|Oops/.test(reason) && !DETERMINISTIC_PANIC.test(reason)) throw new BootPanic(message);
-      throw new GuestStopped(message, consoleLog, bootMs >= 0);
+      if (bootMs < 0) throw new EnvironmentError(message);
+      // the command had started: what stopped the guest may be the command's doing
+      throw new GuestCrash(message, 'stopped', [reason], consoleLog, accel, tcgThread);
     }
     return result;
   } finally {

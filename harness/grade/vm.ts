@@ -3,10 +3,11 @@
 // the submission into a scratch folder in the guest (run.ts), and each check's result comes back on the
 // guest's stdout as a line tagged with a nonce. Whatever the submission leaves loaded, pinned or running
 // dies with the VM. A guest that stops early (a panic, a timeout) keeps the results already sent; the
-// remaining checks score 0 with what the console says (the first lines of an oops or a panic).
+// remaining checks score 0 with what the console says (vm/console.ts: the first lines of an oops or a
+// panic). A crash of the emulator's kind (vm/console.ts, emulationSuspect) is graded again, at most twice,
+// and the row says so: it is not the student's; the same crash on every run is.
 
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { failAll, oneLine, type CheckResult, type Lab } from './lab.js';
@@ -20,6 +21,8 @@ export interface GradedSubmission {
   /** Guest boot (QEMU start → command), ms; -1 when unknown. */
   bootMs: number;
   totalMs: number;
+  /** Why the submission was graded again: each earlier run's guest died of the emulator's fault. */
+  regraded?: string[];
 }
 
 export const RESULT_TAG = 'LAB-GRADE';
@@ -57,15 +60,8 @@ export function parseResults(stdout: string, nonce: string): { results: CheckRes
   return program ? { results, done, program } : { results, done };
 }
 
-/** The console's lines that say the kernel broke (oops, panic, soft lockup, BUG), up to `max` of them. */
-export function kernelTrouble(consoleText: string, max = 4): string[] | undefined {
-  const lines = consoleText.split('\n').map((l) => l.replace(/^\[\s*[\d.]+\]\s*/, '').trim());
-  const first = lines.findIndex((l) => /Oops|Kernel panic|soft lockup|BUG:|general protection fault|sysrq: Trigger a crash/.test(l));
-  if (first < 0) return undefined;
-  // The register dump and the stack frames say little to a student: the lines that say what happened.
-  const noise = /^(lab-init|CPU:|Hardware name:|Call Trace|RIP:|Code:|RSP:|RAX:|RDX:|RBP:|R\d+:|FS:|CS:|CR2:|\? |<\/?TASK>$|<\/?IRQ>$|[\w.]+\+0x[0-9a-f]+\/0x[0-9a-f]+)/;
-  return lines.slice(first).filter((l) => l && !noise.test(l)).slice(0, max);
-}
+/** Grading runs again after a crash of the emulator's kind at most this many times. */
+export const EMULATOR_REGRADES = 2;
 
 export interface VmGradeOptions {
   kernel: string;
@@ -73,7 +69,7 @@ export interface VmGradeOptions {
 }
 
 export async function gradeInVm(lab: Lab<unknown>, submission: string, student: string, opts: VmGradeOptions): Promise<GradedSubmission> {
-  const { runInVm, GuestStopped } = await import('../../vm/qemu.js');
+  const { runInVm } = await import('../../vm/qemu.js');
   const { GuestCrash } = await import('../../vm/console.js');
   const started = Date.now();
   const nonce = randomBytes(12).toString('hex');
@@ -95,30 +91,27 @@ export async function gradeInVm(lab: Lab<unknown>, submission: string, student: 
       timeoutMs: timeLimitS * 1000,
       memoryMb: lab.memoryMb ?? 1024,
       headers: false,
-      // a submission may lock the guest up on purpose: that is its result, not QEMU's to retry
-      crashRetries: 0,
+      // only a fault of the emulator's kind is run again; a submission that locks the guest up gets its result
+      crashRetries: EMULATOR_REGRADES,
       stdout,
       stderr,
       signal: opts.signal,
     });
+    const regraded = r.retries.map((x) => `graded again: the guest's kernel died of the emulator's fault (${x.kind}: ${x.excerpt[0]})`);
     const { results, done, program } = parseResults(stdout.text(), nonce);
-    const trouble = kernelTrouble(await readFile(r.consoleLog, 'utf8').catch(() => ''));
-    if (done && results.length === lab.checks.length) return { student, results, program, bootMs: r.bootMs, totalMs: Date.now() - started };
-    if (trouble) return finish(results, `the guest kernel broke: ${trouble.join(' | ')}`, r.bootMs);
+    if (done && results.length === lab.checks.length) return { student, results, program, bootMs: r.bootMs, totalMs: Date.now() - started, ...(regraded.length ? { regraded } : {}) };
     if (r.timedOut) return finish(results, `did not finish within ${timeLimitS} s (the VM was stopped)`, r.bootMs);
     const tail = stderr.text().trim().split('\n').slice(-3).join(' | ');
     // Nothing the student's code can do explains it: the grader's own failure, status error.
     return finish(results, `the grader in the VM stopped (exit ${r.exitCode}) before every check ran: ${tail || 'no message'}`, r.bootMs, 'error');
   } catch (err) {
-    if (err instanceof GuestCrash) {
-      // runInVm saw the kernel break on the console and stopped QEMU: the student's result
-      const { results } = parseResults(stdout.text(), nonce);
-      const trouble = kernelTrouble(await readFile(err.consoleLog, 'utf8').catch(() => '')) ?? err.excerpt;
-      return finish(results, `the guest kernel broke (${err.kind}): ${trouble.join(' | ')}`, -1);
-    }
-    if (!(err instanceof GuestStopped) || !err.commandStarted) throw err;
+    if (!(err instanceof GuestCrash)) throw err;
+    // runInVm saw the kernel break on the console (or the guest stop) once the command ran: the student's
+    // result, with the lines that say what happened (the register dump and the frames say little to a student)
     const { results } = parseResults(stdout.text(), nonce);
-    const trouble = kernelTrouble(await readFile(err.consoleLog, 'utf8').catch(() => ''));
-    return finish(results, trouble ? `the guest kernel broke: ${trouble.join(' | ')}` : `the guest stopped: ${err.message.replace(/ \(console log: [^)]*\)$/, '')}`, -1);
+    const words = err.excerpt.filter((l) => !/^(CPU:|RIP:|Comm:|\s)/.test(l)).slice(0, 3);
+    const reason = err.kind === 'stopped' ? `the guest stopped: ${words.join(' | ')}` : `the guest kernel broke (${err.kind}): ${words.join(' | ')}`;
+    const g = finish(results, err.retries.length ? `${reason} (on every one of ${err.retries.length + 1} runs)` : reason, -1);
+    return err.retries.length ? { ...g, regraded: err.retries.map((x) => `graded again: ${x.kind}: ${x.excerpt[0]}`) } : g;
   }
 }

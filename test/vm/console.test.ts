@@ -2,7 +2,7 @@ import t from 'tap';
 import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { consoleCrash, emulationSuspect, watchConsole } from '../../vm/console.js';
+import { allowedSplats, consoleCrash, emulationSuspect, splatAllowList, watchConsole } from '../../vm/console.js';
 
 const fixture = (name: string) => readFile(join(import.meta.dirname, 'fixtures', name), 'utf8');
 
@@ -23,10 +23,13 @@ t.test('an int3 oops seen on a 7.2 guest under TCG while tracers attached: suspe
   t.equal(crash?.kind, 'oops');
   t.equal(crash?.excerpt[0], 'Oops: int3: 0000 [#1] SMP NOPTI');
   t.match(crash?.excerpt.join('\n'), /RIP: 0010:trace_syscall_enter\+0xd\/0xb0/);
-  t.equal(emulationSuspect(crash!.kind, crash!.excerpt), true);
-  t.equal(emulationSuspect('soft lockup', ['watchdog: BUG: soft lockup - CPU#0 stuck for 26s! [node:180]']), true);
-  t.equal(emulationSuspect('oops', ['BUG: kernel NULL pointer dereference, address: 0000000000000008']), false, 'a NULL dereference is the code\'s');
-  t.equal(emulationSuspect('panic', ['Kernel panic - not syncing: sysrq triggered crash']), false);
+  const tcg = { accel: 'tcg', tcgThread: 'multi' } as const;
+  t.equal(emulationSuspect({ ...crash!, ...tcg }), true);
+  t.equal(emulationSuspect({ kind: 'soft lockup', excerpt: ['watchdog: BUG: soft lockup - CPU#0 stuck for 26s! [node:180]'], ...tcg }), true);
+  t.equal(emulationSuspect({ kind: 'oops', excerpt: ['BUG: kernel NULL pointer dereference, address: 0000000000000008'], ...tcg }), false, 'a NULL dereference is the code\'s');
+  t.equal(emulationSuspect({ kind: 'panic', excerpt: ['Kernel panic - not syncing: sysrq triggered crash'], ...tcg }), false);
+  t.equal(emulationSuspect({ ...crash!, accel: 'tcg', tcgThread: 'single' }), false, 'one TCG thread cannot race itself: an int3 there is the kernel\'s');
+  t.equal(emulationSuspect({ ...crash!, accel: 'kvm' }), false, 'nor under KVM');
 });
 
 t.test('the first sign wins, and a healthy boot has none', async (t) => {
@@ -56,4 +59,74 @@ t.test('watchConsole sees a crash written after it started, once, and stops', as
   for (let i = 0; i < 100 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
   await new Promise((r) => setTimeout(r, 60));
   t.same(seen, ['soft lockup'], 'called once, with the first sign');
+});
+
+t.test('a sysrq crash reads as a panic, with the panic line first', async (t) => {
+  const log = [
+    '[    3.100000] lab-init: [3.10] setup done',
+    '[    9.000000] sysrq: Trigger a crash',
+    '[    9.000100] Kernel panic - not syncing: sysrq triggered crash',
+    '[    9.000200] CPU: 0 PID: 250 Comm: node Not tainted 6.1.0-50-amd64 #1  Debian 6.1.123-1',
+    '[    9.000300] Call Trace:',
+    '[    9.000400]  <TASK>',
+    '[    9.000500]  dump_stack_lvl+0x44/0x5c',
+    '[    9.000550]  </TASK>',
+    '[    9.000600] Kernel Offset: disabled',
+  ].join('\n');
+  t.same(consoleCrash(log), { kind: 'panic', excerpt: ['Kernel panic - not syncing: sysrq triggered crash', 'CPU: 0 PID: 250 Comm: node Not tainted 6.1.0-50-amd64 #1  Debian 6.1.123-1', '  dump_stack_lvl+0x44/0x5c'] });
+});
+
+// A WARNING as __warn() prints it (6.1, kernel/bpf/verifier.c is only an example of where one comes from).
+const WARNING = [
+  '[   12.000000] ------------[ cut here ]------------',
+  '[   12.000100] WARNING: CPU: 1 PID: 321 at kernel/bpf/verifier.c:1234 check_helper_call+0x1f/0x900',
+  '[   12.000200] Modules linked in: 9p overlay',
+  '[   12.000300] CPU: 1 PID: 321 Comm: execsnoop Not tainted 6.1.0-50-amd64 #1  Debian 6.1.176-1',
+  '[   12.000400] RIP: 0010:check_helper_call+0x1f/0x900',
+  '[   12.000500] Call Trace:',
+  '[   12.000600]  <TASK>',
+  '[   12.000700]  do_check_common+0x2a/0x100',
+  '[   12.000800]  </TASK>',
+  '[   12.000900] ---[ end trace 0000000000000000 ]---',
+].join('\n');
+
+t.test('a WARNING splat and the other BUG reports count, with the place and the frames', async (t) => {
+  t.same(consoleCrash(WARNING), {
+    kind: 'warning',
+    excerpt: [
+      'WARNING: CPU: 1 PID: 321 at kernel/bpf/verifier.c:1234 check_helper_call+0x1f/0x900',
+      'CPU: 1 PID: 321 Comm: execsnoop Not tainted 6.1.0-50-amd64 #1  Debian 6.1.176-1',
+      'RIP: 0010:check_helper_call+0x1f/0x900',
+      '  do_check_common+0x2a/0x100',
+    ],
+  });
+  t.equal(consoleCrash('[ 5.0] BUG: sleeping function called from invalid context at mm/slab.h:123')?.kind, 'bug');
+  t.equal(consoleCrash('[ 5.0] UBSAN: shift-out-of-bounds in kernel/x.c:1:2')?.kind, 'bug');
+  t.equal(consoleCrash('[ 5.0] BUG: kernel NULL pointer dereference, address: 0000000000000000')?.kind, 'oops', 'an oops stays an oops');
+  t.equal(consoleCrash('[ 5.0] lab-init: WARNING: not at the start of the line\n[ 6.0] x86/cpu: SGX disabled by BIOS.'), undefined);
+});
+
+t.test('an allow-list entry lets its splat pass, says why, and stops at its kernels and its expiry', async (t) => {
+  const entry = { pattern: /check_helper_call/, kernels: ['6.1'], reason: 'a test\'s own splat' };
+  t.equal(consoleCrash(WARNING, [entry]), undefined, 'allowed');
+  t.same(allowedSplats(WARNING, [entry]), [{ line: 'WARNING: CPU: 1 PID: 321 at kernel/bpf/verifier.c:1234 check_helper_call+0x1f/0x900', reason: 'a test\'s own splat' }]);
+  t.equal(consoleCrash(`${WARNING}\n[ 13.0] WARNING: CPU: 0 PID: 1 at mm/other.c:1 other+0x0/0x1`, [entry])?.excerpt[0], 'WARNING: CPU: 0 PID: 1 at mm/other.c:1 other+0x0/0x1', 'another splat still counts');
+
+  const dir = await mkdtemp(join(tmpdir(), 'splat-allow-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'allow.json');
+  const env = process.env.LAB_SPLAT_ALLOW;
+  t.teardown(() => (env === undefined ? delete process.env.LAB_SPLAT_ALLOW : (process.env.LAB_SPLAT_ALLOW = env)));
+  process.env.LAB_SPLAT_ALLOW = file;
+  await writeFile(file, JSON.stringify([
+    { pattern: 'check_helper_call', kernels: ['6.1'], reason: 'on 6.1 only' },
+    { pattern: 'other', reason: 'everywhere, until the end of 2026', expires: '2026-12-31' },
+  ]));
+  t.same(splatAllowList('6.1', '2026-12-07').map((e) => e.reason), ['on 6.1 only', 'everywhere, until the end of 2026']);
+  t.same(splatAllowList('7.2', '2026-12-07').map((e) => e.reason), ['everywhere, until the end of 2026'], 'not for another kernel');
+  t.same(splatAllowList('7.2', '2027-01-01').map((e) => e.reason), [], 'expired: allows nothing');
+  await writeFile(file, JSON.stringify([{ pattern: 'x' }]));
+  t.throws(() => splatAllowList('6.1'), /LAB_SPLAT_ALLOW=.*entry 1 needs a "pattern" and a "reason"/);
+  await writeFile(file, '{ not json');
+  t.throws(() => splatAllowList('6.1'), /LAB_SPLAT_ALLOW=/);
 });
