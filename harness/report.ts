@@ -24,8 +24,9 @@ function cell(o: CaseOutcome | undefined): string {
 
 export function describeTarget(t: TargetInfo): string {
   const parts = [`${t.kind} ${t.kernel}`];
-  if (t.kind !== 'host') parts.push(t.accel);
+  if (t.kind !== 'host') parts.push(t.tcgThread ? `${t.accel} (${t.tcgThread} thread)` : t.accel);
   if (t.bootMs !== undefined) parts.push(`boot ${(t.bootMs / 1000).toFixed(1)} s`);
+  if (t.emulatorRetries) parts.push(`run again ${t.emulatorRetries} time${t.emulatorRetries === 1 ? '' : 's'} after the emulator's fault`);
   parts.push(t.btf ? 'BTF' : 'no BTF');
   return parts.join(', ');
 }

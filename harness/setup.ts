@@ -45,6 +45,12 @@ export async function ensureSetup(needs: SetupNeeds): Promise<string[]> {
     const cached = await ensureKernel(k, { headers: true, onProgress: (line: string) => needs.log?.(line) });
     log(`kernel ${k}: ${cached.release} ready in ${cached.dir}`);
   }
+  if (needs.kernels?.length) {
+    // a guest under TCG needs a QEMU without the multi-threaded TCG race: fetched now, not mid-run
+    const { qemuVersion } = await import('../vm/qemu.js');
+    const { tcgPlan } = await import('../vm/qemu-build.js');
+    log(`guests under TCG: ${(await tcgPlan(await qemuVersion(), (line: string) => needs.log?.(line))).why}`);
+  }
   return done;
 }
 

@@ -103,6 +103,10 @@ export interface TargetInfo {
   accel: 'none' | 'tcg' | 'kvm';
   btf: boolean;
   bootMs?: number;
+  /** Under TCG, how QEMU ran the vCPUs (vm/qemu.ts, TCG_THREAD). */
+  tcgThread?: 'multi' | 'single';
+  /** Runs of the VM that died of a fault of the emulator's kind and were run again (vm/qemu.ts): counted, never hidden. */
+  emulatorRetries?: number;
 }
 
 export interface CompareReport {

@@ -179,7 +179,7 @@ export interface ManifestEntry {
 
 export interface Manifest {
   schema: 1;
-  kind: 'kernel' | 'headers';
+  kind: 'kernel' | 'headers' | 'qemu';
   name: string;
   suite: string;
   release: string;
@@ -326,7 +326,7 @@ async function resolveInRoot(root: string, linkPath: string): Promise<string | u
 }
 
 /** Download `packages` with `apt`, check them, unpack them into `unitTmp/root`. */
-async function downloadAndUnpack(apt: PrivateApt, packages: PackageRef[], unitTmp: string, label: string, progress: ProgressFn): Promise<void> {
+export async function downloadAndUnpack(apt: PrivateApt, packages: PackageRef[], unitTmp: string, label: string, progress: ProgressFn): Promise<void> {
   const debs = join(unitTmp, 'debs');
   const root = join(unitTmp, 'root');
   await mkdir(debs, { recursive: true });
@@ -375,7 +375,7 @@ async function newTmp(unitDir: string): Promise<string> {
 }
 
 /** Build a cache unit in a temporary directory and move it into place only when `build` finished. */
-async function buildUnit(unitDir: string, build: (tmp: string) => Promise<void>): Promise<void> {
+export async function buildUnit(unitDir: string, build: (tmp: string) => Promise<void>): Promise<void> {
   const tmp = await newTmp(unitDir);
   try {
     await build(tmp);
@@ -490,7 +490,7 @@ export async function readCachedKernel(name: string, opts: { progress?: Progress
 }
 
 /** Run `fn` with the suite's private apt, holding the suite's lock (apt refuses concurrent users of one lists dir). */
-async function withApt<T>(suite: string, fn: (apt: PrivateApt) => Promise<T>): Promise<T> {
+export async function withApt<T>(suite: string, fn: (apt: PrivateApt) => Promise<T>): Promise<T> {
   return withLock(join(aptRoot(), `${suite}.lock`), async () => fn(await openPrivateApt(aptRoot(), suite)));
 }
 

@@ -17,6 +17,7 @@ import { cacheDir } from './cache.js';
 import { allowedSplats, consoleCrash, consoleReason, emulationSuspect, GuestCrash, splatAllowList, watchConsole, type AllowedSplat, type GuestCrashKind } from './console.js';
 import { ensureBootFiles, type BootFiles } from './initramfs.js';
 import { ensureKernel, KERNELS, readCachedKernel, type CachedKernel, type ProgressFn } from './kernels.js';
+import { parseQemuVersion, tcgPlan, tcgRaceFixed, type QemuBuild } from './qemu-build.js';
 
 export type Accel = 'kvm' | 'tcg';
 export type TcgThread = 'multi' | 'single';
@@ -48,7 +49,12 @@ export interface VmRunOptions {
   headers?: boolean;
   /** Default: $LAB_ACCEL, else KVM when probeAccel() says it works, else TCG. */
   accel?: Accel;
-  /** Under TCG, one host thread per vCPU ('multi') or one for all ('single'). Default: $LAB_TCG_THREAD, else TCG_THREAD. */
+  /**
+   * Default: qemu-system-x86_64 from PATH under KVM; under TCG, a QEMU without the multi-threaded TCG race
+   * (vm/qemu-build.ts, tcgPlan). 'system': the one on PATH whatever it is (./lab vm stress compares them).
+   */
+  qemu?: QemuBuild | 'system';
+  /** Under TCG, one host thread per vCPU ('multi') or one for all ('single'). Default: $LAB_TCG_THREAD, else tcgPlan's. */
   tcgThread?: TcgThread;
   /** Extra kernel command-line arguments (also from $LAB_VM_KERNEL_ARGS), for debugging a boot. */
   kernelArgs?: string[];
@@ -79,6 +85,10 @@ export interface VmRunResult {
   kernel: string;
   kernelRelease: string;
   accel: Accel;
+  /** Under TCG: one host thread per vCPU or one for all. */
+  tcgThread?: TcgThread;
+  /** The QEMU that ran it when not the system's ("10.0.2 (bookworm-backports)"). */
+  qemu?: string;
   /** QEMU start → guest command start. */
   bootMs: number;
   totalMs: number;
@@ -173,6 +183,7 @@ export function commandScript(c: { command: string[]; cwd: string; env: Record<s
 }
 
 export interface QemuPlan {
+  qemu?: QemuBuild;
   boot: BootFiles;
   accel: Accel;
   tcgThread?: TcgThread;
@@ -212,6 +223,7 @@ export function qemuArgs(p: QemuPlan): string[] {
   // cryptomgr.notests: the crypto self-tests took 0.7 s of a 3 s TCG boot; nothing here depends on them.
   const append = ['console=ttyS0', 'panic=-1', 'rdinit=/init', 'cryptomgr.notests', ...(p.kernelArgs ?? []), `labrun=${p.runDir}`];
   const args = [
+    ...(p.qemu?.dataDirs ?? []).flatMap((d) => ['-L', d]),
     '-M', 'pc',
     '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot', ...nicArgs(p.forwards),
     ...(p.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', p.tcgThread ? `tcg,thread=${p.tcgThread}` : 'tcg', '-cpu', 'max']),
@@ -323,17 +335,27 @@ async function checkDir(path: string, what: string): Promise<string> {
 }
 
 /**
- * How TCG runs the vCPUs. 'multi' (QEMU's default) gives each vCPU a host thread; QEMU 7.2's (Debian 12's)
- * then lets a vCPU run code translated before another vCPU rewrote it, and a guest kernel patching its own
- * text as tracers attach dies on the int3 or livelocks (vm/attach-stress.sh). TCG_THREAD is what
- * `./lab vm stress` measured to remove that at the least cost (README, "Guests under TCG").
+ * How a TCG guest runs: which QEMU, and one host thread per vCPU ('multi', QEMU's default) or one for all
+ * ('single'). QEMU 7.2's (Debian 12's) multi-threaded TCG lets a vCPU run code translated before another
+ * vCPU rewrote it, and a guest kernel patching its own text as tracers attach dies on the int3 or
+ * livelocks; tcgPlan (vm/qemu-build.ts) picks a QEMU without that race, or one thread. $LAB_TCG_QEMU=system
+ * keeps the system's QEMU (one thread if it has the race). `racy` says the run may still meet it (only when
+ * asked for: ./lab vm stress, or LAB_TCG_QEMU=system with LAB_TCG_THREAD=multi).
  */
-export const TCG_THREAD: TcgThread = 'multi';
-
-function tcgThreadFor(asked: TcgThread | undefined): TcgThread {
+async function tcgSetup(opts: VmRunOptions): Promise<{ qemu?: QemuBuild; thread: TcgThread; racy: boolean }> {
   const env = process.env.LAB_TCG_THREAD;
   if (env !== undefined && env !== 'multi' && env !== 'single') throw new UsageError(`run in vm: LAB_TCG_THREAD=${env} (use multi or single)`);
-  return asked ?? (env as TcgThread | undefined) ?? TCG_THREAD;
+  const asked = opts.tcgThread ?? (env as TcgThread | undefined);
+  const system = await qemuVersion();
+  if (opts.qemu === 'system' || (opts.qemu === undefined && process.env.LAB_TCG_QEMU === 'system')) {
+    const v = parseQemuVersion(system);
+    const fixed = Boolean(v && tcgRaceFixed(v));
+    const thread = asked ?? (fixed ? 'multi' : 'single');
+    return { thread, racy: thread === 'multi' && !fixed };
+  }
+  if (opts.qemu) return { qemu: opts.qemu, thread: asked ?? 'multi', racy: false };
+  const plan = await tcgPlan(system, opts.onProgress);
+  return { qemu: plan.qemu, thread: asked ?? plan.thread, racy: false };
 }
 
 /** The guest's kernel died before the command started: nothing of the command ran, so it can be retried. */
@@ -363,7 +385,7 @@ export async function runInVm(opts: VmRunOptions): Promise<VmRunResult> {
     } catch (err) {
       if (err instanceof GuestCrash && emulationSuspect(err) && crashRetries-- > 0) {
         retries.push({ kind: err.kind, excerpt: err.excerpt, consoleLog: err.consoleLog });
-        process.stderr.write(`lab vm: ${err.message}; under multi-threaded TCG this has been QEMU's emulation, not the command: running it again (retry ${retries.length})\n`);
+        process.stderr.write(`lab vm: ${err.message}; this QEMU's multi-threaded TCG has a race that does this, not the command: running it again (retry ${retries.length})\n`);
         continue;
       }
       if (err instanceof GuestCrash) err.retries = retries;
@@ -392,7 +414,8 @@ async function runInVmOnce(opts: VmRunOptions): Promise<Omit<VmRunResult, 'retri
   const envAccel = process.env.LAB_ACCEL;
   if (envAccel && envAccel !== 'kvm' && envAccel !== 'tcg') throw new UsageError(`run in vm: LAB_ACCEL=${envAccel} (use kvm or tcg)`);
   const accel: Accel = opts.accel ?? (envAccel as Accel | undefined) ?? (await probeAccel({ kernel: kernel.name })).accel;
-  const tcgThread = accel === 'tcg' ? tcgThreadFor(opts.tcgThread) : undefined;
+  const tcg = accel === 'tcg' ? await tcgSetup(opts) : undefined;
+  const tcgThread = tcg?.thread;
 
   const runsDir = join(cacheDir(), 'runs');
   await mkdir(runsDir, { recursive: true });
@@ -420,12 +443,13 @@ async function runInVmOnce(opts: VmRunOptions): Promise<Omit<VmRunResult, 'retri
     pump(ports.stderr, opts.stderr, collected.stderr);
 
     const kernelArgs = [...(process.env.LAB_VM_KERNEL_ARGS?.split(/\s+/).filter(Boolean) ?? []), ...(opts.kernelArgs ?? [])];
-    const args = qemuArgs({ boot, accel, tcgThread, memoryMb, cpus, runDir, consoleLog, writable, kernelArgs, forwards: opts.forwards, sockets: { stdout: ports.stdout.path, stderr: ports.stderr.path, ctl: ports.ctl.path } });
+    const args = qemuArgs({ qemu: tcg?.qemu, boot, accel, tcgThread, memoryMb, cpus, runDir, consoleLog, writable, kernelArgs, forwards: opts.forwards, sockets: { stdout: ports.stdout.path, stderr: ports.stderr.path, ctl: ports.ctl.path } });
     const started = Date.now();
     let bootMs = -1;
     let exitCode: number | undefined;
     let guestError: string | undefined;
-    child = execa(...diesWithUs(QEMU, args), {
+    child = execa(...diesWithUs(tcg?.qemu?.binary ?? QEMU, args), {
+      env: tcg?.qemu?.moduleDir ? { QEMU_MODULE_DIR: tcg.qemu.moduleDir } : {},
       reject: false,
       cleanup: true,
       detached: false,
@@ -472,7 +496,7 @@ async function runInVmOnce(opts: VmRunOptions): Promise<Omit<VmRunResult, 'retri
     // A splat printed after the watcher's last look (a panic makes QEMU exit at once) is read here.
     const consoleText = await readFile(consoleLog, 'utf8').catch(() => '');
     if (!crash && !r.timedOut) crash = consoleCrash(consoleText, allow);
-    const how = `${kernel.name} (${kernel.release}, ${accel === 'tcg' ? `tcg, ${tcgThread} thread` : accel})`;
+    const how = `${kernel.name} (${kernel.release}, ${accel === 'tcg' ? `tcg, ${tcgThread} thread${tcg?.qemu ? `, QEMU ${tcg.qemu.label}` : ''}` : accel})`;
     if (crash) {
       // Read again: QEMU has written the lines after the first one by now.
       const { kind, excerpt } = consoleCrash(consoleText, allow) ?? crash;
@@ -480,7 +504,7 @@ async function runInVmOnce(opts: VmRunOptions): Promise<Omit<VmRunResult, 'retri
       const message = `run in vm ${how}: the guest's kernel ${what} (${kind}): ${excerpt.join(' / ')} (console log: ${consoleLog})`;
       if (bootMs < 0 && DETERMINISTIC_PANIC.test(excerpt.join('\n'))) throw new EnvironmentError(message);
       if (bootMs < 0 && kind !== 'hung task') throw new BootPanic(message);
-      throw new GuestCrash(message, kind, excerpt, consoleLog, accel, tcgThread);
+      throw new GuestCrash(message, kind, excerpt, consoleLog, accel, tcg?.racy ?? false);
     }
     const allowed = allowedSplats(consoleText, allow);
     for (const a of allowed) process.stderr.write(`lab vm: the guest's kernel printed a splat the allow list lets pass (${a.reason}): ${a.line}\n`);
@@ -490,6 +514,8 @@ async function runInVmOnce(opts: VmRunOptions): Promise<Omit<VmRunResult, 'retri
       kernel: kernel.name,
       kernelRelease: kernel.release,
       accel,
+      ...(tcgThread ? { tcgThread } : {}),
+      ...(tcg?.qemu ? { qemu: tcg.qemu.label } : {}),
       bootMs,
       totalMs,
       timedOut: Boolean(r.timedOut) && exitCode === undefined,
@@ -505,7 +531,7 @@ async function runInVmOnce(opts: VmRunOptions): Promise<Omit<VmRunResult, 'retri
       if (bootMs < 0 && /Kernel panic|Oops/.test(reason) && !DETERMINISTIC_PANIC.test(reason)) throw new BootPanic(message);
       if (bootMs < 0) throw new EnvironmentError(message);
       // the command had started: what stopped the guest may be the command's doing
-      throw new GuestCrash(message, 'stopped', [reason], consoleLog, accel, tcgThread);
+      throw new GuestCrash(message, 'stopped', [reason], consoleLog, accel, tcg?.racy ?? false);
     }
     return result;
   } finally {

@@ -48,6 +48,13 @@ t.test('Gradescope results.json: tests with score, max_score, name, output, visi
   t.equal(r.tests[0]!.visibility, 'visible');
 });
 
+t.test('a submission graded again after the emulator\'s fault says so in its TOTAL row and in Gradescope\'s output', async (t) => {
+  const again: GradedSubmission = { ...graded[0]!, regraded: ['graded again: oops: Oops: int3: 0000 [#1] SMP NOPTI'] };
+  t.equal(csvRows('2-counter', [again]).at(-1)!.feedback, 'graded again: oops: Oops: int3: 0000 [#1] SMP NOPTI');
+  t.equal((gradescopeResults(again) as { output: string }).output, 'graded again: oops: Oops: int3: 0000 [#1] SMP NOPTI');
+  t.notOk('output' in (gradescopeResults(graded[0]!) as object), 'nothing said when graded once');
+});
+
 t.test('a submission hash depends on names and contents only', async (t) => {
   const base = await mkdtemp(path.join(tmpdir(), 'hash-test-'));
   for (const d of ['a', 'b']) {
