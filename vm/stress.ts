@@ -75,7 +75,8 @@ export async function stressGuest(kernel: string, mode: StressMode, cycles: numb
       timeoutMs: HUNG_AFTER_MS,
       signal,
     });
-    const done = (r.stdout.match(/^cycle \d+: /gm) ?? []).length;
+    // a cycle counts when every tracer attached in it
+    const done = (r.stdout.match(/^cycle \d+: (\d+) of \1 tracers attached$/gm) ?? []).length;
     const scriptMs = Number(/^script-ms (\d+)$/m.exec(r.stdout)?.[1]);
     if (r.timedOut) return { ...base, outcome: 'hung', totalMs: r.totalMs, cycles: done, detail: `no end after ${HUNG_AFTER_MS / 1000} s`, consoleLog: r.consoleLog };
     const ok = r.exitCode === 0 && /^done$/m.test(r.stdout);

@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { EnvironmentError, UsageError } from '../lib/errors.js';
 import { diesWithUs } from '../lib/process.js';
 import { cacheDir } from './cache.js';
+import { qemuVersion } from './qemu.js';
+import { parseQemuVersion, tcgRaceFixed } from './qemu-build.js';
 import { BOX_NAME, ensureBox, ensureDebianPackages } from './vagrant-box.js';
 
 type Log = (line: string) => void;
@@ -256,6 +258,15 @@ export async function startVagrant(o: VagrantOptions): Promise<VagrantVm> {
     VAGRANT_NO_COLOR: '1',
     VAGRANT_CHECKPOINT_DISABLE: '1',
   };
+  if (o.accel === 'tcg' && provider === 'libvirt' && !process.env.LAB_VAGRANT_CPUS) {
+    // libvirt runs the system's QEMU; with the multi-threaded TCG race (vm/qemu-build.ts) one vCPU has no
+    // other vCPU to run stale code while the guest kernel patches itself
+    const v = parseQemuVersion(await qemuVersion());
+    if (!(v && tcgRaceFixed(v))) {
+      env.LAB_VAGRANT_CPUS = '1';
+      log(`libvirt's QEMU ${v?.join('.') ?? ''} has the multi-threaded TCG race: the VM gets one vCPU (LAB_VAGRANT_CPUS overrides)`);
+    }
+  }
   let libvirt: PrivateLibvirt | undefined;
   let up = false;
   let stopped = false;
