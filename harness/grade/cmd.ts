@@ -1,8 +1,11 @@
 // `./lab grade LAB DIR`: every folder in DIR is one student's submission (the folder's name is the
 // student id); each is graded in a fresh VM (vm.ts), N at once with --jobs N, and the results are written
-// as a CSV, Gradescope results.json files, a JSON report and a manifest. Progress goes to stderr.
+// as a CSV, Gradescope results.json files, a JSON report and a manifest. Progress goes to stderr. Each
+// result goes into a journal the moment it is known (journal.ts): an interrupted run loses no finished
+// row, and --resume grades only the rest.
 
 import { execa } from 'execa';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -12,6 +15,7 @@ import { interruptible } from '../../lib/process.js';
 import { LABS, findLab } from '../../labs/index.js';
 import { ensureSetup } from '../setup.js';
 import type { Lab } from './lab.js';
+import { openJournal, type Journal } from './journal.js';
 import { csvRows, gradescopeResults, hashSubmission, mergeCsv, shardOf, toCsv, total } from './outputs.js';
 import { gradeHere, missingFiles } from './run.js';
 import { gradeInVm, RESULT_TAG, type GradedSubmission } from './vm.js';
@@ -19,6 +23,7 @@ import { similarGroups } from './similar.js';
 
 export const USAGE = `usage: ./lab grade LAB DIR [--csv FILE] [--gradescope DIR] [--json FILE] [--manifest FILE]
                    [--only STUDENT]... [--jobs N] [--shard i/n] [--similar] [--kernel K | --target host]
+                   [--journal FILE] [--resume]
        ./lab grade --merge SHARD.csv... [--csv FILE]
   grade every submission folder in DIR (its name is the student id) for LAB (${LABS.map((l) => l.id).join(', ')}),
   each in a fresh VM booted on Debian kernel K (default 6.1) with its own time, memory and process limits.
@@ -28,17 +33,30 @@ export const USAGE = `usage: ./lab grade LAB DIR [--csv FILE] [--gradescope DIR]
   --manifest (default: beside the CSV or in the Gradescope folder): kernel, tools, checks' version and a
   hash of every submission. --target host runs the student's code on this machine's kernel: only for
   your own reference solution, never for students' code.
+  --journal (default: beside the CSV or the JSON, or in the Gradescope folder): each result as it is
+  graded; --resume grades only the submissions it does not hold (or whose files changed), and writes the
+  same outputs as one uninterrupted run. A folder whose name is not a plain id (letters, digits, . _ @ -)
+  is graded too: the CSV keeps its name, Gradescope gets a safe one (Jose-Garcia-1a2b3c).
   Exit 0 when every submission was graded (whatever it scored), 1 when the grader failed on some check,
   2 bad usage or environment.`;
 
 const STUDENT_ID = /^[A-Za-z0-9][A-Za-z0-9._@-]*$/;
 
+/**
+ * A name safe in a path, a command line and Gradescope's folders for a folder named otherwise ("José
+ * García" → "Jose-Garcia-" and 6 hex digits of its name's hash, so two odd names never meet).
+ */
+export function safeStudentId(folder: string): string {
+  if (STUDENT_ID.test(folder)) return folder;
+  const base = folder.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').replace(/[^A-Za-z0-9._@-]+/g, '-').replace(/^[^A-Za-z0-9]+|-+$/g, '').slice(0, 40);
+  return `${base || 'student'}-${createHash('sha256').update(folder).digest('hex').slice(0, 6)}`;
+}
+
+/** The class folder's submissions in name order; folders starting with a dot (.git) are not students. */
 async function submissions(dir: string): Promise<string[]> {
   const info = await stat(dir).catch(() => undefined);
   if (!info?.isDirectory()) throw new UsageError(`grade: ${dir} is not a directory (one folder per student expected)`);
-  const names = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory() && e.name !== 'node_modules').map((e) => e.name).sort();
-  for (const n of names) if (!STUDENT_ID.test(n)) throw new UsageError(`grade: "${n}" in ${dir} is not a student id (letters, digits, . _ @ -)`);
-  return names;
+  return (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory() && e.name !== 'node_modules' && !e.name.startsWith('.')).map((e) => e.name).sort();
 }
 
 async function toolVersions(): Promise<Record<string, string>> {
@@ -91,6 +109,8 @@ export async function gradeCommand(argv: string[]): Promise<number> {
         similar: { type: 'boolean', default: false },
         shard: { type: 'string' },
         merge: { type: 'boolean', default: false },
+        journal: { type: 'string' },
+        resume: { type: 'boolean', default: false },
       },
     },
     USAGE,
@@ -120,7 +140,7 @@ export async function gradeCommand(argv: string[]): Promise<number> {
   const nonce = process.env.LAB_GRADE_NONCE;
   if (nonce && values.target === 'host') {
     for (const s of students) {
-      const { program } = await gradeHere(lab as Lab<unknown>, path.join(dir, s), s, (r) => process.stdout.write(`${RESULT_TAG} ${nonce} ${JSON.stringify(r)}\n`));
+      const { program } = await gradeHere(lab as Lab<unknown>, path.join(dir, s), safeStudentId(s), (r) => process.stdout.write(`${RESULT_TAG} ${nonce} ${JSON.stringify(r)}\n`));
       if (program) process.stdout.write(`${RESULT_TAG} ${nonce} program ${program}\n`);
     }
     process.stdout.write(`${RESULT_TAG} ${nonce} done\n`);
@@ -130,10 +150,25 @@ export async function gradeCommand(argv: string[]): Promise<number> {
   if (values.target === 'qemu') await ensureSetup({ build: true, kernels: [values.kernel], log: (l) => process.stderr.write(`lab grade: ${l}\n`) });
   else process.stderr.write('lab grade: --target host: the submissions run on this machine\'s kernel, without a VM\n');
 
+  const journalFile = values.journal ?? (values.csv ? `${values.csv.replace(/\.csv$/, '')}.journal.jsonl` : values.json ? `${values.json.replace(/\.json$/, '')}.journal.jsonl` : values.gradescope ? path.join(values.gradescope, 'journal.jsonl') : undefined);
+  if (values.resume && !journalFile) throw new UsageError('grade --resume: no journal to resume from (give --csv, --json, --gradescope or --journal as in the first run)');
+  if (values.gradescope) await mkdir(values.gradescope, { recursive: true });
+  const target = values.target === 'qemu' ? `qemu ${values.kernel}` : 'host';
+  const journal: Journal | undefined = journalFile
+    ? await openJournal(journalFile, { schema: 1, lab: lab.id, checksVersion: lab.version, target }, values.resume, (l) => process.stderr.write(`lab grade: ${l}\n`))
+    : undefined;
+  const hashes = new Map(await Promise.all(students.map(async (s) => [s, await hashSubmission(path.join(dir, s))] as const)));
+  const kept = new Map<string, GradedSubmission>();
+  // kept: graded before, the same files since, and not a failure of the grader's own (those are graded again)
+  for (const [folder, e] of journal?.done ?? []) {
+    if (students.includes(folder) && hashes.get(folder) === e.sha256 && !e.graded.results.some((r) => r.status === 'error')) kept.set(folder, e.graded);
+  }
+  if (journal && values.resume) process.stderr.write(`lab grade: resuming from ${journal.file}: ${kept.size} of ${students.length} already graded\n`);
+
   const started = Date.now();
-  let done = 0;
-  const graded = await interruptible((signal) =>
-    pool(students, jobs, async (student) => {
+  let done = kept.size;
+  const fresh = await interruptible((signal) =>
+    pool(students.filter((s) => !kept.has(s)), jobs, async (student) => {
       process.stderr.write(`lab grade: [${done}/${students.length}] ${student}: grading (elapsed ${elapsed(Date.now() - started)})\n`);
       const t0 = Date.now();
       // a folder without the files the lab asks for needs no VM to say so
@@ -143,20 +178,24 @@ export async function gradeCommand(argv: string[]): Promise<number> {
           ? { student, results: missingFiles(lab as Lab<unknown>, missing), bootMs: -1, totalMs: Date.now() - t0 }
           : values.target === 'qemu'
           ? await gradeInVm(lab as Lab<unknown>, path.join(dir, student), student, { kernel: values.kernel, signal })
-          : { student, ...(await gradeHere(lab as Lab<unknown>, path.join(dir, student), student)), bootMs: -1, totalMs: Date.now() - t0 };
+          : { student, ...(await gradeHere(lab as Lab<unknown>, path.join(dir, student), safeStudentId(student))), bootMs: -1, totalMs: Date.now() - t0 };
+      await journal?.append({ folder: student, sha256: hashes.get(student)!, graded: g });
       done++;
       const t = total(g.results);
       process.stderr.write(`lab grade: [${done}/${students.length}] ${student}: ${t.points}/${t.max} in ${elapsed(g.totalMs)} (elapsed ${elapsed(Date.now() - started)})\n`);
       return g;
     }),
   );
+  // in the class's order, whichever run graded them
+  const byFolder = new Map([...kept, ...fresh.map((g) => [g.student, g] as const)]);
+  const graded = students.map((s) => byFolder.get(s)!);
 
   const rows = csvRows(lab.id, graded);
   if (values.csv) await writeFile(values.csv, toCsv(rows));
   if (values.gradescope) {
     for (const g of graded) {
-      await mkdir(path.join(values.gradescope, g.student), { recursive: true });
-      await writeFile(path.join(values.gradescope, g.student, 'results.json'), JSON.stringify(gradescopeResults(g), null, 1) + '\n');
+      await mkdir(path.join(values.gradescope, safeStudentId(g.student)), { recursive: true });
+      await writeFile(path.join(values.gradescope, safeStudentId(g.student), 'results.json'), JSON.stringify(gradescopeResults(g), null, 1) + '\n');
     }
   }
   if (values.json) await writeFile(values.json, JSON.stringify({ schema: 1, lab: lab.id, graded }, null, 1) + '\n');
@@ -169,7 +208,7 @@ export async function gradeCommand(argv: string[]): Promise<number> {
       checks: lab.checks.map((c) => ({ id: c.id, points: c.points, hidden: Boolean(c.hidden) })),
       target: values.target === 'qemu' ? { kind: 'qemu', kernel: values.kernel } : { kind: 'host' },
       tools: await toolVersions(),
-      submissions: await Promise.all(students.map(async (s) => ({ student: s, sha256: await hashSubmission(path.join(dir, s)) }))),
+      submissions: students.map((s) => ({ student: s, ...(safeStudentId(s) !== s ? { id: safeStudentId(s) } : {}), sha256: hashes.get(s)! })),
       gradedAt: new Date().toISOString(),
     };
     await writeFile(manifestFile, JSON.stringify(manifest, null, 1) + '\n');

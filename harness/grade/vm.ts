@@ -85,7 +85,8 @@ export async function gradeInVm(lab: Lab<unknown>, submission: string, student: 
   try {
     const r = await runInVm({
       kernel: opts.kernel,
-      command: [path.join(projectRoot, 'lab'), 'grade', lab.id, path.dirname(submission), '--target', 'host', '--only', student],
+      // --only=NAME: a folder named like an option ("-x") stays a value
+      command: [path.join(projectRoot, 'lab'), 'grade', lab.id, path.dirname(submission), '--target', 'host', `--only=${path.basename(submission)}`],
       cwd: projectRoot,
       env: { LAB_GRADE_NONCE: nonce },
       timeoutMs: timeLimitS * 1000,

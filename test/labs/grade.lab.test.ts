@@ -6,7 +6,7 @@
 
 import t from 'tap';
 import { execa } from 'execa';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { appendFile, cp, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -101,7 +101,7 @@ t.test('lab 2: the reference, the starter and every fixture get their row with t
   t.same(await processesNaming(cls), [], 'no process of the grading is left');
 });
 
-t.test('lab 1: the reference scores full marks and the starter less in VMs; graded twice (here, on the host) the CSVs are the same', async (t) => {
+t.test('lab 1: the reference scores full marks and the starter less in VMs; on the host, a run interrupted after its first submission and resumed writes what one uninterrupted run writes', async (t) => {
   const work = await mkdtemp(path.join(tmpdir(), 'grade-lab-test-'));
   t.teardown(() => rm(work, { recursive: true, force: true }));
   const cls = path.join(work, 'class');
@@ -115,16 +115,43 @@ t.test('lab 1: the reference scores full marks and the starter less in VMs; grad
   const rows = parseCsv(await readFile(csv, 'utf8'));
   t.equal(rows.find((x) => x.student === 'ref' && x.check === 'TOTAL')!.points, '12', JSON.stringify(rows));
   t.ok(Number(rows.find((x) => x.student === 'starter' && x.check === 'TOTAL')!.points) < 12);
-  // Twice more on this machine's kernel (our own reference and starter, maps only: seconds, not VMs):
-  // the grade is a function of the submission, not of the run.
-  const csvs: string[] = [];
-  for (const n of [1, 2]) {
-    const file = path.join(work, `host-${n}.csv`);
-    const h = await execa(lab, ['grade', '1-maps', cls, '--target', 'host', '--csv', file], { reject: false, timeout: 2 * 60_000 });
-    t.equal(h.exitCode, 0, `host run ${n}: exit code (stderr tail: ${String(h.stderr).slice(-2000)})`);
-    csvs.push(await readFile(file, 'utf8'));
+  // Twice more on this machine's kernel (our own reference and starter, maps only: seconds, not VMs), the
+  // reference under a folder name that is no plain id, and once more slowed down by 4 s so that Ctrl-C
+  // lands mid-class: once straight through, once stopped after the first submission and resumed. The grade
+  // is a function of the submission, not of the run.
+  const hostCls = path.join(work, 'host-class');
+  await cp(path.join(cls, 'ref'), path.join(hostCls, 'José García'), { recursive: true });
+  await cp(path.join(cls, 'starter'), path.join(hostCls, 'starter'), { recursive: true });
+  await cp(path.join(cls, 'ref'), path.join(hostCls, 'slow'), { recursive: true });
+  await appendFile(path.join(hostCls, 'slow', 'maps.ts'), '\n{ const until = Date.now() + 4000; while (Date.now() < until); }\n');
+  const outputs = (n: number) => ['--csv', path.join(work, `host-${n}.csv`), '--json', path.join(work, `host-${n}.json`), '--gradescope', path.join(work, `gs-${n}`)];
+  const straight = await execa(lab, ['grade', '1-maps', hostCls, '--target', 'host', ...outputs(1)], { reject: false, timeout: 2 * 60_000 });
+  t.equal(straight.exitCode, 0, `straight run: exit code (stderr tail: ${String(straight.stderr).slice(-2000)})`);
+  const first = execa(lab, ['grade', '1-maps', hostCls, '--target', 'host', ...outputs(2)], { reject: false, timeout: 2 * 60_000, buffer: true });
+  let said = '';
+  first.stderr!.on('data', (chunk: Buffer) => {
+    said += chunk.toString();
+    if (/\[1\/3\] \S.*: [\d.]+\/[\d.]+ in /.test(said)) first.kill('SIGINT');
+  });
+  const stopped = await first;
+  t.equal(stopped.exitCode, 130, `stopped by Ctrl-C after the first submission (stderr: ${said.slice(-1500)})`);
+  t.notOk(said.includes('[2/3] '), 'before the second one finished');
+  t.equal((await readFile(path.join(work, 'host-2.journal.jsonl'), 'utf8')).trim().split('\n').length, 2, 'the journal: its header and the finished submission');
+  const resumed = await execa(lab, ['grade', '1-maps', hostCls, '--target', 'host', '--resume', ...outputs(2)], { reject: false, timeout: 2 * 60_000 });
+  t.equal(resumed.exitCode, 0, `resumed run: exit code (stderr tail: ${String(resumed.stderr).slice(-2000)})`);
+  t.match(String(resumed.stderr), /resuming from .*host-2\.journal\.jsonl: 1 of 3 already graded/);
+  const csv1 = await readFile(path.join(work, 'host-1.csv'), 'utf8');
+  t.equal(await readFile(path.join(work, 'host-2.csv'), 'utf8'), csv1, 'the same CSV, byte for byte');
+  t.match(csv1, /^"José García",1-maps,TOTAL,12,12,pass,,no$/m, 'the odd folder graded under its own name');
+  t.match(csv1, /^slow,1-maps,TOTAL,12,12,pass,,no$/m);
+  const untimed = async (n: number) => JSON.parse(await readFile(path.join(work, `host-${n}.json`), 'utf8'), (k, v) => (k === 'bootMs' || k === 'totalMs' ? 0 : v));
+  t.same(await untimed(2), await untimed(1), 'the same JSON, timings aside');
+  const gs = await readdir(path.join(work, 'gs-1'));
+  t.same(gs.filter((n) => !n.startsWith('Jose-Garcia-') && !n.endsWith('.json')).sort(), ['slow', 'starter']);
+  t.match(gs.find((n) => n.startsWith('Jose-Garcia-')), /^Jose-Garcia-[0-9a-f]{6}$/, 'Gradescope\'s folder for José García: a safe name');
+  for (const s of gs.filter((n) => !n.endsWith('.json') && !n.endsWith('.jsonl'))) {
+    t.equal(await readFile(path.join(work, 'gs-2', s, 'results.json'), 'utf8'), await readFile(path.join(work, 'gs-1', s, 'results.json'), 'utf8'), `Gradescope's ${s}`);
   }
-  t.equal(csvs[1], csvs[0], 'the same folder graded twice gives the same CSV');
 });
 
 /**
