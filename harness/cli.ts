@@ -1,5 +1,5 @@
 // The `./lab` command line: one table of subcommands, each implemented in the module that owns the idea.
-// Exit codes (CONTRACT.md): 0 nothing failed, 1 a variant or check failed, 2 bad usage or environment.
+// Exit codes (docs/CONTRACT.md): 0 nothing failed, 1 a variant or check failed, 2 bad usage or environment.
 
 import { UsageError, EnvironmentError } from '../lib/errors.js';
 import { Interrupted } from '../lib/process.js';

@@ -1,4 +1,4 @@
-// Presenting results: the side-by-side table a person reads, the JSON (schema 1, CONTRACT.md) and the
+// Presenting results: the side-by-side table a person reads, the JSON (schema 1, docs/CONTRACT.md) and the
 // CSV that scripts read. Nothing here decides a verdict; it only shows the verdicts of compare.ts.
 
 import Table from 'cli-table3';
@@ -71,7 +71,7 @@ export function summaryLine(results: VariantResult[]): string {
   return `${results.length} variants: ${count('pass')} pass, ${count('fail')} fail, ${count('skip')} skip, ${count('error')} error`;
 }
 
-/** For a failure: the command, what was expected and what was found (STYLE.md). */
+/** For a failure: the command, what was expected and what was found (docs/STYLE.md). */
 export function formatFailureDetails(results: VariantResult[]): string {
   const out: string[] = [];
   for (const r of results.filter((r) => r.status === 'fail' || r.status === 'error')) {
@@ -82,7 +82,7 @@ export function formatFailureDetails(results: VariantResult[]): string {
   return out.join('\n');
 }
 
-/** The JSON of CONTRACT.md, schema 1. */
+/** The JSON of docs/CONTRACT.md, schema 1. */
 export function toJson(report: CompareReport): string {
   return JSON.stringify(report, null, 2) + '\n';
 }
@@ -102,5 +102,5 @@ export function toCsv(report: CompareReport): string {
   return stringify(csvRows(report), { header: true, columns: [...CSV_COLUMNS] });
 }
 
-/** Exit code per CONTRACT.md: 1 when anything failed or broke, else 0 (skips allowed). */
+/** Exit code per docs/CONTRACT.md: 1 when anything failed or broke, else 0 (skips allowed). */
 export const exitCodeFor = (results: VariantResult[]): number => (results.some((r) => r.status === 'fail' || r.status === 'error') ? 1 : 0);

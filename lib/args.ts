@@ -1,5 +1,5 @@
 // Command-line options, parsed by Node's own util.parseArgs (no dependency needed for flags this
-// simple); a parse error is bad usage: exit 2 with the message (CONTRACT.md).
+// simple); a parse error is bad usage: exit 2 with the message (docs/CONTRACT.md).
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from './errors.js';

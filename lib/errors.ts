@@ -1,4 +1,4 @@
-// Errors the CLI turns into exit code 2 with a one-line reason (CONTRACT.md).
+// Errors the CLI turns into exit code 2 with a one-line reason (docs/CONTRACT.md).
 
 /** The user asked for something that does not parse or does not exist. */
 export class UsageError extends Error {

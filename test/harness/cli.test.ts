@@ -1,4 +1,4 @@
-// The command line's outside contract (CONTRACT.md): usage, --help, exit codes for bad usage and for
+// The command line's outside contract (docs/CONTRACT.md): usage, --help, exit codes for bad usage and for
 // what is not written yet. Runs the real CLI; nothing here needs root or touches the kernel.
 
 import t from 'tap';
