@@ -77,13 +77,14 @@ function elapsed(ms: number): string {
   return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
 }
 
-/** Runs `work` over `items`, `jobs` at a time, in order of start. */
-async function pool<T, R>(items: T[], jobs: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+/** Runs `work` over `items`, `jobs` at a time, in order of start; once `signal` aborts, starts no more. */
+async function pool<T, R>(items: T[], jobs: number, signal: AbortSignal, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(jobs, items.length) }, async () => {
       while (next < items.length) {
+        signal.throwIfAborted();
         const i = next++;
         out[i] = await work(items[i]!, i);
       }
@@ -168,7 +169,7 @@ export async function gradeCommand(argv: string[]): Promise<number> {
   const started = Date.now();
   let done = kept.size;
   const fresh = await interruptible((signal) =>
-    pool(students.filter((s) => !kept.has(s)), jobs, async (student) => {
+    pool(students.filter((s) => !kept.has(s)), jobs, signal, async (student) => {
       process.stderr.write(`lab grade: [${done}/${students.length}] ${student}: grading (elapsed ${elapsed(Date.now() - started)})\n`);
       const t0 = Date.now();
       // a folder without the files the lab asks for needs no VM to say so
@@ -179,6 +180,9 @@ export async function gradeCommand(argv: string[]): Promise<number> {
           : values.target === 'qemu'
           ? await gradeInVm(lab as Lab<unknown>, path.join(dir, student), student, { kernel: values.kernel, signal })
           : { student, ...(await gradeHere(lab as Lab<unknown>, path.join(dir, student), safeStudentId(student))), bootMs: -1, totalMs: Date.now() - t0 };
+      // a result that came in after Ctrl-C may have been cut short by it (the student's processes got the
+      // signal too, a VM was stopped): not journaled, so --resume grades it again
+      signal.throwIfAborted();
       await journal?.append({ folder: student, sha256: hashes.get(student)!, graded: g });
       done++;
       const t = total(g.results);
