@@ -87,7 +87,7 @@ export const qemuTarget = (kernel: string): Target => ({
       runInVm({ kernel, command: command(dir), cwd: projectRoot, writable: [dir], stdout: opts.stdout, stderr: opts.stderr, signal: opts.signal }),
     );
     if (result.timedOut) throw new EnvironmentError(`run in VM (${kernel}): timed out; console log: ${result.consoleLog}`);
-    const info = { kind: 'qemu', accel: result.accel, bootMs: result.bootMs, emulatorRetries: result.retries.length, ...(result.tcgThread ? { tcgThread: result.tcgThread } : {}) } as const;
+    const info = { kind: 'qemu', accel: result.accel, bootMs: result.bootMs, emulatorRetries: result.retries.length, ...(result.tcgThread ? { tcgThread: result.tcgThread } : {}), ...(result.qemu ? { qemu: result.qemu } : {}) } as const;
     return { exitCode: result.exitCode, files, info, log: result.consoleLog };
   },
   stop: async () => {}, // runInVm powers the VM off after every command

@@ -103,8 +103,10 @@ export interface TargetInfo {
   accel: 'none' | 'tcg' | 'kvm';
   btf: boolean;
   bootMs?: number;
-  /** Under TCG, how QEMU ran the vCPUs (vm/qemu.ts, TCG_THREAD). */
+  /** Under TCG, how QEMU ran the vCPUs (vm/qemu.ts, tcgSetup). */
   tcgThread?: 'multi' | 'single';
+  /** The QEMU that ran the guest when not the system's: "10.0.2 (bookworm-backports)" (vm/qemu-build.ts). */
+  qemu?: string;
   /** Runs of the VM that died of a fault of the emulator's kind and were run again (vm/qemu.ts): counted, never hidden. */
   emulatorRetries?: number;
 }
