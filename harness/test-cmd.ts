@@ -13,6 +13,7 @@ import { UsageError } from '../lib/errors.js';
 import { ensureSetup } from './setup.js';
 import { projectRoot } from './paths.js';
 import { MATRIX_KERNELS } from './matrix.js';
+import { registerTslab } from './notebook-cmd.js';
 
 interface Part {
   /** Which test files belong to the part. */
@@ -50,6 +51,9 @@ export async function testCommand(argv: string[]): Promise<number> {
   // (the notebooks part boots the 6.1 VM too: ./lab notebook --kernel 6.1; so does labs: ./lab grade)
   const kernels = new Set([...(names.includes('vm') ? MATRIX_KERNELS.filter((k) => k !== 'host') : []), ...(names.includes('notebooks') || names.includes('labs') ? ['6.1'] : [])]);
   await ensureSetup({ build: true, kernels: [...kernels], log: (l) => process.stderr.write(`lab test: ${l}\n`) });
+  // the notebooks' tests start Jupyter kernels named tslab: on a new machine nothing registered it yet
+  // (./lab notebook does, and the first test to run is not that one)
+  if (names.includes('notebooks') && (await registerTslab())) process.stderr.write('lab test: registered the TypeScript kernel (tslab) with Jupyter\n');
 
   let failed = false;
   for (const name of names) {
