@@ -3,8 +3,11 @@
 
 import type { Difference } from './example.js';
 
-/** Which syscall a workload exec used: execve tracepoints do not see execveat. */
-export type ExecSyscall = 'execve' | 'execveat';
+/**
+ * Which door a workload exec went through: execve tracepoints do not see execveat, and no syscall
+ * tracepoint sees an exec through the 32-bit entry (int $0x80): 'execve-32'.
+ */
+export type ExecSyscall = 'execve' | 'execveat' | 'execve-32';
 
 /** One exec the workload performed, and everything true about it. */
 export interface ExecTruth {
@@ -18,10 +21,24 @@ export interface ExecTruth {
   /** Thread id that called exec (≠ pid for an exec from a non-main thread). */
   tid: number;
   ppid: number;
-  /** The path passed to exec. */
+  /** The path passed to exec; for execveat(fd, "", …, AT_EMPTY_PATH) the name the kernel gives it, /dev/fd/N. */
   filename: string;
-  /** argv exactly as passed. */
+  /** execveat with AT_EMPTY_PATH: the fd it ran. */
+  fd?: number;
+  /**
+   * argv exactly as passed, in the normalized events' form: when `escaped`, every argument is written with
+   * each byte that is not UTF-8 as \xHH and each backslash as \\ (harness/examples/execsnoop/parse.ts).
+   */
   argv: string[];
+  /**
+   * argv's strings are the caller's own arguments, at the very top of its stack (env exec'ing its argv[1]):
+   * a tracer reading a fixed 128 bytes per string runs past the end of the stack mapping and faults.
+   */
+  argvAtStackTop?: boolean;
+  /** An argument holds bytes that are not UTF-8: argv is written escaped. */
+  escaped?: boolean;
+  /** The argc the new program got, measured by the program itself (an argv of size 0 runs with one "" on 5.18+). */
+  argcAfter?: number;
   /**
    * Indices of argv entries a tracer cannot read at sys_enter_execve: their strings sit in pages the
    * process has not touched, and a BPF program cannot take the page fault that would bring them in.

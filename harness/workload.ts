@@ -13,8 +13,31 @@ const TASK_COMM_LEN = 16; // include/linux/sched.h: comm holds 15 bytes and a NU
 const ENOENT = 2;
 const TRUE = '/bin/true';
 const SH = '/bin/sh';
-/** Why a tracer of execve sees no execveat: every example that traces execve declares it. */
+const ENV = '/usr/bin/env';
+/**
+ * Why a tracer of execve sees no execveat: every example that traces execve declares it. The counter and hello
+ * examples follow the course and trace sys_enter_execve alone (WHY_COURSE_DOORS); execsnoop/libbpf sees every door.
+ */
 export const WHY_EXECVEAT = 'execveat is its own syscall with its own tracepoints: sys_enter_execve never fires for it';
+/**
+ * Why no syscall tracepoint sees an exec through the 32-bit entry: on x86 the syscall tracepoints skip compat
+ * syscalls (ARCH_TRACE_IGNORE_COMPAT_SYSCALLS, kernel/trace/trace_syscalls.c), and int $0x80 from a 64-bit
+ * process is one. sched:sched_process_exec still fires when it succeeds.
+ */
+export const WHY_EXECVE_32 =
+  'an exec through the 32-bit entry (int $0x80) fires no syscall tracepoint: x86 skips compat syscalls there ' +
+  '(ARCH_TRACE_IGNORE_COMPAT_SYSCALLS)';
+/** The counter's and hello's sentence: they follow the course, which traces execve alone. */
+export const WHY_COURSE_DOORS =
+  'the example follows the course and traces sys_enter_execve alone: execveat has tracepoints of its own, and an ' +
+  'exec through the 32-bit entry (int $0x80) fires none (x86 skips compat syscalls there)';
+/** Why even a tool on sched_process_exec misses a failed exec through the 32-bit entry. */
+export const WHY_FAILED_32 =
+  'a failed exec through the 32-bit entry fires no syscall tracepoint (x86 skips compat syscalls) and, having ' +
+  'failed, no sched_process_exec: no tracepoint sees it at all';
+const E2BIG = 7;
+/** The argument of the E2BIG case: longer than MAX_ARG_STRLEN (32 pages, 131,072 bytes), so execve fails. */
+export const E2BIG_ARG_LEN = 140_000;
 
 /** harness/exec_helper.c, built by `make -C bpf`: the execs Node cannot do itself. */
 export const HELPER = path.join(buildDir, 'exec_helper');
@@ -93,30 +116,76 @@ interface HelperReport {
   ppid: number;
   comm: string;
   i?: number;
+  /** fexecve, opath: the fd it ran */
+  fd?: number;
 }
 
-type HelperMode = 'thread' | 'execveat' | 'untouched' | 'storm';
+type HelperMode = 'thread' | 'execveat' | 'untouched' | 'storm' | 'fexecve' | 'opath' | 'int80' | 'noargv' | 'big' | 'bytes' | 'pidns' | 'doors';
 
-/** Runs exec_helper MODE [N] FILE ARGV…: the launcher's truth, and one report per exec it did. */
-async function runHelper(ctx: Context, id: string, mode: HelperMode, filename: string, argv: string[], expectExit = 0, count?: number) {
+/** What a program started by the helper says it got, when the helper is that program (LAB_EXEC_REPORT=1). */
+interface AfterReport {
+  after: 1;
+  pid: number;
+  argc: number;
+  comm: string;
+}
+
+/**
+ * Runs exec_helper MODE [N] FILE ARGV…: the launcher's truth, one report per exec it did, and what each
+ * program it started said it got. `size` is big's N (not a count of execs).
+ */
+async function runHelper(ctx: Context, id: string, mode: HelperMode, filename: string, argv: string[], expectExit = 0, count?: number, size?: number) {
   const m = marker(ctx, id);
-  const helperArgv = [HELPER, mode, ...(count === undefined ? [] : [String(count)]), filename, ...argv];
+  const n = count ?? size;
+  const helperArgv = [HELPER, mode, ...(n === undefined ? [] : [String(n)]), filename, ...argv];
   const { execa } = await import('execa');
   const child = execa(HELPER, helperArgv.slice(1), { reject: false, timeout: 300_000, stdin: 'ignore', env: {}, extendEnv: false });
   const pid = child.pid;
   const result = await child;
-  const reports = String(result.stdout ?? '')
+  const lines = String(result.stdout ?? '')
     .split('\n')
     .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as HelperReport);
+    .map((l) => JSON.parse(l) as HelperReport | AfterReport);
+  const reports = lines.filter((l): l is HelperReport => !('after' in l));
+  const afters = lines.filter((l): l is AfterReport => 'after' in l);
   if (pid === undefined || result.exitCode !== expectExit || reports.length !== (count ?? 1)) {
     throw new Error(
       `workload ${id}: ${helperArgv.join(' ')} exited ${result.exitCode} (expected ${expectExit}) after ${reports.length} execs: ` +
         `${result.stderr || result.shortMessage}`,
     );
   }
-  return { launcher: launcher(ctx, id, pid, HELPER, helperArgv, m), reports, marker: m };
+  return { launcher: launcher(ctx, id, pid, HELPER, helperArgv, m), reports, afters, marker: m };
 }
+
+/**
+ * One exec by the helper whose program is the helper itself, so that it says what it got: an exec by fd
+ * (fexecve of a memfd, an O_PATH fd), through the 32-bit entry, with an argv of size 0, in a new pid namespace.
+ */
+const reportingExec = (id: string, mode: 'fexecve' | 'opath' | 'int80' | 'noargv' | 'pidns', syscall: ExecTruth['syscall']): Case => async (ctx) => {
+  // argc 0 has nowhere to carry a marker: the pid alone identifies it, as for plain
+  const m = mode === 'noargv' ? '' : marker(ctx, id);
+  const argv = mode === 'noargv' ? [] : [HELPER, m, 'second'];
+  const { launcher: l, reports, afters } = await runHelper(ctx, id, mode, HELPER, argv);
+  const r = reports[0];
+  const after = afters[0];
+  if (!after || (mode === 'pidns' ? after.pid !== 1 : after.pid !== r.pid)) {
+    throw new Error(`workload ${id}: the exec'd helper reported ${JSON.stringify(after)} (expected pid ${mode === 'pidns' ? 1 : r.pid})`);
+  }
+  return [
+    l,
+    {
+      id, marker: m, syscall, pid: r.pid, tid: r.tid, ppid: r.ppid,
+      // AT_EMPTY_PATH: the kernel names the program /dev/fd/N (bprm->filename), which sched_process_exec shows
+      filename: r.fd === undefined ? HELPER : `/dev/fd/${r.fd}`,
+      ...(r.fd === undefined ? {} : { fd: r.fd }),
+      argv, ret: 0, commBefore: r.comm,
+      // measured: on 6.18 an exec by fd takes the comm from the file's name (a memfd's is "memfd:NAME"),
+      // older kernels from /dev/fd/N ("3")
+      commAfter: after.comm,
+      argcAfter: after.argc,
+    },
+  ];
+};
 
 /** One exec done by the helper itself, from a thread, with execveat, or with untouched argv. */
 const viaHelper = (id: string, mode: Exclude<HelperMode, 'storm'>, filename = TRUE): Case => async (ctx) => {
@@ -162,6 +231,39 @@ const threadStorm: Case = async (ctx) => {
     ),
   ];
 };
+
+/** Execs in the doors storm (test/harness/doors.kernel.test.ts), from DOORS_PROCS processes at once. */
+export const DOORS_EXECS = 2000;
+export const DOORS_PROCS = 40; // as exec_helper.c's
+
+/**
+ * DOORS_EXECS execs from DOORS_PROCS processes at once, exec I through door I % 3: execve, execveat of a memfd
+ * (AT_EMPTY_PATH), int $0x80. Every program started says its pid and comm, so each truth is measured.
+ */
+const doorsStorm: Case = async (ctx) => {
+  const id = 'doors-storm';
+  const target = path.join(ctx.dir, 'true'); // the helper, reporting (LAB_EXEC_REPORT) under the name true
+  await copyFile(HELPER, target);
+  const argv = [target, marker(ctx, id)];
+  const { launcher: l, reports, afters, marker: m } = await runHelper(ctx, id, 'doors', target, argv, 0, DOORS_EXECS);
+  const after = new Map(afters.map((a) => [a.pid, a]));
+  const doors: ExecTruth['syscall'][] = ['execve', 'execveat', 'execve-32'];
+  return [
+    l,
+    ...reports.map((r): ExecTruth => {
+      const a = after.get(r.pid);
+      if (!a) throw new Error(`workload ${id}: exec ${r.i} (pid ${r.pid}) did not report what it got`);
+      return {
+        id, marker: m, syscall: doors[r.i! % 3]!, pid: r.pid, tid: r.tid, ppid: r.ppid,
+        filename: r.fd === undefined ? target : `/dev/fd/${r.fd}`, ...(r.fd === undefined ? {} : { fd: r.fd }),
+        argv: [...argv, String(r.i)], ret: 0, commBefore: r.comm, commAfter: a.comm, burst: true,
+      };
+    }),
+  ];
+};
+
+/** Cases a test asks for by name; a plain run (./lab compare) leaves them out. */
+export const OPTIONAL_CASES: Record<string, Case> = { 'doors-storm': doorsStorm };
 
 /** The cases, in the order they run. Names are what the report shows. */
 export const CASES: Record<string, Case> = {
@@ -212,6 +314,57 @@ export const CASES: Record<string, Case> = {
   // argv's strings in pages the process never touched: unreadable at sys_enter_execve
   'untouched-argv': viaHelper('untouched-argv', 'untouched'),
   'untouched-argv-failed': async (ctx) => viaHelper('untouched-argv-failed', 'untouched', `/nonexistent/${marker(ctx, 'untouched-argv-failed')}`)(ctx),
+  // ---- the other doors: execveat by fd, the 32-bit entry (issue 19) ----
+  'fexecve-memfd': reportingExec('fexecve-memfd', 'fexecve', 'execveat'),
+  'execveat-opath': reportingExec('execveat-opath', 'opath', 'execveat'),
+  'int80': reportingExec('int80', 'int80', 'execve-32'),
+  'int80-failed': async (ctx) => {
+    const id = 'int80-failed';
+    const m = marker(ctx, id);
+    const missing = `/nonexistent/${m}`;
+    const argv = [missing, m, 'second'];
+    const { launcher: l, reports } = await runHelper(ctx, id, 'int80', missing, argv, 127);
+    const r = reports[0];
+    return [l, { id, marker: m, syscall: 'execve-32', pid: r.pid, tid: r.tid, ppid: r.ppid, filename: missing, argv, ret: -ENOENT, commBefore: r.comm, commAfter: r.comm }];
+  },
+  // bytes that are not UTF-8 (0xff 0xfe 0x80), a real backslash and a real é: the helper makes \xHH bytes
+  'non-utf8-arg': async (ctx) => {
+    const id = 'non-utf8-arg';
+    const m = marker(ctx, id);
+    const { launcher: l, reports } = await runHelper(ctx, id, 'bytes', TRUE, [TRUE, m, 'ok\\xff\\xfe\\é\\x80']);
+    const r = reports[0];
+    return [
+      l,
+      {
+        id, marker: m, syscall: 'execve', pid: r.pid, tid: r.tid, ppid: r.ppid, filename: TRUE,
+        // written out, not computed: ok 0xff 0xfe \ é 0x80, escaped as the normalized events write it
+        argv: [TRUE, m, 'ok\\xff\\xfe\\\\é\\x80'], escaped: true,
+        ret: 0, commBefore: r.comm, commAfter: commFor(TRUE),
+      },
+    ];
+  },
+  // argc 0: on 5.18+ the kernel runs the program with one empty argument; the program says what it got
+  'argv-empty': reportingExec('argv-empty', 'noargv', 'execve'),
+  'e2big': async (ctx) => {
+    const id = 'e2big';
+    const m = marker(ctx, id);
+    const argv = [TRUE, m];
+    const { launcher: l, reports } = await runHelper(ctx, id, 'big', TRUE, argv, 126, undefined, E2BIG_ARG_LEN);
+    const r = reports[0];
+    return [
+      l,
+      { id, marker: m, syscall: 'execve', pid: r.pid, tid: r.tid, ppid: r.ppid, filename: TRUE, argv: [...argv, 'B'.repeat(E2BIG_ARG_LEN)], ret: -E2BIG, commBefore: r.comm, commAfter: r.comm },
+    ];
+  },
+  // two execs in one pid: env execs true in the process Node started
+  'exec-chain': async (ctx) => {
+    const id = 'exec-chain';
+    const m = marker(ctx, id);
+    const first = await spawnExec(ctx, id, ENV, ['env', TRUE, m], m);
+    return [first, { ...first, filename: TRUE, argv: [TRUE, m], commBefore: commFor(ENV), commAfter: commFor(TRUE), argvAtStackTop: true }];
+  },
+  // the pid a tracer shows is this machine's, not the 1 the program sees in its namespace
+  'pid-namespace': reportingExec('pid-namespace', 'pidns', 'execve'),
   'thread-storm': threadStorm,
   // still seen after the storm: a tool whose map filled up would miss it
   'after-storm': withArgs('after-storm', () => ['still-seen']),
@@ -222,8 +375,9 @@ export const CASES: Record<string, Case> = {
  * Call it only after the tracer under test says its probes are attached.
  */
 export async function runWorkload(runId = newRunId(), only?: string[]): Promise<WorkloadRun> {
-  const unknown = only?.filter((id) => !(id in CASES)) ?? [];
-  if (unknown.length) throw new Error(`run workload: no case named ${unknown.join(', ')} (cases: ${Object.keys(CASES).join(', ')})`);
+  const all = { ...CASES, ...OPTIONAL_CASES };
+  const unknown = only?.filter((id) => !(id in all)) ?? [];
+  if (unknown.length) throw new Error(`run workload: no case named ${unknown.join(', ')} (cases: ${Object.keys(all).join(', ')})`);
   const dir = await mkdtemp(path.join(tmpdir(), `ebpf-lab-${runId}-`));
   try {
     await writeFile(path.join(dir, 'lab-script.sh'), '#!/bin/sh\nexit 0\n');
@@ -231,7 +385,7 @@ export async function runWorkload(runId = newRunId(), only?: string[]): Promise<
     const ownComm = (await readFile(`/proc/self/task/${process.pid}/comm`, 'utf8')).trimEnd();
     const ctx: Context = { runId, dir, ownComm };
     const execs: ExecTruth[] = [];
-    for (const [id, run] of Object.entries(CASES)) if (!only || only.includes(id)) execs.push(...(await run(ctx)));
+    for (const [id, run] of Object.entries(all)) if (only ? only.includes(id) : id in CASES) execs.push(...(await run(ctx)));
     // A parser for output whose arguments can continue on the next line (an argument holding a newline)
     // knows an event is complete only when the next one starts. One last exec, left out of the truth
     // and so ignored by the grading, lets the final case's event out before the tracers are stopped.

@@ -3,7 +3,7 @@
 // submission in the grading VM with the Makefile's own commands (vmlinux.h from build/bpf).
 
 import path from 'node:path';
-import { VARIANTS } from '../harness/examples/execsnoop/variants.js';
+import { COURSE_BPFTRACE_EXECSNOOP, COURSE_EXECSNOOP, TABLE_READY, VARIANTS } from '../harness/examples/execsnoop/variants.js';
 import { buildDir } from '../harness/paths.js';
 import type { TracerLabConfig } from '../harness/grade/tracer-lab.js';
 
@@ -12,6 +12,9 @@ const variant = (tool: string) => VARIANTS.find((v) => v.tool === tool)!;
 /** The project's own execsnoops: what a correct submission of each kind prints. */
 export const BPFTRACE = variant('bpftrace');
 export const LIBBPF = variant('libbpf');
+
+/** What lab 3 holds a student's execsnoop.bt to: the course's (sys_enter_execve only), not our script's. */
+export const COURSE_BPFTRACE = COURSE_BPFTRACE_EXECSNOOP;
 
 /** Our bpftrace/libbpf execsnoop's ready line, as the driver gets it (a RegExp's source). */
 export const readyOf = (v: typeof LIBBPF): string => v.ready.source;
@@ -28,15 +31,18 @@ export const LIBBPF_BUILD: string[][] = [
   ['cc', '-g', '-O2', '-Wall', '-I.grade', '-I.', 'execsnoop.c', '-lbpf', '-o', '.grade/execsnoop'],
 ];
 
-/** A libbpf lab's tracer: the binary just built, read as our libbpf execsnoop is. */
+/**
+ * A libbpf lab's tracer: the binary just built, read as the course's libbpf execsnoop is (the course's table and
+ * expectations: sys_enter_execve only; our own execsnoop has since grown a SYSCALL column and more doors).
+ */
 export function libbpfConfig(cfg: Pick<TracerLabConfig, 'cases' | 'views' | 'countMap' | 'capsFrom'> & { expect?: Partial<TracerLabConfig['expect']> }): TracerLabConfig {
   return {
     build: LIBBPF_BUILD,
     command: [path.join('.grade', 'execsnoop')],
-    ready: readyOf(LIBBPF),
-    parser: LIBBPF.parser,
+    ready: TABLE_READY.source,
+    parser: 'execsnoop-table',
     attachTimeoutMs: LIBBPF.attachTimeoutMs,
-    expect: { ...(LIBBPF.expect as TracerLabConfig['expect']), ...cfg.expect },
+    expect: { ...COURSE_EXECSNOOP, ...cfg.expect },
     cases: cfg.cases,
     views: cfg.views,
     ...(cfg.countMap ? { countMap: cfg.countMap } : {}),

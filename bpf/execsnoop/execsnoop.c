@@ -3,10 +3,14 @@
  * the two tracepoints and prints one line per exec from the perf buffer.
  *
  * Output (stdout, line-buffered): once attached, the header
- *   PCOMM            PID     PPID    RET ARGS
- * then one line per exec: "%-16s %-7d %-7d %3d " comm, pid, ppid, ret, and the arguments separated
- * by spaces. An argument is quoted only when needed: '...' (an embedded ' as '\''), or $'...' with
- * backslash escapes when it holds a control character. A cut argument ends in "..." (inside the
+ *   PCOMM            PID     PPID    RET SYSCALL  ARGS
+ * then one line per exec: "%-16s %-7d %-7d %3d %-8s " comm, pid, ppid, ret, the door (execve,
+ * execveat, execveat:/dev/fd/N for an exec by fd with the name the kernel gave it, or ? when no
+ * syscall tracepoint saw it start: the 32-bit entry), and the arguments separated by spaces. (The
+ * course's table has no SYSCALL column: it traces execve alone.) An argument is quoted only when
+ * needed: '...' (an embedded ' as '\''), or $'...' with backslash escapes when it holds a control
+ * character or bytes that are not UTF-8 (each such byte as \xHH, so the output is always UTF-8
+ * text and the bytes come back exactly). A cut argument ends in "..." (inside the
  * quotes when quoted); a final unquoted "..." means argv had more than MAX_ARGS entries; an
  * unquoted <unreadable> stands for an argument the kernel side could not read.
  * SIGINT or SIGTERM: print what is still buffered, exit 0. Errors: stderr, exit 1. */
@@ -97,10 +101,25 @@ static bool is_plain(const char *s)
 	return true;
 }
 
+/* The length of the valid UTF-8 sequence at s, or 0 (a stray, overlong or surrogate byte). */
+static int utf8_len(const unsigned char *s)
+{
+	int n = s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ? 3 :
+		s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+
+	for (int i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if ((n == 3 && s[0] == 0xe0 && s[1] < 0xa0) || (n == 3 && s[0] == 0xed && s[1] >= 0xa0) ||
+	    (n == 4 && s[0] == 0xf0 && s[1] < 0x90) || (n == 4 && s[0] == 0xf4 && s[1] >= 0x90))
+		return 0;
+	return n;
+}
+
 static bool has_control(const char *s)
 {
 	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f || !utf8_len((const unsigned char *)s))
 			return true;
 	return false;
 }
@@ -122,10 +141,14 @@ static void print_arg(const char *s, const char *cut)
 				fputs("\\r", stdout);
 			else if (c == '\\' || c == '\'')
 				printf("\\%c", c);
-			else if (c < 0x20 || c == 0x7f)
+			else if (c < 0x20 || c == 0x7f || !utf8_len((const unsigned char *)s))
 				printf("\\x%02x", c);
-			else
-				putchar(c);
+			else {
+				int n = utf8_len((const unsigned char *)s);
+
+				fwrite(s, 1, n, stdout);
+				s += n - 1;
+			}
 		}
 		printf("%s'", cut);
 	} else {
@@ -148,6 +171,10 @@ static void handle_event(void *ctx, int cpu, void *data, __u32 size)
 	if (size < sizeof(*e))
 		return;
 	printf("%-16s %-7u %-7u %3d ", e->comm, e->pid, e->ppid, e->ret);
+	if (e->syscall == SYSCALL_EXECVEAT && e->filename[0])
+		printf("execveat:%-8s ", e->filename);
+	else
+		printf("%-8s ", e->syscall == SYSCALL_EXECVE ? "execve" : e->syscall == SYSCALL_EXECVEAT ? "execveat" : "?");
 	for (i = 0; i < e->args_count && i < MAX_ARGS; i++) {
 		if (i)
 			putchar(' ');
@@ -212,13 +239,13 @@ int main(int argc, char **argv)
 	err = execsnoop_bpf__attach(skel);
 	if (err) {
 		err = -err;
-		fprintf(stderr, "attach execve tracepoints: %s (%s)\n", strerror(err),
+		fprintf(stderr, "attach the exec tracepoints: %s (%s)\n", strerror(err),
 			hint(err, "is tracefs mounted? mount -t tracefs tracefs /sys/kernel/tracing"));
 		goto out;
 	}
 	phase("attach");
 
-	printf("%-16s %-7s %-7s %3s %s\n", "PCOMM", "PID", "PPID", "RET", "ARGS");
+	printf("%-16s %-7s %-7s %3s %-8s %s\n", "PCOMM", "PID", "PPID", "RET", "SYSCALL", "ARGS");
 	while (!exiting) {
 		err = perf_buffer__poll(pb, POLL_TIMEOUT_MS);
 		if (err < 0 && err != -EINTR) {

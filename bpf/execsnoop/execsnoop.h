@@ -10,6 +10,14 @@
 /* bytes kept per argument, NUL included: a longer one keeps ARGSIZE-1 bytes, shown with "..." */
 #define ARGSIZE 128
 
+/* The door an exec came through (event.syscall). SYSCALL_UNKNOWN: no execve or execveat tracepoint saw it
+ * start, only sched_process_exec its success — the 32-bit entry (int $0x80), or an exec under way at attach. */
+#define SYSCALL_UNKNOWN 0
+#define SYSCALL_EXECVE 1
+#define SYSCALL_EXECVEAT 2
+/* include/uapi/linux/fcntl.h (vmlinux.h has no macros): execveat(fd, "", ..., AT_EMPTY_PATH) runs fd itself */
+#define AT_EMPTY_PATH 0x1000
+
 struct event {
 	__u32 pid;             /* tgid: the process id as user space sees it */
 	__u32 ppid;            /* tgid of the real parent */
@@ -19,7 +27,11 @@ struct event {
 	__u32 args_truncated;  /* bit i set: argument i was longer than ARGSIZE-1 bytes */
 	__u32 args_unreadable; /* bit i set: argument i could not be read (shown as <unreadable>) */
 	__u32 args_dropped;    /* 1: argv had more than MAX_ARGS entries */
+	__u32 syscall;         /* SYSCALL_* */
+	__u32 at_flags;        /* execveat's flags (AT_EMPTY_PATH: an exec by fd) */
 	char comm[TASK_COMM_LEN]; /* the caller's comm, read before exec replaced it */
+	/* after a successful exec by fd: the name the kernel gave the program (bprm->filename, /dev/fd/N) */
+	char filename[ARGSIZE];
 	/* argument i is the NUL-terminated string at args[i * ARGSIZE] */
 	char args[MAX_ARGS * ARGSIZE];
 };

@@ -12,7 +12,7 @@ import { addMember, defineExample, emptyGrade, recordCase, type CaseMember, type
 import { SYSTEM_PYTHON } from '../tools.js';
 import type { WorkloadRun } from '../types.js';
 import { ATTACH_MS, type Variant } from '../variant.js';
-import { CASES, runWorkload, WHY_EXECVEAT } from '../workload.js';
+import { CASES, runWorkload, WHY_COURSE_DOORS } from '../workload.js';
 
 /** One hello line: the process that called execve. */
 export interface HelloLine {
@@ -31,7 +31,7 @@ const READY = /^Saying hello on every execve\.\.\. Hit Ctrl-C to end\.$/;
 /** bpf_printk's format in every version (bpftrace adds the comm after it). */
 const HELLO = /Hello, World! execve pid=(\d+)/;
 
-const EXPECT: HelloExpectations = { execveat: 'missed', why: { execveat: WHY_EXECVEAT } };
+const EXPECT: HelloExpectations = { execveat: 'missed', why: { execveat: WHY_COURSE_DOORS } };
 
 export const VARIANTS: Variant<HelloExpectations>[] = [
   {
@@ -102,7 +102,7 @@ function helloReader() {
 export function expectedHellos(run: WorkloadRun, e: HelloExpectations): Map<number, number> {
   const due = new Map<number, number>();
   for (const t of run.execs) {
-    if (t.syscall === 'execveat' && e.execveat === 'missed') continue;
+    if (t.syscall !== 'execve' && e.execveat === 'missed') continue;
     due.set(t.pid, (due.get(t.pid) ?? 0) + 1);
   }
   return due;
@@ -119,8 +119,8 @@ export function gradeHello(run: WorkloadRun, lines: readonly HelloLine[], e: Hel
     const want = due.get(t.pid) ?? 0;
     const got = seen.get(t.pid) ?? 0;
     const m: CaseMember = { verdict: 'matched', expected: [], problems: [] };
-    if (t.syscall === 'execveat' && e.execveat === 'missed') {
-      m.expected.push(['execveat', `execveat says no hello: ${e.why.execveat ?? WHY_EXECVEAT}`]);
+    if (t.syscall !== 'execve' && e.execveat === 'missed') {
+      m.expected.push(['execveat', `execveat or the 32-bit entry says no hello: ${e.why.execveat ?? WHY_COURSE_DOORS}`]);
       if (want === 0) m.verdict = 'expected-missing';
     }
     if (got !== want) {

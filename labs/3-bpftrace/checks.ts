@@ -5,7 +5,7 @@
 import { defineLab, type Lab } from '../../harness/grade/lab.js';
 import { attaches, fromView, runTracerDriver, type TracerLabConfig } from '../../harness/grade/tracer-lab.js';
 import type { TracerReport } from '../../harness/grade/tracer-driver.js';
-import { BPFTRACE, readyOf } from '../tracer.js';
+import { BPFTRACE, COURSE_BPFTRACE, readyOf } from '../tracer.js';
 
 const CASES = ['plain', 'three-args', 'arg-with-spaces', 'failed-enoent', 'from-thread'];
 
@@ -15,7 +15,7 @@ const config: TracerLabConfig = {
   ready: readyOf(BPFTRACE),
   parser: BPFTRACE.parser,
   attachTimeoutMs: BPFTRACE.attachTimeoutMs,
-  expect: BPFTRACE.expect as TracerLabConfig['expect'],
+  expect: COURSE_BPFTRACE,
   cases: CASES,
   views: {
     events: { expect: { ppid: false, ret: false } },

@@ -1,6 +1,10 @@
 // The thread-exec storm against every variant of the project's own: more execs from non-main threads
 // than the maps holding execs in flight have entries. Afterwards each tracer still reports a plain exec,
 // its maps hold nothing of the storm, and each counter counted every storm process exactly once.
+// Then issue 19's doors storm, in the same session: DOORS_EXECS execs from DOORS_PROCS processes at once,
+// mixing the doors into exec — execve, execveat of a memfd (AT_EMPTY_PATH), int $0x80. Every execsnoop must
+// report each one exactly once, with its door (the grader fails a case for a missing event, and the run for
+// an extra one: a duplicate); each counter counts its execve ones (the counters follow the course).
 // LAB_STORM_VARIANTS=execsnoop/bcc,counter/bcc runs it for those only (test/harness/storm.vm.test.ts runs
 // the BCC ones in a 6.1 guest: this host has no kernel headers for BCC).
 
@@ -10,7 +14,7 @@ import { execa } from 'execa';
 import { checkVariant, kernelFacts } from '../../harness/requirements.js';
 import { projectRoot } from '../../harness/paths.js';
 import { runSession } from '../../harness/session.js';
-import { runWorkload, STORM_EXECS } from '../../harness/workload.js';
+import { DOORS_EXECS, runWorkload, STORM_EXECS } from '../../harness/workload.js';
 import { VARIANTS } from '../../harness/examples/index.js';
 import { variantName } from '../../harness/variant.js';
 import type { WorkloadRun } from '../../harness/types.js';
@@ -46,13 +50,15 @@ async function keysOf(id: number): Promise<number[]> {
   });
 }
 
-t.test(`after ${STORM_EXECS} execs from non-main threads every variant still sees a plain exec, and keeps no stale entry`, async (t) => {
+t.test(`after ${STORM_EXECS} execs from non-main threads every variant still sees a plain exec, keeps no stale entry, and sees each of ${DOORS_EXECS} execs through every door once`, async (t) => {
   if (!requireRoot(t) || !requireFeature(t, 'tracefs')) return;
   t.ok(variants.length > 0, `variants: ${variants.map(variantName).join(', ')}`);
   const stale = new Map<string, Map<number, number[]>>(); // variant → map id → storm pids or tids still in it
+  let doors = 0;
   // one storm for every tracer at once, as in ./lab compare; the maps are read while they are attached
   const workload = async (attached: readonly { name: string; pid?: number }[]): Promise<WorkloadRun> => {
-    const run = await runWorkload(undefined, ['thread-storm', 'after-storm']);
+    const run = await runWorkload(undefined, ['thread-storm', 'after-storm', 'doors-storm']);
+    doors = run.execs.filter((x) => x.id === 'doors-storm').length;
     // a tool keying by thread id would leave the storm's tids behind, one keying by process its pids
     const storm = new Set(run.execs.filter((x) => x.id === 'thread-storm').flatMap((x) => [x.pid, x.tid]));
     for (const { name, pid } of attached) {
@@ -65,6 +71,7 @@ t.test(`after ${STORM_EXECS} execs from non-main threads every variant still see
     return run;
   };
   const results = await runSession(variants, { root: projectRoot, check: checkVariant, facts: kernelFacts(), slowdown: 3, workload });
+  t.equal(doors, DOORS_EXECS, 'the doors storm ran every exec');
   for (const r of results) {
     t.test(r.name, async (t) => {
       if (r.status === 'skip') {
@@ -77,6 +84,8 @@ t.test(`after ${STORM_EXECS} execs from non-main threads every variant still see
         const maps = stale.get(r.name) ?? new Map<number, number[]>();
         t.ok(maps.size > 0 || r.tool === 'bpftrace', `its hash maps: ${[...maps.keys()].join(', ') || 'none'}`);
         for (const [id, keys] of maps) t.equal(keys.length, 0, `map ${id} holds no entry of the storm's processes or threads (${keys.length} left)`);
+        t.match(r.cases, [{}, {}, { id: 'doors-storm', verdict: 'matched' }], `every one of the ${DOORS_EXECS} execs through the three doors reported, its door right`);
+        t.notOk(r.details.some((d) => d.kind === 'extra'), 'no exec reported twice, nothing extra');
       } else {
         t.match(r.cases, [{ id: 'thread-storm', verdict: 'matched' }], `each of the ${STORM_EXECS} storm processes counted exactly once`);
       }

@@ -88,6 +88,6 @@ t.test('an unknown variant is bad usage, with the list of variants', async (t) =
 });
 
 t.test('the text format shows what a tool does not report as "-"', async (t) => {
-  const line = formatTraceEvent({ pid: 7, comm: 'true', args: ['/bin/true', 'a b'], truncated: false, unreadable: false }, 'text');
-  t.equal(line, "true             7       -         - /bin/true 'a b'");
+  const line = formatTraceEvent({ pid: 7, comm: 'true', args: ['/bin/true', 'a b'], truncated: false, unreadable: false, escaped: false }, 'text');
+  t.equal(line, "true             7       -         - -        /bin/true 'a b'");
 });

@@ -45,8 +45,22 @@ t.test('the workload runs every case once and knows the truth of each exec', asy
     const launcher = run.execs.find((x) => x.id === `${id}:launcher`);
     t.equal(launcher?.pid, byId[id].pid, `${id} has a launcher in the same process`);
   }
-  t.equal(new Set(cases.map((x) => x.pid)).size, cases.length, 'every exec is its own process');
+  // exec-chain is two execs in one process (env, then true)
+  const chain = cases.filter((x) => x.id === 'exec-chain');
+  t.equal(chain.length, 2, 'exec-chain: env, then true');
+  t.equal(chain[0]!.pid, chain[1]!.pid, 'exec-chain: one process');
+  t.same(chain.map((x) => [x.commBefore, x.commAfter]), [[chain[0]!.commBefore, 'env'], ['env', 'true']], 'exec-chain: comm env, then true');
+  t.equal(new Set(cases.map((x) => x.pid)).size, cases.length - 1, 'every other exec is its own process');
+  const pidns = byId['pid-namespace'];
+  t.not(pidns.pid, 1, 'pid-namespace: the pid this machine sees, not the 1 inside');
+  const int80 = byId['int80'];
+  t.equal(int80.syscall, 'execve-32', 'int80: the 32-bit entry');
+  t.match(byId['fexecve-memfd'], { syscall: 'execveat', filename: /^\/dev\/fd\/\d+$/ }, 'fexecve: the name the kernel gives the memfd');
+  t.ok(byId['argv-empty'].argv.length === 0 && byId['argv-empty'].argcAfter! >= 0, 'argv-empty: argc 0 passed, the argc the program got measured');
+  t.equal(byId['e2big'].ret, -7, 'e2big: E2BIG');
   const launcherOf = run.execs.find((x) => x.id === 'thread-storm:launcher')!;
   t.ok(storm.every((x) => x.ppid === launcherOf.pid), 'the storm helper is every storm exec’s parent');
-  t.ok(cases.filter((x) => x.id !== 'thread-storm').every((x) => x.ppid === process.pid), 'the workload is every other exec’s parent');
+  // the helper forks the pid-namespace child
+  t.equal(pidns.ppid, run.execs.find((x) => x.id === 'pid-namespace:launcher')!.pid, 'pid-namespace: the helper is its parent');
+  t.ok(cases.filter((x) => x.id !== 'thread-storm' && x.id !== 'pid-namespace').every((x) => x.ppid === process.pid), 'the workload is every other exec’s parent');
 });

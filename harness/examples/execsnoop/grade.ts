@@ -5,7 +5,8 @@
 import { addMember, emptyGrade, recordCase, type CaseMember, type Grade } from '../../example.js';
 import type { ExecTruth, WorkloadRun } from '../../types.js';
 import { DOCUMENTED_KERNEL, type KernelFacts } from '../../variant.js';
-import { UNREADABLE, type ExecEvent } from './parse.js';
+import { WHY_EXECVE_32, WHY_FAILED_32 } from '../../workload.js';
+import { UNREADABLE, unescapeArg, type ExecEvent } from './parse.js';
 import type { ExecsnoopExpectations } from './variants.js';
 
 /** The event a variant should print for an exec, given what it declares about itself. */
@@ -17,6 +18,10 @@ export interface ExpectedView {
   args: string[];
   truncated: boolean;
   unreadable: boolean;
+  escaped: boolean;
+  /** For a tool that says which door (syscall: 'shown'). */
+  syscall?: ExecEvent['syscall'];
+  filename?: string;
 }
 
 const ellipsis = '...';
@@ -35,13 +40,16 @@ function unreadableShown(t: ExecTruth, e: ExecsnoopExpectations): number[] {
 
 /** Applies a variant's declared limits to the truth: what a correct implementation of *it* prints. */
 export function expectedView(t: ExecTruth, e: ExecsnoopExpectations, k: KernelFacts = DOCUMENTED_KERNEL): ExpectedView {
-  let args = [...t.argv];
+  // bytes that are not UTF-8: a tool that escapes them shows the truth's form; one that prints them raw is
+  // read as text, each such byte a U+FFFD, unmarked
+  let args = t.escaped && e.bytes === 'replaced' ? t.argv.map((a) => Buffer.from(unescapeArg(a)).toString('utf8')) : [...t.argv];
   if (e.firstArg === 'filename') args[0] = t.filename;
   const unreadable = unreadableShown(t, e);
   if (unreadable.length > 0) {
     if (e.unreadableArgs === 'lost-from-first') args = args.slice(0, Math.min(...unreadable));
     else args = args.map((a, i) => (unreadable.includes(i) ? (e.unreadableArgs === 'reread-else-marked' ? UNREADABLE : '') : a));
   }
+  if (t.argvAtStackTop && e.stackTopArgs === 'shown-empty') args = args.map(() => '');
   if (emptyArgsLost(e, k)) args = args.filter((a) => a !== '');
   if (e.stopsAtEmptyArg && args.includes('')) args = args.slice(0, args.indexOf(''));
   let marked = false; // does the tool show that something is missing?
@@ -60,7 +68,9 @@ export function expectedView(t: ExecTruth, e: ExecsnoopExpectations, k: KernelFa
       return kept + ellipsis;
     });
   }
-  const comm = e.comm === 'enter' ? t.commBefore : e.comm === 'exit' ? (t.ret === 0 ? t.commAfter : t.commBefore) : undefined;
+  // an exec through the 32-bit entry is seen at sched_process_exec only, where comm is already the new one
+  const commAtEnter = t.syscall === 'execve-32' ? t.commAfter : t.commBefore;
+  const comm = e.comm === 'enter' ? commAtEnter : e.comm === 'exit' ? (t.ret === 0 ? t.commAfter : t.commBefore) : undefined;
   return {
     pid: e.threadExec === 'tid' ? t.tid : t.pid,
     comm,
@@ -69,13 +79,20 @@ export function expectedView(t: ExecTruth, e: ExecsnoopExpectations, k: KernelFa
     args,
     truncated: marked,
     unreadable: unreadable.length > 0 && e.unreadableArgs === 'reread-else-marked' && args.includes(UNREADABLE),
+    escaped: t.escaped === true && e.bytes === 'escaped',
+    ...(e.syscall === 'shown'
+      ? { syscall: t.syscall === 'execve-32' ? 'unknown' : t.syscall, ...(t.fd !== undefined && t.ret === 0 ? { filename: t.filename } : {}) }
+      : {}),
   };
 }
+
 
 const emptyArgsLost = (e: ExecsnoopExpectations, k: KernelFacts): boolean => e.emptyArgs === 'lost-where-str-read-is-0' && !k.strReadCountsNul;
 
 /** Why a case is expected to produce no event at all, or undefined when an event is due. */
 export function expectedAbsence(t: ExecTruth, e: ExecsnoopExpectations): string | undefined {
+  if (t.syscall === 'execve-32' && t.ret !== 0) return e.why.execve32 !== undefined && e.execve32 === 'missed' ? e.why.execve32 : WHY_FAILED_32;
+  if (t.syscall === 'execve-32' && e.execve32 === 'missed') return e.why.execve32 ?? WHY_EXECVE_32;
   if (t.syscall === 'execveat' && e.execveat === 'missed') return e.why.execveat ?? 'execve tracepoints do not fire for execveat';
   if (t.ret !== 0 && e.failedExec === 'missed') return e.why.failedExec ?? 'failed execs are not reported';
   if (t.tid !== t.pid && e.threadExec === 'missed') return e.why.threadExec ?? 'execs from a non-main thread are missed';
@@ -101,6 +118,11 @@ export function fieldDifferences(ev: ExecEvent, want: ExpectedView, e: Execsnoop
   }
   if (ev.truncated !== want.truncated) out.push(`truncated ${ev.truncated} ≠ ${want.truncated}`);
   if (ev.unreadable !== want.unreadable) out.push(`unreadable ${ev.unreadable} ≠ ${want.unreadable}`);
+  if (ev.escaped !== want.escaped) out.push(`escaped ${ev.escaped} ≠ ${want.escaped}`);
+  if (e.syscall === 'shown') {
+    if (ev.syscall !== want.syscall) out.push(`syscall ${ev.syscall} ≠ ${want.syscall}`);
+    if (ev.filename !== want.filename) out.push(`filename ${show(ev.filename)} ≠ ${show(want.filename)}`);
+  }
   return out;
 }
 
@@ -132,6 +154,10 @@ function declaredDifferences(t: ExecTruth, want: ExpectedView, e: ExecsnoopExpec
   if (!e.argBoundaries && t.argv.some((a) => a === '' || /\s/.test(a))) notes.push(['argBoundaries', `argument boundaries lost: ${why('argBoundaries', 'arguments are printed joined by spaces')}`]);
   if (e.comm === 'enter' && t.commBefore !== t.commAfter && t.ret === 0) notes.push(['comm', `comm is ${show(want.comm)}, the caller's: ${why('comm', 'read before exec')}`]);
   if (e.threadExec === 'tid' && t.tid !== t.pid) notes.push(['threadExec', `pid shown is the thread id: ${why('threadExec', 'the tool reports the tid')}`]);
+  if (t.argvAtStackTop && e.stackTopArgs === 'shown-empty') notes.push(['stackTopArgs', `arguments shown as "": ${why('stackTopArgs', 'a fixed-size read faults at the top of the stack')}`]);
+  if (t.escaped && e.bytes === 'replaced') notes.push(['bytes', `bytes that are not UTF-8 shown as U+FFFD, unmarked: ${why('bytes', 'the tool prints them raw')}`]);
+  if (t.syscall === 'execve-32' && e.syscall === 'shown') notes.push(['syscall', `syscall shown as unknown: ${why('syscall', 'nothing at sched_process_exec tells the 32-bit entry apart')}`]);
+  if (t.syscall === 'execve-32' && e.comm === 'enter' && t.commBefore !== t.commAfter) notes.push(['comm', `comm is ${show(want.comm)}, the new program's: ${why('execve32', 'no tracepoint fires before the exec')}`]);
   return notes;
 }
 

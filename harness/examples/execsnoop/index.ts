@@ -2,20 +2,28 @@
 // the exec workload. Its variants (variants.ts), its readers of each tool's output (parse.ts) and its
 // grading (grade.ts) are here; bpf/execsnoop/ holds the tools themselves.
 
-import { formatArgs } from '../../../bpf/execsnoop/format.js';
+import { formatArgBytes } from '../../../bpf/execsnoop/format.js';
 import { defineExample } from '../../example.js';
 import { runWorkload } from '../../workload.js';
 import { expectedAbsence, gradeExecsnoop } from './grade.js';
-import { createParser, UNREADABLE, type ExecEvent } from './parse.js';
+import { createParser, UNREADABLE, unescapeArg, type ExecEvent } from './parse.js';
 import { VARIANTS, type ExecsnoopExpectations } from './variants.js';
 
-/** One normalized event as a line: a table row like execsnoop's, or one JSON object. */
+/** The SYSCALL column: the door as our execsnoop.c prints it, ? for unknown, - for a tool that does not say. */
+const doorColumn = (e: ExecEvent): string =>
+  (e.filename ? `execveat:${e.filename}` : e.syscall === 'unknown' ? '?' : (e.syscall ?? '-')).padEnd(8);
+
+/**
+ * One normalized event as a line: a table row like our execsnoop's (the door in its SYSCALL column; an escaped
+ * event's arguments as their bytes, so those that are not UTF-8 show as \xHH inside $'…'), or one JSON object.
+ */
 export function formatTraceEvent(e: ExecEvent, format: 'text' | 'jsonl'): string {
   if (format === 'jsonl') return JSON.stringify(e);
   const opt = (v: number | undefined) => (v === undefined ? '-' : String(v));
   const unreadable = e.unreadable ? e.args.flatMap((a, i) => (a === UNREADABLE ? [i] : [])) : [];
-  const args = formatArgs(e.args, unreadable) + (e.truncated && !e.args.some((a) => a.endsWith('...')) ? ' ...' : '');
-  return `${e.comm.padEnd(16)} ${String(e.pid).padEnd(7)} ${opt(e.ppid).padEnd(7)} ${opt(e.ret).padStart(3)} ${args}`;
+  const bytes = e.args.map((a) => (e.escaped ? unescapeArg(a) : Buffer.from(a, 'utf8')));
+  const args = formatArgBytes(bytes, unreadable) + (e.truncated && !e.args.some((a) => a.endsWith('...')) ? ' ...' : '');
+  return `${e.comm.padEnd(16)} ${String(e.pid).padEnd(7)} ${opt(e.ppid).padEnd(7)} ${opt(e.ret).padStart(3)} ${doorColumn(e)} ${args}`;
 }
 
 export const execsnoop = defineExample<ExecEvent, ExecsnoopExpectations>({

@@ -3,6 +3,7 @@
 // are documented in the tool's source (bpf/execsnoop/) or, for upstream tools, in the reference variants'
 // `why` sentences (variants.ts).
 
+import { isUtf8, utf8SequenceAt } from '../../../bpf/execsnoop/format.js';
 import { ARGSIZE, CUT_MARK, MAX_ARGS, UNREADABLE_MARK } from '../../../bpf/execsnoop/limits.js';
 import type { OutputReader } from '../../example.js';
 import type { ExecsnoopParserName } from './variants.js';
@@ -30,6 +31,58 @@ export interface ExecEvent {
   truncated: boolean;
   /** The tool said it could not read an argument (shown as UNREADABLE in args). */
   unreadable: boolean;
+  /**
+   * An argument held bytes that are not UTF-8, so every argument of this event is written escaped: each such
+   * byte as \xHH (two lowercase hex digits), each backslash as \\, everything else as it is. Without the mark
+   * an argument is its bytes read as UTF-8, a backslash is a backslash. See escapeArgs.
+   */
+  escaped: boolean;
+  /**
+   * Which door the exec came through, for a tool that says: execve, execveat, or unknown — an exec no syscall
+   * tracepoint saw start (the 32-bit entry: the kernel gives nothing to tell it apart at sched_process_exec).
+   * Absent for a tool that does not say.
+   */
+  syscall?: 'execve' | 'execveat' | 'execve-32' | 'unknown';
+  /** execveat with AT_EMPTY_PATH (an exec by fd): the name the kernel gives the program, /dev/fd/N. */
+  filename?: string;
+}
+
+/** One argument's bytes in the escaped form: \xHH for a byte that is not UTF-8, \\ for a backslash. */
+export function escapeBytes(bytes: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; ) {
+    const len = utf8SequenceAt(bytes, i);
+    if (len === 0) {
+      out += `\\x${bytes[i]!.toString(16).padStart(2, '0')}`;
+      i++;
+      continue;
+    }
+    const text = Buffer.from(bytes.subarray(i, i + len)).toString('utf8');
+    out += text === '\\' ? '\\\\' : text;
+    i += len;
+  }
+  return out;
+}
+
+/** An argument in the escaped form back to its bytes (\\ a backslash, \xHH a byte): what escapeBytes wrote. */
+export function unescapeArg(text: string): Uint8Array {
+  const out: Buffer[] = [];
+  let at = 0;
+  for (const m of text.matchAll(/\\(\\|x([0-9a-f]{2}))/g)) {
+    out.push(Buffer.from(text.slice(at, m.index), 'utf8'), m[2] ? Buffer.from([parseInt(m[2], 16)]) : Buffer.from('\\'));
+    at = m.index! + m[0].length;
+  }
+  out.push(Buffer.from(text.slice(at), 'utf8'));
+  return Buffer.concat(out);
+}
+
+/**
+ * An event's arguments, as bytes, in the normalized form: all UTF-8 → the text, unmarked; any byte that is not
+ * → every argument escaped (escapeBytes) and marked, so a reader decodes either kind without guessing.
+ */
+export function escapeArgs(args: readonly Uint8Array[]): { args: string[]; escaped: boolean } {
+  const valid = args.every(isUtf8);
+  return valid ? { args: args.map((a) => Buffer.from(a).toString('utf8')), escaped: false } : { args: args.map(escapeBytes), escaped: true };
 }
 
 export type ExecsnoopParser = OutputReader<ExecEvent>;
@@ -66,6 +119,8 @@ function parseRow(text: string): { comm: string; pid: number; ppid?: number; ret
 
 interface ShellToken {
   value: string;
+  /** The word's bytes: $'…' can hold \xHH bytes that are not UTF-8, which value shows as U+FFFD. */
+  bytes: Buffer;
   /** Any part of it was quoted or escaped: a quoted "..." is an argument, not the cut mark. */
   quoted: boolean;
 }
@@ -82,16 +137,26 @@ const ANSI_C_ESCAPES: Record<string, string> = {
 export function splitShellWords(text: string): ShellToken[] {
   const tokens: ShellToken[] = [];
   let value = '';
+  let bytes: Buffer[] = []; // value's bytes, each \xHH one byte
   let quoted = false;
   let inWord = false;
   let i = 0;
   const fail = (why: string): never => {
     throw new Error(`parse arguments: ${why} at column ${i} (in ${JSON.stringify(text)})`);
   };
+  const push = () => {
+    const all = Buffer.concat([...bytes, Buffer.from(value, 'utf8')]);
+    tokens.push({ value: all.toString('utf8'), bytes: all, quoted });
+  };
+  const byte = (b: number) => {
+    bytes.push(Buffer.from(value, 'utf8'), Buffer.from([b]));
+    value = '';
+  };
   while (i < text.length) {
     const c = text[i];
     if (c === ' ') {
-      if (inWord) tokens.push({ value, quoted });
+      if (inWord) push();
+      bytes = [];
       value = '';
       quoted = false;
       inWord = false;
@@ -117,7 +182,7 @@ export function splitShellWords(text: string): ShellToken[] {
         const escape = text[i + 1];
         if (escape === 'x') {
           const hex = /^[0-9a-fA-F]{1,2}/.exec(text.slice(i + 2))?.[0] ?? fail('bad \\x escape');
-          value += String.fromCharCode(parseInt(hex, 16));
+          byte(parseInt(hex, 16));
           i += 2 + hex.length;
         } else {
           value += ANSI_C_ESCAPES[escape] ?? fail(`unknown escape \\${escape}`);
@@ -134,7 +199,7 @@ export function splitShellWords(text: string): ShellToken[] {
       i++;
     }
   }
-  if (inWord) tokens.push({ value, quoted });
+  if (inWord) push();
   return tokens;
 }
 
@@ -182,22 +247,40 @@ function continuationParser(
  * "..." after MAX_ARGS arguments is the dropped mark and a bare <unreadable> an argument the tool could not
  * read: quoted, either is a real argument.
  */
-function tableParser(): ExecsnoopParser {
+function tableParser(withSyscall = false): ExecsnoopParser {
   return {
     line(text) {
       const row = parseRow(text);
       if (!row) return [];
-      const words = splitShellWords(row.rest);
+      let rest = row.rest;
+      let door: Pick<ExecEvent, 'syscall' | 'filename'> = {};
+      if (withSyscall) {
+        const m = /^(\S+) ?(.*)$/s.exec(rest);
+        if (!m) return [];
+        door = syscallColumn(m[1]!);
+        rest = m[2]!;
+      }
+      const words = splitShellWords(rest);
       const last = words[words.length - 1];
       const dropped = words.length === MAX_ARGS + 1 && last.value === CUT_MARK && !last.quoted;
       if (dropped) words.pop();
-      const args = words.map((word) => word.value);
-      const cut = args.some((arg) => arg.endsWith(CUT_MARK) && byteLength(arg) === ARGSIZE - 1 + CUT_MARK.length);
+      const { args, escaped } = escapeArgs(words.map((word) => word.bytes));
+      const cut = words.some((w) => w.value.endsWith(CUT_MARK) && w.bytes.length === ARGSIZE - 1 + CUT_MARK.length);
       const unreadable = words.some((word) => word.value === UNREADABLE && !word.quoted);
-      return [{ pid: row.pid, ppid: row.ppid, comm: row.comm, ret: row.ret, args, truncated: dropped || cut, unreadable }];
+      return [{ pid: row.pid, ppid: row.ppid, comm: row.comm, ret: row.ret, args, truncated: dropped || cut, unreadable, escaped, ...door }];
     },
     end: () => [],
   };
+}
+
+/**
+ * The SYSCALL column of our libbpf execsnoop: execve, execveat, execveat:/dev/fd/N (AT_EMPTY_PATH, with the
+ * name the kernel gave the program), or ? (an exec no syscall tracepoint saw start: the 32-bit entry).
+ */
+export function syscallColumn(text: string): Pick<ExecEvent, 'syscall' | 'filename'> {
+  if (text === 'execve' || text === 'execveat') return { syscall: text };
+  if (text.startsWith('execveat:')) return { syscall: 'execveat', filename: text.slice('execveat:'.length) };
+  return { syscall: 'unknown' };
 }
 
 interface PendingExec {
@@ -205,7 +288,12 @@ interface PendingExec {
   comm: string;
   args: string[];
   more: boolean;
+  /** execveat's flags (its flags record): the door, and AT_EMPTY_PATH */
+  flags?: number;
 }
+
+/** include/uapi/linux/fcntl.h: an exec by fd. */
+const AT_EMPTY_PATH = 0x1000;
 
 /** The new program's argv, printed at exit when enter showed an empty argument (argc / xarg records). */
 interface NewArgv {
@@ -227,44 +315,58 @@ function withNewArgv(found: PendingExec, after: NewArgv | undefined): string[] {
   return args.map((arg, i) => (arg !== '' || (i === 0 && shift > 0) ? arg : (after.args[i + shift] ?? arg)));
 }
 
-/** An exit read before its enter: bpftrace reads each CPU's buffer in turn, so the two can swap. */
+/** An exit (or exec) read before its enter: bpftrace reads each CPU's buffer in turn, so the two can swap. */
 interface EarlyExit {
   pid: number;
   ppid: number;
   ret: number;
+  /** the exec record's: the name the kernel gave the program */
+  filename?: string;
   after?: NewArgv;
-  /** When it was read, in records: only a recent one can be a swapped pair. */
+  /** When it was read, in records: only a recent exit can be a swapped pair. */
   seq: number;
+  /**
+   * An exec record: our script prints one only for an exec whose enter it saw, so its enter is in another CPU's
+   * buffer however far behind (4 MiB buffers, 40 processes exec'ing at once: thousands of records apart).
+   */
+  enterCertain?: boolean;
 }
 
-/** How many records apart an exit may be read before its enter and still be paired with it. */
+/** How many records apart an exit (not an exec) may be read before its enter and still be paired with it. */
 const REORDER_WINDOW = 256;
 
 /**
- * Our execsnoop.bt: enter / arg / more / argc / xarg / exit records, tab-separated, each tagged with the
- * thread id. The event is complete at exit: paired with the pending enter of the same tid, or else of the
- * same pid (an exec from a non-main thread exits with the process id as its tid). An exit with no pending
- * enter waits a little: when an exec moves to another CPU, its exit can be read first, and the enter that
- * then arrives (with its arg records right after it) completes the event.
+ * Our execsnoop.bt: enter / arg / more / flags / argc / xarg / exec / lone / exit records, tab-separated, each
+ * tagged with the thread id. The event is complete at exec (a success) or exit (a failure; the course's
+ * script, which labs 3 reads too, prints exit for every exec): paired with the pending enter of the same tid,
+ * or else of the same pid (an exec from a non-main thread completes with the process id as its tid). One with
+ * no pending enter waits a little: when an exec moves to another CPU (exec balances itself onto the idlest),
+ * its exec or exit can be read first, and the enter that then arrives (with its arg records right after it)
+ * completes the event. A lone record is an exec no enter saw (the 32-bit entry), complete by itself.
  */
 function bpftraceParser(): ExecsnoopParser {
   const pending = new Map<number, PendingExec>();
   const newArgv = new Map<number, NewArgv>();
-  const early = new Map<number, EarlyExit>(); // by pid
+  const early = new Map<number, EarlyExit[]>(); // by pid, oldest first (env then true: two execs of one pid)
   let waiting: { tid: number; exit: EarlyExit } | null = null; // an enter whose exit came first
   let lastArg: { args: string[]; index: number } | null = null;
   let blankLines = 0;
   let seq = 0;
 
-  const event = (found: PendingExec, exit: { pid: number; ppid: number; ret: number }, after: NewArgv | undefined): ExecEvent => {
+  const flagsFirst = new Map<number, number>(); // a flags record read before its enter, by tid
+  const event = (found: PendingExec, exit: { pid: number; ppid: number; ret: number; filename?: string }, after: NewArgv | undefined): ExecEvent => {
     const shown = withNewArgv(found, after);
     // str() shows at most BPFTRACE_STRLEN-1 = 128 bytes: all 128 means the argument was longer.
     const args = shown.map((arg) => (byteLength(arg) >= ARGSIZE ? cutArgument(arg) : arg));
     const cut = shown.some((arg) => byteLength(arg) >= ARGSIZE);
+    const byFd = found.flags !== undefined && (found.flags & AT_EMPTY_PATH) !== 0 && exit.filename !== undefined;
     return {
       pid: exit.pid, ppid: exit.ppid, comm: found.comm, ret: exit.ret, args,
       truncated: found.more || cut,
       unreadable: false, // bpftrace cannot tell: see withNewArgv
+      escaped: false, // it prints raw bytes, which reach us as text already (see variants.ts)
+      syscall: found.flags === undefined ? 'execve' : 'execveat',
+      ...(byFd ? { filename: exit.filename } : {}),
     };
   };
   /** The enter that waited for its args, now complete. */
@@ -282,7 +384,7 @@ function bpftraceParser(): ExecsnoopParser {
       const fields = text.split('\t');
       const tag = fields[0];
       const tid = Number(fields[1]);
-      const isRecord = ['enter', 'arg', 'more', 'argc', 'xarg', 'exit'].includes(tag) && /^\d+$/.test(fields[1] ?? '');
+      const isRecord = ['enter', 'arg', 'more', 'flags', 'argc', 'xarg', 'exec', 'lone', 'exit'].includes(tag) && /^\d+$/.test(fields[1] ?? '');
       if (!isRecord) {
         // A newline inside the last argument; blank lines count only when more text follows.
         if (lastArg && text === '') blankLines++;
@@ -296,14 +398,18 @@ function bpftraceParser(): ExecsnoopParser {
       lastArg = null;
       blankLines = 0;
       // the waiting enter's own arg and more records follow it; anything else means it is complete
-      const out = waiting && !((tag === 'arg' || tag === 'more') && tid === waiting.tid) ? flush() : [];
+      const out = waiting && !((tag === 'arg' || tag === 'more' || tag === 'flags') && tid === waiting.tid) ? flush() : [];
       if (tag === 'enter') {
         const pid = Number(fields[2]);
-        pending.set(tid, { pid, comm: fields.slice(3).join('\t'), args: [], more: false });
+        const flags = flagsFirst.get(tid);
+        flagsFirst.delete(tid);
+        pending.set(tid, { pid, comm: fields.slice(3).join('\t'), args: [], more: false, ...(flags === undefined ? {} : { flags }) });
         newArgv.delete(tid);
-        const exit = early.get(pid);
-        if (exit && seq - exit.seq <= REORDER_WINDOW) waiting = { tid, exit };
-        early.delete(pid);
+        const queue = (early.get(pid) ?? []).filter((e) => e.enterCertain || seq - e.seq <= REORDER_WINDOW);
+        const exit = queue.shift();
+        if (exit) waiting = { tid, exit };
+        if (queue.length > 0) early.set(pid, queue);
+        else early.delete(pid);
         return out;
       }
       if (tag === 'argc') {
@@ -328,14 +434,29 @@ function bpftraceParser(): ExecsnoopParser {
         exec.more = true;
         return out;
       }
-      if (tag !== 'exit') return out;
+      if (tag === 'flags') {
+        if (exec) exec.flags = Number(fields[2]);
+        else flagsFirst.set(tid, Number(fields[2]));
+        return out;
+      }
+      if (tag === 'lone') {
+        // no enter: the arguments are the new program's (argc / xarg just before), comm the new program's
+        newArgv.delete(tid);
+        const argv = after ? Array.from({ length: Math.min(after.argc, MAX_ARGS) }, (_, i) => after.args[i] ?? '') : [];
+        const alone: PendingExec = { pid: Number(fields[2]), comm: fields.slice(4).join('\t'), args: argv, more: (after?.argc ?? 0) > MAX_ARGS };
+        return [...out, { ...event(alone, { pid: alone.pid, ppid: Number(fields[3]), ret: 0 }, undefined), syscall: 'unknown' }];
+      }
+      if (tag !== 'exit' && tag !== 'exec') return out;
       newArgv.delete(tid);
-      const exit = { pid: Number(fields[2]), ppid: Number(fields[3]), ret: Number(fields[4]) };
+      const exit =
+        tag === 'exec'
+          ? { pid: Number(fields[2]), ppid: Number(fields[3]), ret: 0, filename: fields.slice(4).join('\t') }
+          : { pid: Number(fields[2]), ppid: Number(fields[3]), ret: Number(fields[4]) };
       let key: number | undefined = exec ? tid : undefined;
       if (key === undefined) for (const [k, p] of pending) if (p.pid === exit.pid) key = k;
       if (key === undefined) {
         // its enter may still come (read from another CPU's buffer), or never: execveat, or attached mid-exec
-        early.set(exit.pid, { ...exit, after, seq });
+        early.set(exit.pid, [...(early.get(exit.pid) ?? []), { ...exit, after, seq, ...(tag === 'exec' ? { enterCertain: true } : {}) }]);
         return out;
       }
       const found = pending.get(key)!;
@@ -362,7 +483,7 @@ function upstreamBpftraceParser(): ExecsnoopParser {
       const time = paddedNumber(text, 0, 10);
       const pid = time && paddedNumber(text, time.next, 5);
       if (!pid || text.length < pid.next) return text.startsWith('TIME(ms)') ? 'ignore' : null;
-      return { event: { pid: pid.value, comm: '', args: [], truncated: false, unreadable: false }, argsText: text.slice(pid.next) };
+      return { event: { pid: pid.value, comm: '', args: [], truncated: false, unreadable: false, escaped: false }, argsText: text.slice(pid.next) };
     },
     (event, argsText) => ({ ...event, args: argsText === '' ? [] : argsText.split(' ') }),
   );
@@ -375,7 +496,7 @@ function upstreamLibbpfToolsParser(): ExecsnoopParser {
       const row = parseRow(text);
       if (!row) return null;
       const { rest, ...event } = row;
-      return { event: { ...event, args: [], truncated: false, unreadable: false }, argsText: rest };
+      return { event: { ...event, args: [], truncated: false, unreadable: false, escaped: false }, argsText: rest };
     },
     (event, argsText) => {
       // More than --max-args entries: " ..." after the last argument's own trailing space.
@@ -402,14 +523,15 @@ function upstreamBccParser(): ExecsnoopParser {
       const last = args.length > UPSTREAM_BCC_MAXARG ? args[args.length - 1] : undefined;
       const marked = last === CUT_MARK;
       if (marked || last === '') args.pop();
-      return [{ pid: row.pid, ppid: row.ppid, comm: row.comm, ret: row.ret, args, truncated: marked, unreadable: false }];
+      return [{ pid: row.pid, ppid: row.ppid, comm: row.comm, ret: row.ret, args, truncated: marked, unreadable: false, escaped: false }];
     },
     end: () => [],
   };
 }
 
 const EXECSNOOP_PARSERS: Record<ExecsnoopParserName, () => ExecsnoopParser> = {
-  'execsnoop-table': tableParser,
+  'execsnoop-table': () => tableParser(false),
+  'execsnoop-table-syscall': () => tableParser(true),
   'execsnoop-bpftrace': bpftraceParser,
   'upstream-bcc': upstreamBccParser,
   'upstream-libbpf-tools': upstreamLibbpfToolsParser,

@@ -6,11 +6,12 @@
 import { ARGSIZE, MAX_ARGS } from '../../../bpf/execsnoop/limits.js';
 import { SYSTEM_PYTHON } from '../../tools.js';
 import { ATTACH_MS, type Variant } from '../../variant.js';
-import { WHY_EXECVEAT } from '../../workload.js';
+import { WHY_EXECVE_32, WHY_EXECVEAT } from '../../workload.js';
 
 /** Names of execsnoop's output readers (parse.ts). */
 export type ExecsnoopParserName =
-  | 'execsnoop-table' // our bcc/libbpf/ts: PCOMM PID PPID RET ARGS, arguments shell-quoted
+  | 'execsnoop-table' // the course's table (our bcc/ts, the labs): PCOMM PID PPID RET ARGS, arguments shell-quoted
+  | 'execsnoop-table-syscall' // our bcc, libbpf and ts: PCOMM PID PPID RET SYSCALL ARGS
   | 'execsnoop-bpftrace' // our execsnoop.bt
   | 'upstream-bcc' // execsnoop-bpfcc
   | 'upstream-libbpf-tools' // libbpf-tools execsnoop
@@ -59,11 +60,25 @@ export interface ExecsnoopExpectations {
   threadExec: 'seen' | 'tid' | 'missed';
   /** execveat calls: execve tracepoints do not fire for them. */
   execveat: 'seen' | 'missed';
+  /** A successful exec through the 32-bit entry (int $0x80): no syscall tracepoint fires for it. A failed one is missed by all. */
+  execve32: 'seen' | 'missed';
+  /** Whether the tool says which door an exec came through (the event's syscall, and /dev/fd/N for an exec by fd). */
+  syscall: 'shown' | 'none';
+  /**
+   * An argument holding bytes that are not UTF-8: 'escaped' — the tool writes them as \xHH and the event is marked
+   * escaped; 'replaced' — printed raw, they reach the reader as U+FFFD, unmarked.
+   */
+  bytes: 'escaped' | 'replaced';
   /**
    * 'complete': every exec of a burst is reported whole. 'may-lose': the tool's buffer can overflow in a
    * burst, so some of its events come cut short or not at all; each one it does report in full must match.
    */
   burst: 'complete' | 'may-lose';
+  /**
+   * Strings at the very top of the caller's stack (env exec'ing its own argv): 'shown-empty' — a fixed-size read
+   * runs past the end of the mapping, faults, and the tool sends "" for each. Absent: read as any other.
+   */
+  stackTopArgs?: 'shown-empty';
   /** One sentence per expected difference above that is not the ideal, saying why. */
   why: Partial<Record<Exclude<keyof ExecsnoopExpectations, 'why'>, string>>;
 }
@@ -71,8 +86,15 @@ export interface ExecsnoopExpectations {
 
 export type ExecsnoopVariant = Variant<ExecsnoopExpectations> & { parser: ExecsnoopParserName };
 
-/** Our bcc/libbpf/ts execsnoop header: printed once the probes are attached. */
-const TABLE_READY = /^PCOMM +PID +PPID +RET +ARGS$/;
+/** The course's execsnoop header (our bcc and ts, the labs): printed once the probes are attached. */
+export const TABLE_READY = /^PCOMM +PID +PPID +RET +ARGS$/;
+/** Our libbpf execsnoop's header: the door each exec came through in a column of its own. */
+const SYSCALL_TABLE_READY = /^PCOMM +PID +PPID +RET +SYSCALL +ARGS$/;
+
+const WHY_RAW_BYTES =
+  'arguments are printed as their bytes (or decoded with replacement): bytes that are not UTF-8 reach the reader as ' +
+  'U+FFFD, with nothing to tell them from a real U+FFFD';
+
 
 const WHY_THREAD_BY_TID =
   'the event is kept under the thread id at sys_enter_execve, but de_thread() gives an exec from a non-main ' +
@@ -86,11 +108,15 @@ const WHY_COURSE_CAPS = {
   comm: "comm is read at sys_enter_execve, as the course does: it is the caller's name, not the new program's",
 };
 
+const COURSE_WHY_UNREADABLE =
+  'an argument unreadable at sys_enter_execve is read again at sys_exit_execve from the new program\'s stack; ' +
+  'after a failed exec there is no new program, so it is marked <unreadable>';
+
 /**
  * The course versions (bcc, libbpf, and the lead's ts): one event per exec, built by enter and exit, kept
  * under the process id (the course's thread id loses execs from threads: see execsnoop.bpf.c).
  */
-const COURSE_EXECSNOOP: ExecsnoopExpectations = {
+export const COURSE_EXECSNOOP: ExecsnoopExpectations = {
   maxArgs: MAX_ARGS,
   maxArgLen: ARGSIZE - 1,
   cutMark: true,
@@ -106,14 +132,72 @@ const COURSE_EXECSNOOP: ExecsnoopExpectations = {
   failedExec: 'seen',
   threadExec: 'seen',
   execveat: 'missed',
+  execve32: 'missed',
+  syscall: 'none',
+  bytes: 'replaced',
   burst: 'complete',
   why: {
     ...WHY_COURSE_CAPS,
-    unreadableArgs:
-      'an argument unreadable at sys_enter_execve is read again at sys_exit_execve from the new program\'s stack; ' +
-      'after a failed exec there is no new program, so it is marked <unreadable>',
+    execve32: WHY_EXECVE_32,
+    bytes: WHY_RAW_BYTES,
+    unreadableArgs: COURSE_WHY_UNREADABLE,
     execveat: WHY_EXECVEAT,
   },
+};
+
+/**
+ * Our bcc, libbpf and ts execsnoops since issue 19: every successful exec from sched:sched_process_exec, whatever the door;
+ * execve and execveat enter/exit for the arguments and the failed ones (execsnoop.bpf.c says why).
+ */
+const DOORS_EXECSNOOP: ExecsnoopExpectations = {
+  ...COURSE_EXECSNOOP,
+  execveat: 'seen',
+  execve32: 'seen',
+  syscall: 'shown',
+  bytes: 'escaped',
+  why: {
+    ...WHY_COURSE_CAPS,
+    unreadableArgs:
+      'an argument unreadable at sys_enter_execve(at) is read again at sched_process_exec from the new program\'s ' +
+      'stack; after a failed exec there is no new program, so it is marked <unreadable>',
+    comm:
+      "comm is read at sys_enter_execve(at), as the course does: the caller's; an exec through the 32-bit entry is " +
+      'seen at sched_process_exec only, where it is the new program\'s',
+    execve32:
+      'an exec through the 32-bit entry is seen at sched_process_exec alone: comm is the new program\'s, and the ' +
+      'arguments come from its stack',
+    syscall:
+      'at sched_process_exec nothing tells the 32-bit entry apart (set_personality_64bit() rewrites orig_ax to ' +
+      '__NR_execve and clears TS_COMPAT): an exec no execve or execveat tracepoint saw start is shown as ?',
+  },
+};
+
+/** The course's execsnoop.bt (lab 3 holds a student's to it): sys_enter_execve and sys_exit_execve. */
+export const COURSE_BPFTRACE_EXECSNOOP: ExecsnoopExpectations = {
+  ...COURSE_EXECSNOOP,
+  unreadableArgs: 'reread-else-empty',
+  why: {
+    execve32: WHY_EXECVE_32,
+    bytes: 'printf("%s") writes the bytes raw: bytes that are not UTF-8 reach the reader as U+FFFD, unmarked',
+    unreadableArgs:
+      'str() gives "" for a read that faults, the same as for an empty argument: after a successful exec the ' +
+      'script reads argv again from the new program\'s stack, after a failed one an unreadable argument shows as ""',
+    maxArgs: `the script's unroll(${MAX_ARGS}) reads at most ${MAX_ARGS} argv entries; a "more" record marks the rest`,
+    maxArgLen:
+      `str() keeps BPFTRACE_STRLEN-1 = 128 bytes (the BPF stack caps BPFTRACE_STRLEN at 200); ` +
+      `128 shown means cut, and the parser shows it as ${ARGSIZE - 1} bytes and "..." like the C versions`,
+    comm: WHY_COURSE_CAPS.comm,
+    execveat: WHY_EXECVEAT,
+  },
+};
+
+/** Our execsnoop.bt since issue 19: sched_process_exec for every successful exec, execve and execveat enters. */
+const BPFTRACE_EXECSNOOP: ExecsnoopExpectations = {
+  ...COURSE_BPFTRACE_EXECSNOOP,
+  execveat: 'seen',
+  execve32: 'seen',
+  syscall: 'shown',
+  why: { ...COURSE_BPFTRACE_EXECSNOOP.why, comm: DOORS_EXECSNOOP.why.comm, execve32: DOORS_EXECSNOOP.why.execve32, syscall: DOORS_EXECSNOOP.why.syscall },
 };
 
 export const VARIANTS: ExecsnoopVariant[] = [
@@ -127,49 +211,37 @@ export const VARIANTS: ExecsnoopVariant[] = [
     // BPFTRACE_BTF: bpftrace 0.17 looks for the kernel's BTF with BPF_BTF_GET_NEXT_ID, which lists vmlinux
     // only from 5.11 on; on 5.10 it then knows no struct task_struct (curtask->real_parent). Naming the
     // file works on every kernel (measured on 5.10).
-    command: ['env', 'BPFTRACE_STRLEN=129', 'BPFTRACE_BTF=/sys/kernel/btf/vmlinux', 'bpftrace', 'bpf/execsnoop/execsnoop.bt'],
+    // BPFTRACE_PERF_RB_PAGES: 1,024 pages a CPU (4 MiB), not 64: 2,000 execs from 40 processes at once (the storm
+    // test) lost 707 of them through 64 pages, each exec being five or more records
+    command: ['env', 'BPFTRACE_STRLEN=129', 'BPFTRACE_BTF=/sys/kernel/btf/vmlinux', 'BPFTRACE_PERF_RB_PAGES=1024', 'bpftrace', 'bpf/execsnoop/execsnoop.bt'],
     ready: /^Tracing execve\.\.\. Hit Ctrl-C to end\.$/,
     parser: 'execsnoop-bpftrace',
     attachTimeoutMs: ATTACH_MS.bpftrace,
-    expect: {
-      ...COURSE_EXECSNOOP,
-      unreadableArgs: 'reread-else-empty',
-      why: {
-        unreadableArgs:
-          'str() gives "" for a read that faults, the same as for an empty argument: after a successful exec the ' +
-          'script reads argv again from the new program\'s stack, after a failed one an unreadable argument shows as ""',
-        maxArgs: `the script's unroll(${MAX_ARGS}) reads at most ${MAX_ARGS} argv entries; a "more" record marks the rest`,
-        maxArgLen:
-          `str() keeps BPFTRACE_STRLEN-1 = 128 bytes (the BPF stack caps BPFTRACE_STRLEN at 200); ` +
-          `128 shown means cut, and the parser shows it as ${ARGSIZE - 1} bytes and "..." like the C versions`,
-        comm: WHY_COURSE_CAPS.comm,
-        execveat: WHY_EXECVEAT,
-      },
-    },
+    expect: BPFTRACE_EXECSNOOP,
   },
   {
     example: 'execsnoop',
     tool: 'bcc',
-    description: 'BCC: TRACEPOINT_PROBEs, BPF_HASH keyed by pid, BPF_PERF_OUTPUT, compiled at start-up',
+    description: 'BCC: TRACEPOINT_PROBEs (sched_process_exec, execve and execveat), BPF_HASH keyed by pid, BPF_PERF_OUTPUT, compiled at start-up',
     sources: ['bpf/execsnoop/execsnoop_bcc.c', 'bpf/execsnoop/execsnoop_bcc.py', 'bpf/bcc_load.py'],
     requires: ['root', 'tracefs', 'kernel-headers', 'tool:bcc'],
     command: [SYSTEM_PYTHON, 'bpf/execsnoop/execsnoop_bcc.py'],
-    ready: TABLE_READY,
-    parser: 'execsnoop-table',
+    ready: SYSCALL_TABLE_READY,
+    parser: 'execsnoop-table-syscall',
     attachTimeoutMs: ATTACH_MS.bcc,
-    expect: COURSE_EXECSNOOP,
+    expect: DOORS_EXECSNOOP,
   },
   {
     example: 'execsnoop',
     tool: 'libbpf',
-    description: 'libbpf CO-RE: skeleton, hash map keyed by pid, per-CPU scratch, perf buffer',
+    description: 'libbpf CO-RE: sched_process_exec, execve and execveat tracepoints, hash map keyed by pid, per-CPU scratch, perf buffer',
     sources: ['bpf/execsnoop/execsnoop.bpf.c', 'bpf/execsnoop/execsnoop.c', 'bpf/execsnoop/execsnoop.h', 'bpf/Makefile'],
     requires: ['root', 'tracefs', 'btf', 'build:libbpf'],
     command: ['build/bpf/execsnoop'],
-    ready: TABLE_READY,
-    parser: 'execsnoop-table',
+    ready: SYSCALL_TABLE_READY,
+    parser: 'execsnoop-table-syscall',
     attachTimeoutMs: ATTACH_MS.libbpf,
-    expect: COURSE_EXECSNOOP,
+    expect: DOORS_EXECSNOOP,
   },
   {
     example: 'execsnoop',
@@ -180,10 +252,10 @@ export const VARIANTS: ExecsnoopVariant[] = [
     sources: ['bpf/execsnoop/execsnoop.bpf.c', 'bpf/execsnoop/execsnoop.c', 'bpf/Makefile'],
     requires: ['root', 'tracefs', 'btf', 'build:libbpf'],
     command: ['build/bpf/execsnoop-static'],
-    ready: TABLE_READY,
-    parser: 'execsnoop-table',
+    ready: SYSCALL_TABLE_READY,
+    parser: 'execsnoop-table-syscall',
     attachTimeoutMs: ATTACH_MS.libbpf,
-    expect: COURSE_EXECSNOOP,
+    expect: DOORS_EXECSNOOP,
   },
   {
     example: 'execsnoop',
@@ -193,10 +265,10 @@ export const VARIANTS: ExecsnoopVariant[] = [
     requires: ['root', 'tracefs', 'btf'],
     // the bundle ./lab builds from execsnoop.ts: no TypeScript compiler at run time
     command: ['node', 'build/js/execsnoop.cjs'],
-    ready: TABLE_READY,
-    parser: 'execsnoop-table',
+    ready: SYSCALL_TABLE_READY,
+    parser: 'execsnoop-table-syscall',
     attachTimeoutMs: ATTACH_MS.ts,
-    expect: COURSE_EXECSNOOP,
+    expect: DOORS_EXECSNOOP,
   },
 
   // ---- upstream tools, as Debian 12 ships them: reference variants ----
@@ -227,6 +299,10 @@ export const VARIANTS: ExecsnoopVariant[] = [
       failedExec: 'seen',
       threadExec: 'seen',
       execveat: 'missed',
+      execve32: 'missed',
+      syscall: 'none',
+      bytes: 'replaced',
+      stackTopArgs: 'shown-empty',
       burst: 'may-lose',
       why: {
         burst:
@@ -246,6 +322,10 @@ export const VARIANTS: ExecsnoopVariant[] = [
           'each argument is read at the kprobe with bpf_probe_read_user, which zero-fills its buffer when the read ' +
           'faults: an argument in a page not yet touched is sent as an empty string',
         execveat: 'it probes the execve syscall function only; execveat is another function',
+        stackTopArgs:
+          'each field is a fixed 128-byte bpf_probe_read_user: a string within 128 bytes of the top of the caller\'s ' +
+          'stack (env exec\'ing its own arguments) runs past the mapping, faults, and is sent empty (measured on 6.1)',
+        execve32: 'it probes the execve syscall function (__x64_sys_execve); the 32-bit entry calls __ia32_sys_execve',
       },
     },
   },
@@ -276,6 +356,9 @@ export const VARIANTS: ExecsnoopVariant[] = [
       failedExec: 'seen',
       threadExec: 'seen',
       execveat: 'seen',
+      execve32: 'missed',
+      syscall: 'none',
+      bytes: 'replaced',
       burst: 'complete',
       why: {
         maxArgs: 'join() in bpftrace 0.17 prints at most 16 arguments, with no mark for the rest (measured)',
@@ -317,6 +400,9 @@ export const VARIANTS: ExecsnoopVariant[] = [
       failedExec: 'seen',
       threadExec: 'missed',
       execveat: 'missed',
+      execve32: 'missed',
+      syscall: 'none',
+      bytes: 'replaced',
       burst: 'complete',
       why: {
         maxArgs: 'DEFAULT_MAXARGS = 20 entries, the filename counting as the first; " ..." marks the rest',

@@ -26,6 +26,8 @@ const NAMES = new Set([
   'execsnoop_rb',
   'execsnoop_pb',
   'execsnoop_enter',
+  'execsnoop_entat',
+  'execsnoop_exec',
   'execsnoop_exit',
 ]);
 
@@ -142,7 +144,7 @@ t.test(`loading the counter and execsnoop ${ROUNDS} times, half closed and half 
     `${ROUNDS} rounds in ${((Date.now() - started) / 1000).toFixed(1)} s; ${seen.progIds.size} programs and ${seen.mapIds.size} maps loaded; ` +
       `fds before ${before.total}, peak ${peak}, after ${after.total}`,
   );
-  t.equal(seen.progIds.size, ROUNDS * 3, 'three programs a round (counter_execve, execsnoop_enter, execsnoop_exit), each a new kernel object');
+  t.equal(seen.progIds.size, ROUNDS * 5, 'five programs a round (counter_execve, execsnoop_enter, _entat, _exec, _exit), each a new kernel object');
   t.same(
     { prog: after.prog, map: after.map, perf: after.perf },
     { prog: before.prog, map: before.map, perf: before.perf },

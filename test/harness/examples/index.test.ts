@@ -4,6 +4,7 @@ import path from 'node:path';
 import t from 'tap';
 import { build } from 'esbuild';
 import { EXAMPLES, VARIANTS, exampleOf, findVariant } from '../../../harness/examples/index.js';
+import { formatTraceEvent } from '../../../harness/examples/execsnoop/index.js';
 import { projectRoot } from '../../../harness/paths.js';
 import { variantName } from '../../../harness/variant.js';
 
@@ -32,4 +33,16 @@ t.test('reading, grading and formatting output loads nothing of the bpf() layer 
 t.test('vm/ depends on nothing above it: lib/ and itself only', async (t) => {
   const inputs = await inputsOf('vm/cli.ts');
   t.same(inputs.filter((f) => !f.startsWith('vm/') && !f.startsWith('lib/')), []);
+});
+
+t.test("./lab trace's text: the door in its column, an escaped event's arguments as their bytes", async (t) => {
+  const base = { pid: 7, ppid: 1, comm: 'x', ret: 0, truncated: false, unreadable: false };
+  t.equal(
+    formatTraceEvent({ ...base, args: ['/x', 'ok\\xff\\\\é'], escaped: true, syscall: 'execve' }, 'text'),
+    "x                7       1         0 execve   /x $'ok\\xff\\\\é'",
+    'a byte that is not UTF-8 as \\xHH, a backslash as \\\\, inside $\'…\', as execsnoop.c prints them',
+  );
+  t.equal(formatTraceEvent({ ...base, args: ['a\\xff'], escaped: false, syscall: 'unknown' }, 'text'), "x                7       1         0 ?        'a\\xff'", 'unmarked: a real backslash');
+  t.match(formatTraceEvent({ ...base, args: [], escaped: false, syscall: 'execveat', filename: '/dev/fd/3' }, 'text'), / 0 execveat:\/dev\/fd\/3 $/);
+  t.match(JSON.parse(formatTraceEvent({ ...base, args: ['\\xff'], escaped: true, syscall: 'execveat', filename: '/dev/fd/3' }, 'jsonl')), { args: ['\\xff'], escaped: true, syscall: 'execveat', filename: '/dev/fd/3' });
 });

@@ -3,6 +3,7 @@
 import t from 'tap';
 import { headerCaps, libbpfRejection, viewTally, type TracerConfig } from '../../../harness/grade/tracer-driver.js';
 import { LIBBPF } from '../../../labs/tracer.js';
+import { COURSE_EXECSNOOP } from '../../../harness/examples/execsnoop/variants.js';
 import type { WorkloadRun } from '../../../harness/types.js';
 
 // libbpf's output for a rejected program, as it was (lab 4's solution without the NULL check after
@@ -48,10 +49,10 @@ const run: WorkloadRun = {
 const config: TracerConfig = {
   command: [],
   ready: '',
-  parser: LIBBPF.parser,
+  parser: 'execsnoop-table', // a lab's: the course's table
   attachTimeoutMs: 0,
   cases: ['plain', 'failed-enoent'],
-  expect: LIBBPF.expect as TracerConfig['expect'],
+  expect: COURSE_EXECSNOOP,
   views: {},
   slowdown: 1,
 };

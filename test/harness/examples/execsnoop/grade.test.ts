@@ -14,7 +14,7 @@ const gradeExecsnoop = (...a: Parameters<typeof grade>) => lines(grade(...a));
 
 const ideal: ExecsnoopExpectations = {
   maxArgs: null, maxArgLen: null, cutMark: true, droppedMark: 'when-dropped', stopsAtEmptyArg: false, emptyArgs: 'kept', unreadableArgs: 'reread-else-marked', firstArg: 'argv0', argBoundaries: true, comm: 'exit', ppid: true, ret: true,
-  failedExec: 'seen', threadExec: 'seen', execveat: 'missed', burst: 'complete', why: { execveat: 'execve tracepoints do not fire for execveat' },
+  failedExec: 'seen', threadExec: 'seen', execveat: 'missed', execve32: 'missed', syscall: 'none', bytes: 'escaped', burst: 'complete', why: { execveat: 'execve tracepoints do not fire for execveat' },
 };
 
 /** What a tool with expectations `e` prints for every exec it can see. */
@@ -23,7 +23,7 @@ const perfectEvents = (e: ExecsnoopExpectations): ExecEvent[] =>
     .filter((x) => !(x.syscall === 'execveat' && e.execveat === 'missed') && !(x.tid !== x.pid && e.threadExec === 'missed'))
     .map((x) => {
       const v = expectedView(x, e);
-      return { pid: v.pid, ppid: v.ppid, comm: v.comm ?? '', ret: v.ret, args: v.args, truncated: v.truncated, unreadable: v.unreadable };
+      return { pid: v.pid, ppid: v.ppid, comm: v.comm ?? '', ret: v.ret, args: v.args, truncated: v.truncated, unreadable: v.unreadable, escaped: v.escaped };
     });
 
 t.test('a tool that reports every exec exactly passes with every case matched', async (t) => {
@@ -35,7 +35,7 @@ t.test('a tool that reports every exec exactly passes with every case matched', 
 });
 
 t.test('events from processes the workload did not start are ignored', async (t) => {
-  const noise: ExecEvent = { pid: 999, comm: 'cron', args: ['/usr/sbin/cron'], truncated: false, unreadable: false, ret: 0, ppid: 1 };
+  const noise: ExecEvent = { pid: 999, comm: 'cron', args: ['/usr/sbin/cron'], truncated: false, unreadable: false, escaped: false, ret: 0, ppid: 1 };
   t.same(gradeExecsnoop(run, [noise, ...perfectEvents(ideal)], ideal).failures, []);
 });
 
@@ -132,7 +132,7 @@ const storm: WorkloadRun = {
 t.test('the execs of a storm are graded as one case, with the failures counted', async (t) => {
   const all = storm.execs.map((x) => {
     const v = expectedView(x, ideal);
-    return { pid: v.pid, ppid: v.ppid, comm: v.comm ?? '', ret: v.ret, args: v.args, truncated: false, unreadable: false };
+    return { pid: v.pid, ppid: v.ppid, comm: v.comm ?? '', ret: v.ret, args: v.args, truncated: false, unreadable: false, escaped: false };
   });
   const g = gradeExecsnoop(storm, all, ideal);
   t.same([g.expected, g.matched, g.failures], [1, 1, []]);
@@ -161,11 +161,11 @@ t.test('an argument unreadable at enter is expected as each variant declares it'
   const tooMany = { ...untouched, argv: Array.from({ length: 25 }, (_, i) => `a${i}`), unreadableAtEnter: [3] };
   t.same(view(tooMany, 'reread-else-marked', { maxArgs: 20 })[0], [...Array.from({ length: 20 }, (_, i) => `a${i}`)].map((a, i) => (i === 3 ? '<unreadable>' : a)),
     'more than maxArgs entries: no shift is known, so no second read');
-  const marked = { pid: 300, ppid: 100, comm: 'node', ret: -2, args: ['<unreadable>', '<unreadable>', '<unreadable>'], truncated: false, unreadable: true };
+  const marked = { pid: 300, ppid: 100, comm: 'node', ret: -2, args: ['<unreadable>', '<unreadable>', '<unreadable>'], truncated: false, unreadable: true, escaped: false };
   const g = gradeExecsnoop({ runId: 'run', execs: [failed] }, [marked], ideal);
   t.same(g.failures, []);
   t.match(g.differences, [/untouched-argv-failed: 3 arguments marked <unreadable>: .* \(expected\)/]);
-  const asEmpty = gradeExecsnoop({ runId: 'run', execs: [failed] }, [{ ...marked, args: ['', '', ''], unreadable: false }], ideal);
+  const asEmpty = gradeExecsnoop({ runId: 'run', execs: [failed] }, [{ ...marked, args: ['', '', ''], unreadable: false, escaped: false }], ideal);
   t.match(asEmpty.failures, [/args \["","",""\] ≠ \["<unreadable>"/], 'an unreadable argument shown as "" fails a variant that marks');
 });
 
@@ -201,9 +201,9 @@ t.test('an empty argument vanishes for a packing tool only on a kernel whose str
   const old = { strReadCountsNul: false };
   const events = run.execs.filter((x) => !x.launcher && x.syscall === 'execve').map((x) => {
     const v = expectedView(x, packs, old);
-    return { pid: v.pid, ppid: v.ppid, comm: v.comm ?? '', ret: v.ret, args: v.args, truncated: v.truncated, unreadable: v.unreadable };
+    return { pid: v.pid, ppid: v.ppid, comm: v.comm ?? '', ret: v.ret, args: v.args, truncated: v.truncated, unreadable: v.unreadable, escaped: v.escaped };
   });
-  const launchers = run.execs.filter((x) => x.launcher).map((x) => ({ pid: x.pid, comm: x.commAfter, args: x.argv, truncated: false, unreadable: false, ret: 0, ppid: 100 }));
+  const launchers = run.execs.filter((x) => x.launcher).map((x) => ({ pid: x.pid, comm: x.commAfter, args: x.argv, truncated: false, unreadable: false, escaped: false, ret: 0, ppid: 100 }));
   const g = gradeExecsnoop(run, [...events, ...launchers], packs, old);
   t.same(g.failures, []);
   t.match(g.differences.join('\n'), /arg-with-spaces: empty argument lost/);
@@ -214,7 +214,7 @@ t.test('a tool declared to lose events in a burst may miss or cut some; those it
   const lossy: ExecsnoopExpectations = { ...ideal, burst: 'may-lose', why: { burst: '8-page perf buffer' } };
   const all = burst.execs.map((x) => {
     const v = expectedView(x, lossy);
-    return { pid: v.pid, ppid: v.ppid, comm: v.comm ?? '', ret: v.ret, args: v.args, truncated: false, unreadable: false };
+    return { pid: v.pid, ppid: v.ppid, comm: v.comm ?? '', ret: v.ret, args: v.args, truncated: false, unreadable: false, escaped: false };
   });
   const cut = [...all.slice(0, 45), { ...all[45], args: [] }, ...all.slice(46, 48)]; // 2 lost, 1 cut short
   const g = gradeExecsnoop(burst, cut, lossy);
@@ -223,4 +223,35 @@ t.test('a tool declared to lose events in a burst may miss or cut some; those it
   t.match(gradeExecsnoop(burst, cut, ideal).failures, [/^thread-storm: 3 of 50 execs: /], 'a tool that must be complete fails');
   const wrong = [...all.slice(0, 49), { ...all[49], pid: 9999 }];
   t.same(gradeExecsnoop(burst, wrong, lossy).failures, [], 'an event of a pid the workload never had is noise');
+});
+
+// Issue 19: the doors, and bytes.
+t.test('the doors: an exec by fd shows /dev/fd/N, the 32-bit entry an unknown door and the new comm, a failed one is absent for all', async (t) => {
+  const doors: ExecsnoopExpectations = { ...ideal, comm: 'enter', execveat: 'seen', execve32: 'seen', syscall: 'shown' };
+  const byFd = truth({ id: 'fexecve-memfd', pid: 301, syscall: 'execveat', filename: '/dev/fd/3', fd: 3, argv: ['/x', 'm'], commBefore: 'exec_helper', commAfter: 'memfd:lab-fexec' });
+  t.match(expectedView(byFd, doors), { syscall: 'execveat', filename: '/dev/fd/3', comm: 'exec_helper' });
+  const int80 = truth({ id: 'int80', pid: 302, syscall: 'execve-32', filename: '/x', argv: ['/x'], commBefore: 'exec_helper', commAfter: 'x' });
+  t.match(expectedView(int80, doors), { syscall: 'unknown', filename: undefined, comm: 'x' }, 'seen at sched_process_exec only');
+  const failed = truth({ id: 'int80-failed', pid: 303, syscall: 'execve-32', filename: '/nope', argv: ['/nope'], ret: -2 });
+  const events: ExecEvent[] = [
+    { pid: 301, ppid: 100, comm: 'exec_helper', ret: 0, args: ['/x', 'm'], truncated: false, unreadable: false, escaped: false, syscall: 'execveat', filename: '/dev/fd/3' },
+    { pid: 302, ppid: 100, comm: 'x', ret: 0, args: ['/x'], truncated: false, unreadable: false, escaped: false, syscall: 'unknown' },
+  ];
+  const g = gradeExecsnoop({ runId: 'r', execs: [byFd, int80, failed] }, events, doors);
+  t.same(g.failures, []);
+  t.match(g.differences.join('\n'), /int80-failed: not reported, as expected: a failed exec through the 32-bit entry/);
+  const wrongDoor = gradeExecsnoop({ runId: 'r', execs: [byFd] }, [{ ...events[0]!, syscall: 'execve', filename: undefined }], doors);
+  t.match(wrongDoor.failures.join('\n'), /syscall execve ≠ execveat\n.*filename undefined ≠ "\/dev\/fd\/3"/);
+  t.match(gradeExecsnoop({ runId: 'r', execs: [int80] }, [], ideal).differences.join('\n'), /not reported, as expected: an exec through the 32-bit entry/, 'a course tool declares it missed');
+});
+
+t.test('bytes that are not UTF-8: escaped and marked by a tool that escapes, U+FFFD unmarked by one that prints them raw', async (t) => {
+  const bytes = truth({ id: 'non-utf8-arg', pid: 304, argv: ['/x', 'ok\\xff\\\\é'], escaped: true });
+  t.match(expectedView(bytes, ideal), { args: ['/x', 'ok\\xff\\\\é'], escaped: true });
+  t.match(expectedView(bytes, { ...ideal, bytes: 'replaced' }), { args: ['/x', 'ok\uFFFD\\é'], escaped: false });
+  const g = gradeExecsnoop({ runId: 'r', execs: [bytes] }, [{ pid: 304, ppid: 100, comm: 'true', ret: 0, args: ['/x', 'ok\uFFFD\\é'], truncated: false, unreadable: false, escaped: false }], { ...ideal, bytes: 'replaced', why: { bytes: 'printed raw' } });
+  t.same(g.failures, []);
+  t.match(g.differences.join('\n'), /bytes that are not UTF-8 shown as U\+FFFD, unmarked: printed raw/);
+  const unmarked = gradeExecsnoop({ runId: 'r', execs: [bytes] }, [{ pid: 304, ppid: 100, comm: 'x', ret: 0, args: ['/x', 'ok\\xff\\\\é'], truncated: false, unreadable: false, escaped: false }], ideal);
+  t.match(unmarked.failures.join('\n'), /escaped false ≠ true/, 'the right text without the mark is not enough');
 });

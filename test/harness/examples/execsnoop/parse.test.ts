@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { createParser, parseExecsnoop, splitShellWords, type ExecEvent } from '../../../../harness/examples/execsnoop/parse.js';
+import { createParser, escapeArgs, escapeBytes, parseExecsnoop, splitShellWords, unescapeArg, type ExecEvent } from '../../../../harness/examples/execsnoop/parse.js';
 import type { ExecsnoopParserName } from '../../../../harness/examples/execsnoop/variants.js';
 
 // Fixtures are real output captured on the host while a workload of tricky execs ran (first line says
@@ -62,8 +62,8 @@ for (const [file, what] of [
 t.test('the table parser reads rows from the stream as they come, ignoring the header', async (t) => {
   const p = createParser('execsnoop-table');
   t.same(p.line('PCOMM            PID     PPID    RET ARGS'), []);
-  t.same(p.line('sh               12      1        -2 /x'), [{ pid: 12, ppid: 1, comm: 'sh', ret: -2, args: ['/x'], truncated: false, unreadable: false }]);
-  t.same(p.line('true             13      1         0 '), [{ pid: 13, ppid: 1, comm: 'true', ret: 0, args: [], truncated: false, unreadable: false }], 'no arguments');
+  t.same(p.line('sh               12      1        -2 /x'), [{ pid: 12, ppid: 1, comm: 'sh', ret: -2, args: ['/x'], truncated: false, unreadable: false, escaped: false }]);
+  t.same(p.line('true             13      1         0 '), [{ pid: 13, ppid: 1, comm: 'true', ret: 0, args: [], truncated: false, unreadable: false, escaped: false }], 'no arguments');
   t.same(p.end(), []);
 });
 
@@ -112,7 +112,7 @@ t.test('bpftrace records: an exit without its enter is dropped, a thread exec pa
   t.same(p.line('exit\t9\t9\t1\t0'), [], 'an exit with nothing pending');
   p.line('enter\t11\t10\tworker');
   p.line('arg\t11\t0\t/bin/true');
-  t.same(p.line('exit\t10\t10\t1\t0'), [{ pid: 10, ppid: 1, comm: 'worker', ret: 0, args: ['/bin/true'], truncated: false, unreadable: false }]);
+  t.same(p.line('exit\t10\t10\t1\t0'), [{ pid: 10, ppid: 1, comm: 'worker', ret: 0, args: ['/bin/true'], truncated: false, unreadable: false, escaped: false, syscall: 'execve' }]);
   t.same(p.end(), []);
 });
 
@@ -243,7 +243,7 @@ t.test('bpftrace: an exit read before its enter (the exec moved to another CPU) 
     'enter\t30\t30\tsh', // anything else: the waiting event is complete
   ];
   const evs = lines.flatMap((l) => p.line(l));
-  t.same(evs, [{ pid: 21, ppid: 1, comm: 'exec-thread', ret: 0, args: ['/bin/true', 'm'], truncated: false, unreadable: false }]);
+  t.same(evs, [{ pid: 21, ppid: 1, comm: 'exec-thread', ret: 0, args: ['/bin/true', 'm'], truncated: false, unreadable: false, escaped: false, syscall: 'execve' }]);
   t.same(p.end(), [], 'the pending enter of pid 30 has no exit yet: nothing invented');
   const q = createParser('execsnoop-bpftrace');
   t.same(['enter\t40\t40\tsh', 'arg\t40\t0\t/x', 'exit\t41\t41\t1\t0'].flatMap((l) => q.line(l)), [], 'an exit of another process pairs with nothing');
@@ -251,4 +251,58 @@ t.test('bpftrace: an exit read before its enter (the exec moved to another CPU) 
   const r = createParser('execsnoop-bpftrace');
   const stale = ['exit\t50\t50\t1\t0', ...Array.from({ length: 300 }, (_, i) => `enter\t${1000 + i}\t${1000 + i}\tx`), 'enter\t50\t50\tsh'];
   t.same([...stale.flatMap((l) => r.line(l)), ...r.end()], [], 'an exit read long before is not a swapped pair (an execveat’s, say)');
+});
+
+// Issue 19: the door each exec came through, and arguments as bytes (execsnoop-libbpf-doors.txt, captured).
+t.test('libbpf with the SYSCALL column: the door of each exec, /dev/fd/N for an exec by fd', async (t) => {
+  const evs = events('execsnoop-table-syscall', 'execsnoop-libbpf-doors.txt');
+  t.equal(evs.length, 10, 'one event a row');
+  t.match(find(evs, 'build/bpf/exec_helper', 'a1'), { syscall: 'execveat', filename: '/dev/fd/5', ret: 0, escaped: false }, 'fexecve of a memfd');
+  t.match(find(evs, 'build/bpf/exec_helper', 'a2'), { syscall: 'execveat', filename: '/dev/fd/4' }, 'execveat on an O_PATH fd');
+  t.match(find(evs, 'build/bpf/exec_helper', 'a3', 'b'), { syscall: 'unknown', filename: undefined }, 'int $0x80: no tracepoint saw it start');
+  t.match(find(evs, 't', 'a6'), { syscall: 'execveat', filename: undefined }, 'execveat with a path');
+  t.same(evs.find((e) => e.args.length === 0)?.syscall, 'execve', 'argc 0: a row with no arguments');
+  const big = find(evs, 't', 'a4');
+  t.match(big, { ret: -7, truncated: true, syscall: 'execve' }, 'E2BIG, its long argument cut');
+  t.equal(big.args[2], `${'B'.repeat(127)}...`);
+});
+
+t.test('bytes that are not UTF-8 come back exactly, escaped, and the event says so', async (t) => {
+  const evs = events('execsnoop-table-syscall', 'execsnoop-libbpf-doors.txt');
+  // the row is $'ok\xff\xfe\\é\x80': 0xff 0xfe, a real backslash, é, 0x80
+  t.same(find(evs, 't', 'ok\\xff\\xfe\\\\é\\x80'), { ...find(evs, 't', 'ok\\xff\\xfe\\\\é\\x80'), escaped: true });
+  t.ok(evs.filter((e) => e.escaped).length === 1, 'only that event is marked');
+});
+
+t.test('the escaped form: \\xHH for a byte that is not UTF-8, \\\\ for a backslash, the rest as it is', async (t) => {
+  t.equal(escapeBytes(Buffer.from([0x61, 0xff, 0x5c, 0xc3, 0xa9, 0x80])), 'a\\xff\\\\é\\x80');
+  t.equal(escapeBytes(Buffer.from([0xed, 0xa0, 0x80])), '\\xed\\xa0\\x80', 'a surrogate is not UTF-8');
+  t.equal(escapeBytes(Buffer.from([0xc0, 0xaf])), '\\xc0\\xaf', 'an overlong form is not UTF-8');
+  t.equal(escapeBytes(Buffer.from('€😀', 'utf8')), '€😀', 'multi-byte characters stay');
+  t.same(escapeArgs([Buffer.from('a\\b'), Buffer.from('\uFFFD')]), { args: ['a\\b', '\uFFFD'], escaped: false }, 'all UTF-8: unmarked, a backslash is itself, a real U+FFFD too');
+  t.same(escapeArgs([Buffer.from('a\\b'), Buffer.from([0xff])]), { args: ['a\\\\b', '\\xff'], escaped: true }, 'one argument not UTF-8: every argument escaped');
+  t.same([...unescapeArg('a\\\\b\\xff')], [0x61, 0x5c, 0x62, 0xff], 'and back to bytes');
+  t.same(splitShellWords("$'\\xff\\x41'")[0]!.bytes, Buffer.from([0xff, 0x41]), "$'…' \\xHH is one byte");
+});
+
+t.test('execsnoop.bt with sched_process_exec: exec and lone records, the door from flags (captured)', async (t) => {
+  const evs = events('execsnoop-bpftrace', 'execsnoop-bpftrace-doors.txt');
+  t.match(find(evs, 'build/bpf/exec_helper', 'a1'), { syscall: 'execveat', filename: '/dev/fd/5', ret: 0, comm: 'exec_helper' }, 'fexecve: flags 4096, /dev/fd/N');
+  t.match(find(evs, 'build/bpf/exec_helper', 'a3', 'b'), { syscall: 'unknown', ret: 0, pid: 19956, ppid: 19935 }, 'int $0x80: a lone record, args from the stack');
+  t.match(find(evs, 't', 'a6'), { syscall: 'execveat', filename: undefined, ret: 0 }, 'execveat with a path: flags 0');
+  t.match(find(evs, 't', 'a9'), { syscall: 'execveat', ret: -2 }, 'a failed execveat: its exit');
+  t.match(find(evs, 't', 'a4'), { syscall: 'execve', ret: -7, truncated: true }, 'E2BIG');
+  t.same(find(evs, '/bin/true', 'a8').pid, find(evs, '/usr/bin/env', '/bin/true', 'a8').pid, 'env then true, one pid');
+  t.notOk(evs.some((e) => e.args.includes('/nonexistent/x') && e.ret === 0 && e.pid !== 19957), 'the failed int $0x80 exec: nothing');
+});
+
+t.test('bpftrace: an exec record read thousands of records before its enter still makes the event; an exit does not', async (t) => {
+  const noise = Array.from({ length: 300 }, (_, i) => [`enter\t${1000 + i}\t${1000 + i}\tsh`, `arg\t${1000 + i}\t0\t/x`, `exit\t${1000 + i}\t${1000 + i}\t1\t-2`]).flat();
+  const p = createParser('execsnoop-bpftrace');
+  const lines = ['exec\t50\t50\t1\t/bin/true', ...noise, 'enter\t50\t50\tsh', 'arg\t50\t0\t/bin/true', 'enter\t60\t60\tsh'];
+  const evs = [...lines.flatMap((l) => p.line(l)), ...p.end()];
+  t.match(evs.find((e) => e.pid === 50), { ret: 0, args: ['/bin/true'], comm: 'sh', syscall: 'execve' }, 'our script prints exec only for an exec whose enter it saw');
+  const q = createParser('execsnoop-bpftrace');
+  const stale = ['exit\t70\t70\t1\t0', ...noise, 'enter\t70\t70\tsh', 'arg\t70\t0\t/bin/true', 'enter\t80\t80\tsh'];
+  t.notOk([...stale.flatMap((l) => q.line(l)), ...q.end()].some((e) => e.pid === 70), 'an exit that far before is no swapped pair (the course\'s script prints exits for execveat too)');
 });
