@@ -75,6 +75,12 @@ export interface ExecsnoopExpectations {
    */
   burst: 'complete' | 'may-lose';
   /**
+   * 'printed-without': the tool sends each argument as an event of its own and prints the exec at its return,
+   * from per-CPU buffers read in turn; an exec that moved to another CPU between the two can have its return
+   * read first, and is printed with no arguments at all. Absent: arguments always come with their exec.
+   */
+  argsAfterReturn?: 'printed-without';
+  /**
    * Strings at the very top of the caller's stack (env exec'ing its own argv): 'shown-empty' — a fixed-size read
    * runs past the end of the mapping, faults, and the tool sends "" for each. Absent: read as any other.
    */
@@ -304,7 +310,12 @@ export const VARIANTS: ExecsnoopVariant[] = [
       bytes: 'replaced',
       stackTopArgs: 'shown-empty',
       burst: 'may-lose',
+      argsAfterReturn: 'printed-without',
       why: {
+        argsAfterReturn:
+          'each argument is a perf event sent at the kprobe, the line is printed at the kretprobe\'s event, and Python ' +
+          'reads the per-CPU buffers in turn: an exec that moved CPU in between can be printed before its arguments ' +
+          'arrive, with none (seen once: a failed exec on 6.1 under TCG)',
         burst:
           'it sends each argument as a perf event of its own into an 8-page perf buffer per CPU, read by Python: ' +
           'in a burst under TCG some are lost, and an exec then shows fewer arguments or none (seen once in 600 on 6.12)',

@@ -115,6 +115,17 @@ t.test('the filename as first argument is applied before the comparison', async 
   t.same(gradeExecsnoop(run, events, byFilename).failures, []);
 });
 
+t.test('a tool declared to print an exec before its arguments may show one with none; anything else still counts', async (t) => {
+  const late: ExecsnoopExpectations = { ...ideal, argsAfterReturn: 'printed-without', why: { ...ideal.why, argsAfterReturn: 'per-CPU buffers read in turn' } };
+  const bare = (evs: ExecEvent[]) => evs.map((e) => (e.pid === 205 && e.ret === -2 ? { ...e, args: [] } : e));
+  const g = gradeExecsnoop(run, bare(perfectEvents(late)), late);
+  t.same(g.failures, []);
+  t.match(g.differences, [/printed with no arguments: per-CPU buffers read in turn/]);
+  t.not(gradeExecsnoop(run, bare(perfectEvents(ideal)), ideal).failures.length, 0, 'a tool that declares nothing of the kind fails');
+  const wrongRet = bare(perfectEvents(late)).map((e) => (e.pid === 205 && e.ret === -2 ? { ...e, ret: 0 } : e));
+  t.not(gradeExecsnoop(run, wrongRet, late).failures.length, 0, 'an event with no arguments and a wrong return value is still wrong');
+});
+
 t.test('a duplicate event for a workload process is a failure', async (t) => {
   const events = perfectEvents(ideal);
   events.push({ ...events[0] });
