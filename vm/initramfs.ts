@@ -22,7 +22,7 @@ import { moduleLoadOrder, type CachedKernel } from './kernels.js';
 export const GUEST_MODULES = ['virtio_pci', 'virtio_console', '9pnet_virtio', '9p', 'overlay', 'virtio_net'];
 
 /** Bump when the layout of the boot files changes, so cached ones are rebuilt. */
-const BOOT_FORMAT = 8;
+const BOOT_FORMAT = 9;
 
 /**
  * The guest's PID 1. The kernel command line gives it `labrun=<dir>`: a host directory (visible in the
@@ -71,10 +71,30 @@ done
 exec 3<>"$ctl" && ctlopen=1
 
 mkdir -p /lower /upper /newroot
-mount -t 9p -o "trans=virtio,version=9p2000.L,ro,msize=262144,cache=\${labcache:-loose}" labroot /lower || die "mount the host root over 9p failed"
 mount -t tmpfs -o mode=0755 labupper /upper || die "mount the tmpfs for the overlay failed"
-mkdir -p /upper/data /upper/work
-mount -t overlay -o lowerdir=/lower,upperdir=/upper/data,workdir=/upper/work labroot /newroot || die "mount the overlay on the host root failed"
+p9="trans=virtio,version=9p2000.L,ro,msize=262144,cache=\${labcache:-loose}"
+if [ -n "$labparts" ]; then
+  # A root of chosen parts (labparts=/usr:/etc:…, each its own 9p share labpart<i>, parents first) on a
+  # tmpfs: the rest of the host is not exported at all. Each part gets an overlay, so writes land in memory.
+  mount -t tmpfs -o mode=0755 labroot /newroot || die "mount the tmpfs root failed"
+  i=0
+  IFS=:
+  for part in $labparts; do
+    mkdir -p "/lower/$i" "/upper/$i/data" "/upper/$i/work" "/newroot$part"
+    mount -t 9p -o "$p9" "labpart$i" "/lower/$i" || die "mount the host's $part over 9p failed"
+    mount -t overlay -o "lowerdir=/lower/$i,upperdir=/upper/$i/data,workdir=/upper/$i/work" "labpart$i" "/newroot$part" || die "mount the overlay on $part failed"
+    i=$((i + 1))
+  done
+  unset IFS
+  # merged /usr (Debian 12): the top-level links a root needs
+  for d in bin sbin lib lib64; do [ -e "/newroot/$d" ] || ln -s "usr/$d" "/newroot/$d"; done
+  mkdir -p /newroot/proc /newroot/sys /newroot/dev /newroot/run /newroot/root /newroot/var/tmp /newroot/tmp
+  chmod 1777 /newroot/tmp /newroot/var/tmp
+else
+  mount -t 9p -o "$p9" labroot /lower || die "mount the host root over 9p failed"
+  mkdir -p /upper/data /upper/work
+  mount -t overlay -o lowerdir=/lower,upperdir=/upper/data,workdir=/upper/work labroot /newroot || die "mount the overlay on the host root failed"
+fi
 cd /newroot || die "cd /newroot failed"
 mount -t proc proc proc
 mount -t sysfs sysfs sys

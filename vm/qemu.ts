@@ -33,6 +33,12 @@ export interface VmRunOptions {
   env?: Record<string, string>;
   /** Host directories the guest may write, mounted read-write at the same path. */
   writable?: string[];
+  /**
+   * The guest's root made of these host directories only, each read-only (writes land in memory) at its
+   * guest path, instead of the host's whole /: what a guest running untrusted code may see (grading). The
+   * run's own folder and the kernel's modules are added. Default: the host's / .
+   */
+  root?: RootPart[];
   /** Kills the VM; the result says timedOut. */
   timeoutMs?: number;
   /** The guest command's stdout, streamed live; when absent it is collected into the result. */
@@ -71,6 +77,27 @@ export interface VmRunOptions {
    * (grading a student's program).
    */
   crashRetries?: number;
+}
+
+export interface RootPart {
+  host: string;
+  guest: string;
+}
+
+/** A path the kernel command line and the guest init's word splitting carry unchanged. */
+const PLAIN_PATH = /^\/[A-Za-z0-9._@+/-]*$/;
+
+/**
+ * The parts of a constructed root as [mount tag, host path, guest path], parents first (a part nested in
+ * another is mounted on top of it); a guest path given twice keeps the first.
+ */
+export function rootParts(parts: RootPart[]): [string, string, string][] {
+  for (const p of parts) {
+    if (!PLAIN_PATH.test(p.guest)) throw new UsageError(`run in vm: root part "${p.guest}" must be an absolute path of letters, digits and ._@+-/`);
+  }
+  const seen = new Set<string>();
+  const unique = parts.filter((p) => !seen.has(p.guest) && seen.add(p.guest));
+  return unique.sort((a, b) => a.guest.split('/').length - b.guest.split('/').length).map((p, i) => [`labpart${i}`, p.host, p.guest]);
 }
 
 export interface PortForward {
@@ -193,6 +220,8 @@ export interface QemuPlan {
   consoleLog: string;
   sockets: { stdout: string; stderr: string; ctl: string };
   writable: [string, string][];
+  /** A constructed root (rootParts); absent: the host's / . */
+  root?: [string, string, string][];
   kernelArgs?: string[];
   forwards?: PortForward[];
 }
@@ -222,6 +251,7 @@ export function qemuArgs(p: QemuPlan): string[] {
   const v = (value: string) => value.replace(/,/g, ',,');
   // cryptomgr.notests: the crypto self-tests took 0.7 s of a 3 s TCG boot; nothing here depends on them.
   const append = ['console=ttyS0', 'panic=-1', 'rdinit=/init', 'cryptomgr.notests', ...(p.kernelArgs ?? []), `labrun=${p.runDir}`];
+  if (p.root) append.push(`labparts=${p.root.map(([, , guest]) => guest).join(':')}`);
   const args = [
     ...(p.qemu?.dataDirs ?? []).flatMap((d) => ['-L', d]),
     '-M', 'pc',
@@ -230,8 +260,10 @@ export function qemuArgs(p: QemuPlan): string[] {
     '-m', String(p.memoryMb), '-smp', String(p.cpus),
     '-kernel', p.boot.kernel, '-initrd', p.boot.initramfs, '-append', append.join(' '),
     '-chardev', `file,id=labconsole,path=${v(p.consoleLog)}`, '-serial', 'chardev:labconsole',
-    '-virtfs', 'local,path=/,mount_tag=labroot,security_model=none,readonly=on,multidevs=remap',
   ];
+  for (const [tag, path] of p.root?.map(([t, host]) => [t, host]) ?? [['labroot', '/']]) {
+    args.push('-virtfs', `local,path=${v(path!)},mount_tag=${tag},security_model=none,readonly=on,multidevs=remap`);
+  }
   for (const [tag, path] of p.writable) args.push('-virtfs', `local,path=${v(path)},mount_tag=${tag},security_model=none,multidevs=remap`);
   args.push('-device', 'virtio-serial-pci,max_ports=4');
   for (const [id, name] of [['labout', 'lab.stdout'], ['laberr', 'lab.stderr'], ['labctl', 'lab.ctl']] as const) {
@@ -402,7 +434,8 @@ async function runInVmOnce(opts: VmRunOptions): Promise<Omit<VmRunResult, 'retri
   const cpus = opts.cpus ?? 2;
   if (!Number.isInteger(memoryMb) || memoryMb < 128) throw new UsageError(`run in vm: memory ${memoryMb} MB is not an integer ≥ 128`);
   if (!Number.isInteger(cpus) || cpus < 1) throw new UsageError(`run in vm: cpus ${cpus} is not a positive integer`);
-  const cwd = await checkDir(opts.cwd ?? process.cwd(), 'working directory');
+  // with a constructed root, cwd is a path of the guest's
+  const cwd = opts.root ? (opts.cwd ?? '/') : await checkDir(opts.cwd ?? process.cwd(), 'working directory');
   const writableDirs = await Promise.all((opts.writable ?? []).map((d) => checkDir(d, 'writable directory')));
   // Parents first, so a nested share is mounted on top of its parent's.
   const writable = [...new Set(writableDirs)].sort((a, b) => a.length - b.length).map((path, i): [string, string] => [`labw${i}`, path]);
@@ -443,7 +476,15 @@ async function runInVmOnce(opts: VmRunOptions): Promise<Omit<VmRunResult, 'retri
     pump(ports.stderr, opts.stderr, collected.stderr);
 
     const kernelArgs = [...(process.env.LAB_VM_KERNEL_ARGS?.split(/\s+/).filter(Boolean) ?? []), ...(opts.kernelArgs ?? [])];
-    const args = qemuArgs({ qemu: tcg?.qemu, boot, accel, tcgThread, memoryMb, cpus, runDir, consoleLog, writable, kernelArgs, forwards: opts.forwards, sockets: { stdout: ports.stdout.path, stderr: ports.stderr.path, ctl: ports.ctl.path } });
+    const root = opts.root
+      ? rootParts([
+          ...opts.root,
+          { host: runDir, guest: runDir },
+          // the modules and headers the run's setup.sh links to, in the kernel's cache unit
+          { host: kernel.dir, guest: kernel.dir },
+        ])
+      : undefined;
+    const args = qemuArgs({ qemu: tcg?.qemu, boot, accel, tcgThread, memoryMb, cpus, runDir, consoleLog, writable, root, kernelArgs, forwards: opts.forwards, sockets: { stdout: ports.stdout.path, stderr: ports.stderr.path, ctl: ports.ctl.path } });
     const started = Date.now();
     let bootMs = -1;
     let exitCode: number | undefined;

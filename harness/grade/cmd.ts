@@ -18,7 +18,7 @@ import type { Lab } from './lab.js';
 import { openJournal, type Journal } from './journal.js';
 import { csvRows, gradescopeResults, hashSubmission, mergeCsv, shardOf, toCsv, total } from './outputs.js';
 import { gradeHere, missingFiles } from './run.js';
-import { gradeInVm, RESULT_TAG, type GradedSubmission } from './vm.js';
+import { gradeInVm, type GradedSubmission } from './vm.js';
 import { similarGroups } from './similar.js';
 
 export const USAGE = `usage: ./lab grade LAB DIR [--csv FILE] [--gradescope DIR] [--json FILE] [--manifest FILE]
@@ -137,17 +137,6 @@ export async function gradeCommand(argv: string[]): Promise<number> {
   }
   if (values.shard) students = shardOf(students, values.shard);
 
-  // Inside a grading VM: grade here and send each result on stdout, tagged, as soon as it is known.
-  const nonce = process.env.LAB_GRADE_NONCE;
-  if (nonce && values.target === 'host') {
-    for (const s of students) {
-      const { program } = await gradeHere(lab as Lab<unknown>, path.join(dir, s), safeStudentId(s), (r) => process.stdout.write(`${RESULT_TAG} ${nonce} ${JSON.stringify(r)}\n`));
-      if (program) process.stdout.write(`${RESULT_TAG} ${nonce} program ${program}\n`);
-    }
-    process.stdout.write(`${RESULT_TAG} ${nonce} done\n`);
-    return 0;
-  }
-
   if (values.target === 'qemu') await ensureSetup({ build: true, kernels: [values.kernel], log: (l) => process.stderr.write(`lab grade: ${l}\n`) });
   else process.stderr.write('lab grade: --target host: the submissions run on this machine\'s kernel, without a VM\n');
 
@@ -179,7 +168,7 @@ export async function gradeCommand(argv: string[]): Promise<number> {
           ? { student, results: missingFiles(lab as Lab<unknown>, missing), bootMs: -1, totalMs: Date.now() - t0 }
           : values.target === 'qemu'
           ? await gradeInVm(lab as Lab<unknown>, path.join(dir, student), student, { kernel: values.kernel, signal })
-          : { student, ...(await gradeHere(lab as Lab<unknown>, path.join(dir, student), safeStudentId(student))), bootMs: -1, totalMs: Date.now() - t0 };
+          : { student, ...(await gradeHere(lab as Lab<unknown>, path.join(dir, student))), bootMs: -1, totalMs: Date.now() - t0 };
       // a result that came in after Ctrl-C may have been cut short by it (the student's processes got the
       // signal too, a VM was stopped): not journaled, so --resume grades it again
       signal.throwIfAborted();

@@ -1,6 +1,8 @@
-// What a lab is, as data: the files a submission hands in, the limits it runs under, one run of the
-// student's code (a driver that exercises it and reports what it saw), and checks that turn that report
-// into points. Checks are pure functions of the report, so they are unit-tested without a kernel.
+// What a lab is, as data: the files a submission hands in, the limits it runs under, a collector that
+// runs the student's code (jailed) where it is graded — a VM, or this machine for a reference — and sends
+// back evidence only, and on the host a judge that turns the evidence into a report, and checks that turn
+// the report into points. Nothing that scores runs beside the student's code. Judges and checks are pure
+// functions, so they are unit-tested without a kernel.
 
 /** The student's code failed in a way that is its own result (no compile, verifier, crash, timeout…). */
 export class StudentFailure extends Error {
@@ -33,16 +35,36 @@ export interface Check<R> {
   grade(report: R): Outcome;
 }
 
-export interface RunContext {
-  /** The submission's own scratch copy: the only place it may write. */
+/** What a lab's collector gets where the student's code runs (harness/grade/agent.ts). */
+export interface CollectContext<S = unknown> {
+  /** The student's files, copied into a scratch folder: the only place the student's code may write. */
   dir: string;
-  /** The student id (the folder's name). */
-  student: string;
-  /** Runs one command of the student's under the sandbox's limits (see sandbox.ts). */
+  /** The grading kit's folder: what the host built for this run (a TypeScript lab's bundle of the student's code). */
+  kit: string;
+  /** The lab's settings for this run (Lab.settings), as the host made them. */
+  settings: S;
+  /** Timeouts are multiplied by it (10 under TCG). */
+  slowdown: number;
+  /** The limits each command of the student's runs under. */
+  limits: import('./sandbox.js').SandboxLimits;
+  /** Runs one command of the student's, jailed, under the sandbox's limits (sandbox.ts, jail.ts). */
   run: (file: string, args: string[], opts?: { timeoutMs?: number; env?: Record<string, string> }) => Promise<import('./sandbox.js').SandboxResult>;
+  /** The argv of a command the collector starts itself (a tracer in a session), jailed the same way and in a cgroup with the same limits. */
+  jailed: (argv: string[], env?: Record<string, string>) => string[];
+  /** Sends one piece of evidence to the host, now. */
+  emit: (kind: string, value: unknown) => void;
 }
 
-export interface Lab<R = unknown> {
+/** What a judge gets beside the evidence. */
+export interface JudgeContext<S = unknown> {
+  settings: S;
+  /** Reads a file of the submission (on the host: the handed-in folder, not what the guest did with it). */
+  readFile: (name: string) => string | undefined;
+  /** Why the evidence stops short (the guest died, the time ran out), when it does. */
+  cutShort?: string;
+}
+
+export interface Lab<R = unknown, E = any, S = any> {
   /** The folder name under labs/: "1-maps". */
   id: string;
   title: string;
@@ -58,14 +80,24 @@ export interface Lab<R = unknown> {
   memoryMb?: number;
   /** Processes the student's code may have at once (a pids cgroup in the guest). Default 256. */
   pidsMax?: number;
-  /** Runs the student's code once and reports what it saw; throws StudentFailure for its own failures. */
-  run(ctx: RunContext): Promise<R>;
+  /** Capabilities the student's code keeps in its jail (jail.ts); default BPF_CAPS. Say why in the lab's README when more. */
+  caps?: string[];
+  /** The guest side: a module exporting `collect(ctx: CollectContext)`, bundled into the grading kit. */
+  collector: string;
+  /** The kinds of evidence the collector sends, in the order it sends them. */
+  evidence: readonly string[];
+  /** This run's settings for the collector and the judge, from a seed the host draws for each submission (varied workloads). */
+  settings?: (seed: string) => S;
+  /** Builds into the kit what the collector needs from the submission (a TypeScript lab: the student's code, bundled); throws StudentFailure when it cannot (does not compile). */
+  prepare?: (submission: string, kit: string) => Promise<void>;
+  /** The host side: evidence → report; throws StudentFailure for what costs every check. */
+  judge(evidence: Partial<E>, ctx: JudgeContext<S>): R;
   checks: Check<R>[];
   /** The program the submission loaded (its instructions, hex), for --similar; labs that load none omit it. */
   program?: (report: R) => string | undefined;
 }
 
-export const defineLab = <R>(lab: Lab<R>): Lab<R> => lab;
+export const defineLab = <R, E = any, S = any>(lab: Lab<R, E, S>): Lab<R, E, S> => lab;
 
 export type Status = 'pass' | 'partial' | 'fail' | 'error';
 

@@ -1,26 +1,12 @@
-// Grading one submission where this process runs: inside the grading VM (the normal case, started by
-// vm.ts) or on the host when asked for with --target host. The student's code runs in the sandbox;
-// each check's result is handed to `emit` as soon as it is known, so a guest that dies later keeps them.
+// Grading one submission: the limits its commands run under, and the host's side of every grading —
+// judging the evidence the agent sent (from a VM, vm.ts, or from this machine, gradeHere).
 
 import { execa } from 'execa';
-import { existsSync } from 'node:fs';
-import { cp, mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { projectRoot } from '../paths.js';
-import { failAll, gradeReport, oneLine, StudentFailure, type CheckResult, type Lab, type RunContext } from './lab.js';
-import { runSandboxed, type SandboxLimits } from './sandbox.js';
-
-/** The limits of one command of a student's, from the lab's (the whole submission has the VM's). */
-export function commandLimits(lab: Lab<unknown>): SandboxLimits {
-  return {
-    timeoutMs: (lab.commandTimeoutS ?? Math.min(120, Math.round((lab.timeLimitS ?? 240) / 2))) * 1000,
-    maxOutput: 256 * 1024,
-    pidsMax: lab.pidsMax ?? 256,
-    // Leave the grader and the kernel room: the student gets most of the guest, not all of it.
-    memoryMb: Math.max(256, Math.round((lab.memoryMb ?? 1024) * 0.6)),
-  };
-}
+import { parseEvidence } from './evidence.js';
+import { buildKit, type Kit } from './kit.js';
+import { failAll, gradeReport, oneLine, StudentFailure, type CheckResult, type Lab } from './lab.js';
 
 /** Every check scores 0: the submission lacks files the lab's README lists. */
 export function missingFiles(lab: Lab<unknown>, missing: string[]): CheckResult[] {
@@ -32,61 +18,52 @@ export function failureFeedback(f: StudentFailure): string {
   return oneLine([f.reason, ...f.detail.slice(0, 4)].join('\n'));
 }
 
-/**
- * In a grading VM, before the student's code runs: an empty read-only tmpfs over the class folder (the
- * other students' work) and over every lab's reference solution. The guest's root is the host's, readable;
- * this keeps what a submission should not read out of plain sight (root in the guest could still unmount).
- */
-async function hideInGuest(classDir: string): Promise<void> {
-  const labsDir = path.join(projectRoot, 'labs');
-  const solutions = (await readdir(labsDir, { withFileTypes: true }).catch(() => []))
-    .filter((e) => e.isDirectory() && existsSync(path.join(labsDir, e.name, 'solution')))
-    .map((e) => path.join(labsDir, e.name, 'solution'));
-  for (const dir of [classDir, ...solutions]) {
-    const r = await execa('mount', ['-t', 'tmpfs', '-o', 'ro,size=4k,mode=0555', 'lab-hidden', dir], { reject: false });
-    if (r.exitCode !== 0) throw new Error(`hide ${dir} in the grading VM: ${r.stderr || r.shortMessage}`);
+/** The evidence a run of the agent printed, judged on the host: the lab's checks, or every check's failure. */
+export function judgeEvidence(lab: Lab<unknown>, stdout: string, ctx: { submission: string; settings: unknown; cutShort?: string }): HereResult {
+  const evidence = parseEvidence(stdout, lab.evidence);
+  // the stream broke off or the agent failed: the grader's trouble (or the jail's), status error
+  if (evidence.problems.length > 0) return { results: failAll(lab, oneLine(`the grader received evidence it cannot trust: ${evidence.problems[0]}`), 'error') };
+  if (evidence.agentError) return { results: failAll(lab, oneLine(`the grader failed: ${evidence.agentError.split('\n')[0]}`), 'error') };
+  const cutShort = evidence.ended ? undefined : (ctx.cutShort ?? 'the grader stopped before it finished');
+  const readFile = (name: string) => {
+    const file = path.join(ctx.submission, name);
+    return path.dirname(file) === path.resolve(ctx.submission) && existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+  };
+  try {
+    const report = lab.judge(evidence.items, { settings: ctx.settings, readFile, ...(cutShort ? { cutShort } : {}) });
+    return { results: gradeReport(lab, report), program: lab.program?.(report) };
+  } catch (err) {
+    if (!(err instanceof StudentFailure)) throw err;
+    return { results: failAll(lab, failureFeedback(err)) };
   }
 }
 
-/**
- * Grade `submission` (a folder, left untouched): its files are copied into a scratch folder of its own,
- * the only place its code is meant to write, with the project's node_modules linked beside it.
- */
 export interface HereResult {
   results: CheckResult[];
   /** The program it loaded (hex), when the lab records one. */
   program?: string;
 }
 
-export async function gradeHere(lab: Lab<unknown>, submission: string, student: string, emit: (r: CheckResult) => void = () => {}): Promise<HereResult> {
-  const scratch = await mkdtemp(path.join(tmpdir(), 'ebpf-lab-grade-'));
-  try {
-    const dir = path.join(scratch, student);
-    await cp(submission, dir, { recursive: true, verbatimSymlinks: true });
-    await symlink(path.join(projectRoot, 'node_modules'), path.join(scratch, 'node_modules'));
-    if (process.env.LAB_IN_VM === '1' && process.env.LAB_GRADE_NONCE) await hideInGuest(path.dirname(submission));
-    const graded = await gradeScratch(lab, dir, student);
-    for (const r of graded.results) emit(r);
-    return graded;
-  } finally {
-    await rm(scratch, { recursive: true, force: true });
-  }
-}
-
-async function gradeScratch(lab: Lab<unknown>, dir: string, student: string): Promise<HereResult> {
-  const missing = lab.files.filter((f) => !existsSync(path.join(dir, f)));
+/**
+ * Grade `submission` on this machine (--target host: an instructor's own reference): the same kit, agent
+ * and jail as in a grading VM, without the VM.
+ */
+export async function gradeHere(lab: Lab<unknown>, submission: string): Promise<HereResult> {
+  const missing = lab.files.filter((f) => !existsSync(path.join(submission, f)));
   if (missing.length > 0) return { results: missingFiles(lab, missing) };
-  const limits = commandLimits(lab);
-  const ctx: RunContext = {
-    dir,
-    student,
-    run: (file, args, opts = {}) => runSandboxed(file, args, { cwd: dir, env: opts.env, limits: { ...limits, timeoutMs: opts.timeoutMs ?? limits.timeoutMs } }),
-  };
+  let kit: Kit;
   try {
-    const report = await lab.run(ctx);
-    return { results: gradeReport(lab, report), program: lab.program?.(report) };
+    kit = await buildKit(lab, submission, { slowdown: 1 });
   } catch (err) {
     if (!(err instanceof StudentFailure)) throw err;
     return { results: failAll(lab, failureFeedback(err)) };
+  }
+  try {
+    const timeLimitS = lab.timeLimitS ?? 240;
+    const r = await execa(process.execPath, [path.join(kit.dir, 'agent.mjs')], { cwd: kit.dir, reject: false, timeout: timeLimitS * 1000, maxBuffer: 8 << 20, stdin: 'ignore' });
+    const cutShort = r.timedOut ? `did not finish within ${timeLimitS} s (stopped)` : r.exitCode !== 0 ? `the grader stopped (exit ${r.exitCode ?? r.signal}): ${String(r.stderr).trim().split('\n').slice(-2).join(' | ')}` : undefined;
+    return judgeEvidence(lab, String(r.stdout), { submission, settings: kit.settings, ...(cutShort ? { cutShort } : {}) });
+  } finally {
+    await kit.remove();
   }
 }

@@ -9,6 +9,8 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { jailArgv, type Jail } from './jail.js';
+import type { Lab } from './lab.js';
 
 export interface SandboxLimits {
   timeoutMs: number;
@@ -30,6 +32,17 @@ export interface SandboxResult {
   hitPidsLimit: boolean;
   /** The memory limit killed something (memory.events oom_kill). */
   oomKilled: boolean;
+}
+
+/** The limits of one command of a student's, from the lab's (the whole submission has the VM's). */
+export function commandLimits(lab: Pick<Lab, 'commandTimeoutS' | 'timeLimitS' | 'pidsMax' | 'memoryMb'>): SandboxLimits {
+  return {
+    timeoutMs: (lab.commandTimeoutS ?? Math.min(120, Math.round((lab.timeLimitS ?? 240) / 2))) * 1000,
+    maxOutput: 256 * 1024,
+    pidsMax: lab.pidsMax ?? 256,
+    // Leave the grader and the kernel room: the student gets most of the guest, not all of it.
+    memoryMb: Math.max(256, Math.round((lab.memoryMb ?? 1024) * 0.6)),
+  };
 }
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
@@ -85,14 +98,35 @@ async function eventCount(dir: string, file: string, key: string): Promise<numbe
   return Number(new RegExp(`^${key} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
 }
 
-export async function runSandboxed(file: string, args: string[], opts: { cwd: string; env?: Record<string, string>; limits: SandboxLimits }): Promise<SandboxResult> {
+/** argv that joins `cgroup` before it execs `argv`, so nothing the command starts is outside it. */
+export const inCgroup = (cgroup: string | undefined, argv: string[]): string[] =>
+  cgroup ? ['/bin/sh', '-c', `echo $$ > ${cgroup}/cgroup.procs && exec "$@"`, 'sandbox', ...argv] : argv;
+
+/**
+ * A cgroup with the limits for a command the caller starts itself (a tracer the session runs): `wrap`
+ * its argv, and `close` when it is over, which kills what is left and says which limit it hit.
+ */
+export async function openCgroup(limits: SandboxLimits): Promise<{ wrap: (argv: string[]) => string[]; close: () => Promise<{ hitPidsLimit: boolean; oomKilled: boolean }> }> {
+  const cgroup = (await cgroupsUsable()) ? await makeCgroup(limits) : undefined;
+  return {
+    wrap: (argv) => inCgroup(cgroup, argv),
+    close: async () => {
+      if (!cgroup) return { hitPidsLimit: false, oomKilled: false };
+      const hit = { hitPidsLimit: (await eventCount(cgroup, 'pids.events', 'max')) > 0, oomKilled: (await eventCount(cgroup, 'memory.events', 'oom_kill')) > 0 };
+      await killCgroup(cgroup);
+      return hit;
+    },
+  };
+}
+
+export async function runSandboxed(file: string, args: string[], opts: { cwd: string; env?: Record<string, string>; limits: SandboxLimits; jail?: Jail }): Promise<SandboxResult> {
   const { limits } = opts;
   const cgroup = (await cgroupsUsable()) ? await makeCgroup(limits) : undefined;
-  // The child joins its cgroup before it execs the student's command, so nothing it starts is outside it.
-  const argv = cgroup ? ['/bin/sh', ['-c', `echo $$ > ${cgroup}/cgroup.procs && exec "$@"`, 'sandbox', file, ...args]] : [file, args];
-  const child = spawn(argv[0] as string, argv[1] as string[], {
+  const argv = inCgroup(cgroup, opts.jail ? jailArgv(opts.jail, file, args, opts.env) : [file, ...args]);
+  const child = spawn(argv[0]!, argv.slice(1), {
     cwd: opts.cwd,
-    env: { ...process.env, ...opts.env },
+    // jailed: env -i gives it its own few variables, nothing of the grader's
+    env: opts.jail ? {} : { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true, // its own process group: the host target kills the group
   });

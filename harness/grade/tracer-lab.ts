@@ -1,60 +1,148 @@
-// The tracer labs (3–6), grader side: bundle tracer-driver.ts, hand it the lab's config, run it in the
-// sandbox and read its report. Checks are built from the report's views (one tally per check) and the
-// failures that cost them all (no compile, a verifier rejection, no attach).
+// The tracer labs (3–6), host side: what a check holds the student's tracer to, and the judge that turns
+// the collector's evidence (tracer-collect.ts: the build's result, the workload's truth, what the tracer
+// printed) into a report — the tracer's output read and graded with the examples' execsnoop reader and
+// grader, once per check (each check is a view: the expectations it holds the output to, over the
+// workload cases it names). The failures that cost every check: no compile, no attach.
 
-import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { importPackage } from '../../lib/import-package.js';
 import { projectRoot } from '../paths.js';
-import { StudentFailure, type Outcome, type RunContext } from './lab.js';
-import { abnormalEnd } from './sandbox.js';
-import { commandLimits } from './run.js';
-import { fromTally, REPORT_PREFIX } from './driver-api.js';
-import type { Lab } from './lab.js';
-import type { TracerConfig, TracerReport } from './tracer-driver.js';
-import { slowdownFor } from '../requirements.js';
+import { gradeExecsnoop } from '../examples/execsnoop/grade.js';
+import { parseExecsnoop } from '../examples/execsnoop/parse.js';
+import type { ExecsnoopExpectations } from '../examples/execsnoop/variants.js';
+import type { WorkloadRun } from '../types.js';
+import { fromTally, tally, type Tally } from './driver-api.js';
+import { StudentFailure, type JudgeContext, type Lab, type Outcome } from './lab.js';
+import { TRACER_EVIDENCE, type TracerLabEvidence, type TracerSettings } from './tracer-collect.js';
 
-const DRIVER = path.join(projectRoot, 'harness', 'grade', 'tracer-driver.ts');
+export { TRACER_EVIDENCE };
 
-async function bundle(outFile: string): Promise<void> {
-  const esbuild = await importPackage<typeof import('esbuild')>('esbuild');
-  await esbuild.build({
-    entryPoints: [DRIVER],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
-    outfile: outFile,
-    external: ['koffi'],
-    logLevel: 'silent',
-    // paths.ts finds the project from its own module's place: the bundle lives in the scratch folder
-    define: { 'import.meta.url': JSON.stringify(pathToFileURL(path.join(projectRoot, 'harness', 'paths.ts')).href) },
-    // CommonJS packages bundled into ESM call require()
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(" + JSON.stringify(pathToFileURL(DRIVER).href) + ');' },
-  });
+/** A tracer lab: what the collector runs (settings), and what the judge holds the output to. */
+export interface TracerLabConfig extends TracerSettings {
+  /** What a correct submission prints: the view every check starts from. */
+  expect: ExecsnoopExpectations;
+  /** Check id → its view. */
+  views: Record<string, TracerView>;
+  /**
+   * A C header of the submission's whose `#define MAX_ARGS` and `#define ARGSIZE` set the caps it is held
+   * to (lab 5: the student picks them): maxArgs = MAX_ARGS, maxArgLen = ARGSIZE - 1. Read on the host.
+   */
+  capsFrom?: string;
 }
 
-export type TracerLabConfig = Omit<TracerConfig, 'slowdown'>;
+/** What the collector needs of a config: no expectation, no view (they stay on the host). */
+export const tracerSettings = (c: TracerLabConfig): TracerSettings => ({
+  ...(c.build ? { build: c.build } : {}),
+  command: c.command,
+  ready: c.ready,
+  parser: c.parser,
+  attachTimeoutMs: c.attachTimeoutMs,
+  cases: c.cases,
+  ...(c.countMap ? { countMap: c.countMap } : {}),
+});
 
-/** Build, start, exercise and grade the student's tracer; failures before it attached are StudentFailures. */
-export async function runTracerDriver(lab: Lab<TracerReport>, ctx: RunContext, config: TracerLabConfig): Promise<TracerReport> {
-  const dir = path.join(ctx.dir, '.grade');
-  await mkdir(dir, { recursive: true });
-  const out = path.join(dir, 'tracer-driver.mjs');
-  await bundle(out);
-  // the guest's environment says how it is emulated (vm/qemu.ts sets LAB_ACCEL)
-  const slowdown = process.env.LAB_IN_VM === '1' ? slowdownFor({ accel: process.env.LAB_ACCEL === 'kvm' ? 'kvm' : 'tcg' }) : 1;
-  const file = path.join(dir, 'config.json');
-  await writeFile(file, JSON.stringify({ ...config, slowdown }));
-  const r = await ctx.run(process.execPath, [out, file]);
-  const abnormal = abnormalEnd(r, commandLimits(lab as Lab<unknown>));
-  if (abnormal) throw new StudentFailure(abnormal);
-  const line = r.stdout.split('\n').reverse().find((l) => l.startsWith(REPORT_PREFIX));
-  if (!line) throw new Error(`tracer driver: no report (exit ${r.exitCode ?? r.signal}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
-  const report = JSON.parse(line.slice(REPORT_PREFIX.length)) as TracerReport;
-  if (report.error) throw new StudentFailure(report.error, report.detail);
-  return report;
+export const TRACER_COLLECTOR = path.join(projectRoot, 'harness', 'grade', 'tracer-collect.ts');
+
+export interface TracerView {
+  /** Overrides of the lab's expectations for this check (e.g. ppid: true only for the PPID check). */
+  expect?: Partial<ExecsnoopExpectations>;
+  /** The workload cases this check grades; all of the lab's when absent. */
+  cases?: string[];
+}
+
+export interface TracerReport {
+  /** The submission failed before it attached: it did not build, the verifier said no, it crashed. */
+  error?: string;
+  detail?: string[];
+  /** libbpf's verifier log: the complaint, the instruction and the source line it points at. */
+  rejected?: { words: string; at?: string; source?: string };
+  views?: Record<string, Tally>;
+  /** Entries left in `countMap` after the workload (-1: the map was not found). */
+  leftInMap?: number;
+  /** The tracer's own trouble after it attached (exit status, a hung stop). */
+  trouble?: string;
+}
+
+/**
+ * The verifier's rejection in libbpf's warning output: the complaint is the last line of the log before
+ * its statistics, the instruction the last `N: (..)` line before that, the source line the last `; …`.
+ */
+export function libbpfRejection(stderr: string): TracerReport['rejected'] {
+  const m = /-- BEGIN PROG LOAD LOG --\n([\s\S]*?)-- END PROG LOAD LOG --/.exec(stderr);
+  if (!m) return undefined;
+  const lines = m[1]!.split('\n').map((l) => l.replace(/^libbpf: /, '').trim()).filter(Boolean);
+  const stats = /^(processed \d+ insns|verification time|stack depth|mark_read|peak_states)/;
+  let i = lines.length - 1;
+  while (i >= 0 && stats.test(lines[i]!)) i--;
+  if (i < 0) return undefined;
+  const words = lines[i]!;
+  const lastIndex = (end: number, test: (l: string) => boolean) => {
+    for (let j = end - 1; j >= 0; j--) if (test(lines[j]!)) return j;
+    return -1;
+  };
+  const insnAt = lastIndex(i, (l) => /^\d+: \(/.test(l));
+  const at = insnAt >= 0 ? lines[insnAt]!.replace(/\s*;.*$/, '') : undefined;
+  const sourceAt = insnAt >= 0 ? lastIndex(insnAt, (l) => l.startsWith('; ')) : -1;
+  const source = sourceAt >= 0 ? lines[sourceAt]!.slice(2) : undefined;
+  return { words, ...(at ? { at } : {}), ...(source ? { source } : {}) };
+}
+
+/** A view's tally: the share of its cases whose outcome is what the view expects, the first one wrong. */
+export function viewTally(run: WorkloadRun, stdout: string, config: Pick<TracerLabConfig, 'parser' | 'cases' | 'expect'>, view: TracerView): Tally {
+  const cases = view.cases ?? config.cases;
+  // a case's launcher exec ("from-thread:launcher": node starting the helper) goes with it: it explains an event
+  const execs = run.execs.filter((t) => cases.includes(t.id.replace(/:launcher$/, '')));
+  const grade = gradeExecsnoop({ ...run, execs }, parseExecsnoop(config.parser, stdout), { ...config.expect, ...view.expect });
+  const extra = grade.differences.filter((d) => d.kind === 'extra');
+  return tally([
+    ...grade.cases.map((c) => ({
+      name: c.id,
+      ok: c.verdict === 'matched' || c.verdict === 'expected-missing',
+      // the case's first failure, not the expected differences listed before it
+      detail: grade.differences.find((d) => d.case === c.id && d.level === 'failure')?.text ?? c.notes.at(-1),
+    })),
+    ...(extra.length > 0 ? [{ name: 'extra events', ok: false, detail: extra[0]!.text }] : []),
+  ]);
+}
+
+/** MAX_ARGS and ARGSIZE as a C header defines them (plain numbers), or undefined for either not found. */
+export function headerCaps(text: string): { maxArgs?: number; argSize?: number } {
+  const num = (name: string) => {
+    const m = new RegExp(`^\\s*#\\s*define\\s+${name}\\s+\\(?(\\d+)\\)?\\s*(?:/[*/].*)?$`, 'm').exec(text);
+    return m ? Number(m[1]) : undefined;
+  };
+  const maxArgs = num('MAX_ARGS');
+  const argSize = num('ARGSIZE');
+  return { ...(maxArgs !== undefined ? { maxArgs } : {}), ...(argSize !== undefined ? { argSize } : {}) };
+}
+
+/** The judge: the evidence → the report the checks read; what costs every check is a StudentFailure. */
+export function judgeTracer(config: TracerLabConfig, e: Partial<TracerLabEvidence>, ctx: JudgeContext): TracerReport {
+  if (config.capsFrom) {
+    const caps = headerCaps(ctx.readFile(config.capsFrom) ?? '');
+    if (caps.maxArgs === undefined || caps.argSize === undefined) {
+      throw new StudentFailure(`${config.capsFrom}: no #define MAX_ARGS N and #define ARGSIZE N (plain numbers) found: the grader holds the output to them`);
+    }
+    config = { ...config, expect: { ...config.expect, maxArgs: caps.maxArgs, maxArgLen: caps.argSize - 1 } };
+  }
+  if (!e.build) throw new StudentFailure(ctx.cutShort ?? 'not built');
+  if (!e.build.ok) {
+    throw new StudentFailure(e.build.abnormal ? `${e.build.command}: ${e.build.abnormal}` : `does not compile (${e.build.command} exited with ${e.build.exit})`, e.build.output ?? []);
+  }
+  if (!e.tracer) {
+    // the guest stopped after the workload, or before: what came is all there is
+    if (!e.workload) throw new StudentFailure(ctx.cutShort ?? 'the tracer did not run');
+    return { trouble: ctx.cutShort ?? 'the tracer never ended', views: {} };
+  }
+  if (!e.tracer.attached) {
+    const rejected = libbpfRejection(e.tracer.stderr.join('\n'));
+    if (rejected) return { rejected };
+    throw new StudentFailure(e.tracer.reason ?? 'did not attach', e.tracer.stderr.slice(0, 3));
+  }
+  const text = e.tracer.stdout.join('\n') + '\n';
+  const run = e.workload!;
+  const views = Object.fromEntries(Object.entries(config.views).map(([id, view]) => [id, viewTally(run, text, config, view)]));
+  const trouble = e.tracer.trouble ?? ctx.cutShort;
+  return { views, ...(e.map && e.map.left !== undefined ? { leftInMap: e.map.left } : {}), ...(trouble ? { trouble } : {}) };
 }
 
 /** The first check of a tracer lab: it built, the verifier took it, it attached. */
@@ -68,4 +156,9 @@ export function attaches(r: TracerReport, points: number): Outcome {
 
 /** A check graded from one view: proportional to the cases right. */
 export const fromView = (id: string, points: number, okText: string) => (r: TracerReport): Outcome =>
-  r.rejected ? { score: 0, feedback: 'not run: the verifier rejected the program' } : fromTally(r.views?.[id], points, okText);
+  r.rejected ? { score: 0, feedback: 'not run: the verifier rejected the program' } : r.views?.[id] === undefined && r.trouble ? { score: 0, feedback: `not run: ${r.trouble}` } : fromTally(r.views?.[id], points, okText);
+
+/** A tracer lab from its config: the shared collector and judge, the lab's own limits and checks. */
+export function defineTracerLab(config: TracerLabConfig, lab: Omit<Lab<TracerReport, TracerLabEvidence, TracerSettings>, 'collector' | 'evidence' | 'settings' | 'judge'>): Lab<TracerReport, TracerLabEvidence, TracerSettings> {
+  return { ...lab, collector: TRACER_COLLECTOR, evidence: TRACER_EVIDENCE, settings: () => tracerSettings(config), judge: (e, ctx) => judgeTracer(config, e, ctx) };
+}

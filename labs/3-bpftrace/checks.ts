@@ -2,9 +2,8 @@
 // workload; its output is read and graded as the project's own execsnoop.bt is (examples/execsnoop),
 // once without the parent pid and the return value, once with each.
 
-import { defineLab, type Lab } from '../../harness/grade/lab.js';
-import { attaches, fromView, runTracerDriver, type TracerLabConfig } from '../../harness/grade/tracer-lab.js';
-import type { TracerReport } from '../../harness/grade/tracer-driver.js';
+import type { Lab } from '../../harness/grade/lab.js';
+import { attaches, defineTracerLab, fromView, type TracerReport, type TracerLabConfig } from '../../harness/grade/tracer-lab.js';
 import { BPFTRACE, COURSE_BPFTRACE, readyOf } from '../tracer.js';
 
 const CASES = ['plain', 'three-args', 'arg-with-spaces', 'failed-enoent', 'from-thread'];
@@ -24,7 +23,7 @@ const config: TracerLabConfig = {
   },
 };
 
-export const lab: Lab<TracerReport> = defineLab<TracerReport>({
+export const lab: Lab<TracerReport> = defineTracerLab(config, {
   id: '3-bpftrace',
   title: 'bpftrace: execsnoop with the parent pid and the return value',
   files: ['execsnoop.bt'],
@@ -32,7 +31,6 @@ export const lab: Lab<TracerReport> = defineLab<TracerReport>({
   timeLimitS: 240,
   commandTimeoutS: 150,
   memoryMb: 1024,
-  run: (ctx) => runTracerDriver(lab, ctx, config),
   checks: [
     { id: 'attaches', name: 'bpftrace runs the script and it attaches', points: 1, grade: (r) => attaches(r, 1) },
     { id: 'events', name: 'every exec is printed: pid, comm, arguments (threads and failed execs too)', points: 3, grade: fromView('events', 3, 'every exec seen, fields right') },

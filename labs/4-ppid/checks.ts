@@ -2,9 +2,8 @@
 // the grading VM as bpf/Makefile builds ours, runs against the exec workload, and its output is graded as
 // our libbpf execsnoop's is (examples/execsnoop): once without the parent pid, once with it.
 
-import { defineLab, type Lab } from '../../harness/grade/lab.js';
-import { attaches, fromView, runTracerDriver } from '../../harness/grade/tracer-lab.js';
-import type { TracerReport } from '../../harness/grade/tracer-driver.js';
+import type { Lab } from '../../harness/grade/lab.js';
+import { attaches, defineTracerLab, fromView, type TracerReport } from '../../harness/grade/tracer-lab.js';
 import { libbpfConfig } from '../tracer.js';
 
 const config = libbpfConfig({
@@ -17,7 +16,7 @@ const config = libbpfConfig({
   },
 });
 
-export const lab: Lab<TracerReport> = defineLab<TracerReport>({
+export const lab: Lab<TracerReport> = defineTracerLab(config, {
   id: '4-ppid',
   title: 'libbpf: the parent pid, kernel side and user side',
   files: ['execsnoop.bpf.c', 'execsnoop.c', 'execsnoop.h'],
@@ -25,7 +24,6 @@ export const lab: Lab<TracerReport> = defineLab<TracerReport>({
   timeLimitS: 240,
   commandTimeoutS: 150,
   memoryMb: 1024,
-  run: (ctx) => runTracerDriver(lab, ctx, config),
   checks: [
     { id: 'attaches', name: 'it builds, the verifier accepts it, it attaches', points: 1, grade: (r) => attaches(r, 1) },
     { id: 'events', name: 'every exec is printed: pid, comm, return value, arguments', points: 3, grade: fromView('events', 3, 'every exec seen, fields right') },

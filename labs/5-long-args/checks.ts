@@ -3,9 +3,8 @@
 // whole and unmarked, what does not is cut with "...". The workload's longest argv is 40 entries and its
 // longest argument 300 bytes: both must now be shown whole.
 
-import { defineLab, type Lab } from '../../harness/grade/lab.js';
-import { attaches, fromView, runTracerDriver } from '../../harness/grade/tracer-lab.js';
-import type { TracerReport } from '../../harness/grade/tracer-driver.js';
+import type { Lab } from '../../harness/grade/lab.js';
+import { attaches, defineTracerLab, fromView, type TracerReport } from '../../harness/grade/tracer-lab.js';
 import { ARGSIZE, MAX_ARGS } from '../../harness/examples/execsnoop/parse.js';
 import { libbpfConfig } from '../tracer.js';
 
@@ -23,7 +22,7 @@ const config = libbpfConfig({
   },
 });
 
-export const lab: Lab<TracerReport> = defineLab<TracerReport>({
+export const lab: Lab<TracerReport> = defineTracerLab(config, {
   id: '5-long-args',
   title: 'Long arguments: more of them, longer, and a mark where cut',
   files: ['execsnoop.bpf.c', 'execsnoop.c', 'execsnoop.h'],
@@ -31,7 +30,6 @@ export const lab: Lab<TracerReport> = defineLab<TracerReport>({
   timeLimitS: 240,
   commandTimeoutS: 150,
   memoryMb: 1024,
-  run: (ctx) => runTracerDriver(lab, ctx, config),
   checks: [
     { id: 'attaches', name: 'it builds, the verifier accepts it, it attaches', points: 1, grade: (r) => attaches(r, 1) },
     { id: 'events', name: 'execs are printed as before (an argument unreadable at enter, read again at exit)', points: 1, grade: fromView('events', 1, 'every exec seen, fields right') },

@@ -2,9 +2,8 @@
 // execs and its storm of 600 of them (harness/workload.ts, exec_helper) must all be printed, and after the
 // storm the `execs` map, counted with bpftool while the tracer still runs, must hold nothing.
 
-import { defineLab, type Lab } from '../../harness/grade/lab.js';
-import { attaches, fromView, runTracerDriver } from '../../harness/grade/tracer-lab.js';
-import type { TracerReport } from '../../harness/grade/tracer-driver.js';
+import type { Lab } from '../../harness/grade/lab.js';
+import { attaches, defineTracerLab, fromView, type TracerReport } from '../../harness/grade/tracer-lab.js';
 import { libbpfConfig } from '../tracer.js';
 
 const config = libbpfConfig({
@@ -17,7 +16,7 @@ const config = libbpfConfig({
   countMap: 'execs',
 });
 
-export const lab: Lab<TracerReport> = defineLab<TracerReport>({
+export const lab: Lab<TracerReport> = defineTracerLab(config, {
   id: '6-find-the-bug',
   title: 'Find the bug: execs from threads, and a map that fills up',
   files: ['execsnoop.bpf.c', 'execsnoop.c', 'execsnoop.h'],
@@ -25,7 +24,6 @@ export const lab: Lab<TracerReport> = defineLab<TracerReport>({
   timeLimitS: 300,
   commandTimeoutS: 200,
   memoryMb: 1024,
-  run: (ctx) => runTracerDriver(lab, ctx, config),
   checks: [
     { id: 'attaches', name: 'it builds, the verifier accepts it, it attaches', points: 1, grade: (r) => attaches(r, 1) },
     { id: 'events', name: 'execs from main threads are printed as before', points: 2, grade: fromView('events', 2, 'every exec seen, fields right') },

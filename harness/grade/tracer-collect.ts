@@ -1,0 +1,128 @@
+// The tracer labs' collector (labs 3–6: a student's execsnoop in bpftrace or libbpf C), run by the
+// grading agent where the student's code runs. It builds the submission (jailed), starts the student's
+// tracer (jailed, in a cgroup with the lab's limits) through the harness's own session (ready line,
+// workload, drain, SIGINT), runs the workload itself — outside the jail, where the tracer cannot touch
+// it — and sends what happened: the build's result, the workload's truth, the entries left in a map, and
+// everything the tracer printed. It judges nothing: the host does (tracer-lab.ts).
+
+import { execa } from 'execa';
+import type { ExecsnoopParserName } from '../examples/execsnoop/variants.js';
+import { runSession } from '../session.js';
+import type { WorkloadRun } from '../types.js';
+import type { Variant } from '../variant.js';
+import { runWorkload } from '../workload.js';
+import type { CollectContext } from './lab.js';
+import { abnormalEnd, openCgroup } from './sandbox.js';
+
+/** What the collector is told (the lab's settings): how to build and run the tracer, which cases to run. */
+export interface TracerSettings {
+  /** Commands run first, in order, in the submission's folder. */
+  build?: string[][];
+  /** The student's tracer, relative to the submission's folder. */
+  command: string[];
+  /** The line that says it is attached (a RegExp's source). */
+  ready: string;
+  /** How the session reads its lines while it runs (to know when every event has arrived). */
+  parser: ExecsnoopParserName;
+  attachTimeoutMs: number;
+  /** Workload cases (harness/workload.ts CASES and OPTIONAL_CASES). */
+  cases: string[];
+  /** A map of the student's whose entries are counted after the workload, while the tracer still runs. */
+  countMap?: string;
+}
+
+/** The pieces of evidence, in the order they are sent. */
+export const TRACER_EVIDENCE = ['build', 'workload', 'map', 'tracer'] as const;
+
+export interface BuildEvidence {
+  ok: boolean;
+  /** The command that failed, its exit status and its output's first lines. */
+  command?: string;
+  exit?: string;
+  output?: string[];
+  /** It ran into a limit (flood, time, processes, memory): the sandbox's sentence. */
+  abnormal?: string;
+}
+
+export interface TracerEvidence {
+  attached: boolean;
+  /** Why it did not attach (the session's words). */
+  reason?: string;
+  stdout: string[];
+  stderr: string[];
+  /** The session's remarks on how it ended (exit status, a stop that needed SIGKILL). */
+  trouble?: string;
+}
+
+export interface TracerLabEvidence {
+  build: BuildEvidence;
+  workload: WorkloadRun;
+  map: { left: number };
+  tracer: TracerEvidence;
+}
+
+/** Lines kept of a stream: the output a grade can quote, bounded. */
+const KEEP_LINES = 20_000;
+
+async function countEntries(name: string): Promise<number> {
+  const r = await execa('bpftool', ['map', 'dump', 'name', name, '-j'], { reject: false });
+  if (r.exitCode !== 0) return -1;
+  try {
+    return (JSON.parse(String(r.stdout)) as unknown[]).length;
+  } catch {
+    return -1;
+  }
+}
+
+export async function collect(ctx: CollectContext<TracerSettings>): Promise<void> {
+  const s = ctx.settings;
+  for (const cmd of s.build ?? []) {
+    const r = await ctx.run(cmd[0]!, cmd.slice(1));
+    const abnormal = abnormalEnd(r, ctx.limits);
+    if (r.exitCode !== 0 || abnormal) {
+      const lines = `${r.stdout}\n${r.stderr}`.split('\n').filter(Boolean);
+      const errors = lines.filter((l) => /\berror\b/i.test(l));
+      ctx.emit('build', { ok: false, command: cmd[0], exit: String(r.exitCode ?? r.signal), output: (errors.length > 0 ? errors : lines).slice(0, 5), ...(abnormal ? { abnormal } : {}) } satisfies BuildEvidence);
+      return;
+    }
+  }
+  ctx.emit('build', { ok: true } satisfies BuildEvidence);
+
+  const cgroup = await openCgroup(ctx.limits);
+  const variant = {
+    example: 'execsnoop',
+    tool: 'submission',
+    description: 'the submission',
+    sources: [],
+    requires: [],
+    command: cgroup.wrap(ctx.jailed(s.command)),
+    ready: new RegExp(s.ready),
+    attachTimeoutMs: s.attachTimeoutMs,
+    parser: s.parser,
+  } as unknown as Variant;
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  let ran = false;
+  try {
+    const [result] = await runSession([variant], {
+      root: ctx.dir,
+      check: async () => undefined,
+      slowdown: ctx.slowdown,
+      onLine: (_v, stream, line) => {
+        const sink = stream === 'stdout' ? stdout : stderr;
+        if (sink.length < KEEP_LINES) sink.push(line);
+      },
+      workload: async () => {
+        const run = await runWorkload(undefined, s.cases);
+        ran = true;
+        ctx.emit('workload', run);
+        ctx.emit('map', { left: s.countMap ? await countEntries(s.countMap) : -1 });
+        return run;
+      },
+    });
+    const trouble = result!.details.find((d) => d.kind === 'exit' || d.kind === 'stop')?.text;
+    ctx.emit('tracer', { attached: ran, ...(ran ? {} : { reason: result!.reason ?? 'did not attach' }), stdout, stderr, ...(trouble ? { trouble } : {}) } satisfies TracerEvidence);
+  } finally {
+    await cgroup.close();
+  }
+}
