@@ -168,7 +168,7 @@ export async function gradeCommand(argv: string[]): Promise<number> {
           ? { student, results: missingFiles(lab as Lab<unknown>, missing), bootMs: -1, totalMs: Date.now() - t0 }
           : values.target === 'qemu'
           ? await gradeInVm(lab as Lab<unknown>, path.join(dir, student), student, { kernel: values.kernel, signal })
-          : { student, ...(await gradeHere(lab as Lab<unknown>, path.join(dir, student))), bootMs: -1, totalMs: Date.now() - t0 };
+          : { student, ...(await gradeHere(lab as Lab<unknown>, path.join(dir, student), signal)), bootMs: -1, totalMs: Date.now() - t0 };
       // a result that came in after Ctrl-C may have been cut short by it (the student's processes got the
       // signal too, a VM was stopped): not journaled, so --resume grades it again
       signal.throwIfAborted();

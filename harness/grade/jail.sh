@@ -9,30 +9,47 @@
 #  - Every mount is read-only except SCRATCH (the student's copy of their files); /tmp and /dev are new
 #    and empty but for null, zero, full, random, urandom: no virtio port, no /dev/kmsg.
 #  - The command is pid 2 of its pid namespace: it cannot see, signal or read (/proc/PID/environ, fd)
-#    the grader's processes, which are outside it; pid 1 is this script's --init, which forwards
-#    SIGINT/SIGTERM (a pid 1 would ignore them) and whose end ends everything in the namespace.
+#    the grader's processes, which are outside it; pid 1 is this script's --init, which passes SIGINT
+#    and SIGTERM on (a pid 1 would ignore them) and whose end ends everything in the namespace.
 #  - It keeps uid 0 (bpftrace 0.17 insists) but only the capabilities CAPS (e.g. +bpf,+perfmon), none
 #    inheritable, no new privileges: no mount, no unmount, no ptrace of a process with more.
 set -u
 
-forward() {
-	trap 'kill -INT "$child" 2>/dev/null' INT
+# A shell starts an asynchronous command with SIGINT ignored, and a signal ignored on entry cannot be
+# trapped: so the relay passes SIGINT on to the init as SIGUSR1, and the init starts the command through
+# `env --default-signal`, which gives it SIGINT back.
+relay_signals() {
+	trap 'kill -USR1 "$child" 2>/dev/null' INT
+	trap 'kill -TERM "$child" 2>/dev/null' TERM
+}
+init_signals() {
+	trap 'kill -INT "$child" 2>/dev/null' USR1
 	trap 'kill -TERM "$child" 2>/dev/null' TERM
 }
 
-# wait for $child through the signals forward() relays; exit with its status
+# Wait for $child through the signals passed on; exit with its status. A status above 128 may be a trap
+# interrupting the wait rather than the child's end: ask again once the child is gone.
 wait_child() {
 	while :; do
 		wait "$child"
 		status=$?
-		kill -0 "$child" 2>/dev/null || exit "$status"
+		if [ "$status" -le 128 ]; then exit "$status"; fi
+		if ! kill -0 "$child" 2>/dev/null; then
+			wait "$child" 2>/dev/null
+			again=$?
+			[ "$again" -eq 127 ] || status=$again
+			exit "$status"
+		fi
 	done
 }
 
 if [ "${1:-}" = --relay ]; then
 	shift
-	forward
-	/bin/sh "$0" --init "$@" &
+	relay_signals
+	# killed with the relay: and a pid namespace's processes all die with its pid 1
+	# (an asynchronous command's stdin is /dev/null unless given: give it ours)
+	exec 3<&0
+	setpriv --pdeathsig KILL -- /bin/sh "$0" --init "$@" <&3 3<&- &
 	child=$!
 	wait_child
 fi
@@ -43,8 +60,9 @@ if [ "${1:-}" = --init ]; then
 	mount -t proc -o nosuid,nodev,noexec proc /proc || exit 126
 	mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys || exit 126
 	if [ -e /proc/sysrq-trigger ]; then mount --bind /dev/null /proc/sysrq-trigger || exit 126; fi
-	forward
-	setpriv --bounding-set="-all,$caps" --inh-caps=-all --no-new-privs -- "$@" &
+	init_signals
+	exec 3<&0
+	setpriv --bounding-set="-all,$caps" --inh-caps=-all --no-new-privs -- env --default-signal=INT,QUIT -- "$@" <&3 3<&- &
 	child=$!
 	wait_child
 fi
@@ -67,7 +85,7 @@ node urandom 1 9
 ln -s /proc/self/fd /dev/fd && ln -s fd/0 /dev/stdin && ln -s fd/1 /dev/stdout && ln -s fd/2 /dev/stderr
 mkdir /dev/shm && mount -t tmpfs -o nosuid,nodev,mode=1777,size=64m jail-shm /dev/shm || exit 126
 # the working directory again through its path: the one inherited is the mount under the new bind
-cd "$PWD" || exit 126
+cd "$(pwd -P)" || exit 126
 # A mount still writable would be one the student could write (a remount that failed). Only the last
 # mount on a point is reachable, and what was under /tmp and /dev is covered by the new ones.
 if awk -v s="$scratch" '{ rw[$5] = ($6 ~ /^rw/) } END {

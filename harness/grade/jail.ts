@@ -23,11 +23,12 @@ export function jailEnv(scratch: string, extra: Record<string, string> = {}): Re
   return { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: scratch, TMPDIR: '/tmp', LANG: 'C.UTF-8', ...extra };
 }
 
-/** argv that runs `file args` jailed: `env -i` (a clean environment), then unshare and jail.sh, each exec'ing the next. */
+/** argv that runs `file args` jailed: a death signal, `env -i` (a clean environment), unshare and jail.sh, each exec'ing the next. */
 export function jailArgv(jail: Jail, file: string, args: string[], env: Record<string, string> = {}): string[] {
   for (const c of jail.caps) if (!/^[a-z_]+$/.test(c)) throw new Error(`jail: "${c}" is not a capability name (bpf, perfmon, …)`);
   const vars = Object.entries(jailEnv(jail.scratch, env)).map(([k, v]) => `${k}=${v}`);
-  return ['env', '-i', ...vars, 'unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', jail.script, jail.scratch, jail.caps.map((c) => `+${c}`).join(','), file, ...args];
+  // killed when the process that started it dies (the agent): and everything in the jail dies with it
+  return ['setpriv', '--pdeathsig', 'KILL', '--', 'env', '-i', ...vars, 'unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', jail.script, jail.scratch, jail.caps.map((c) => `+${c}`).join(','), file, ...args];
 }
 
 /** jail.sh beside this module (sources) or in the grading kit's root (the bundle). */

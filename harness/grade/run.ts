@@ -4,6 +4,7 @@
 import { execa } from 'execa';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { diesWithUs } from '../../lib/process.js';
 import { parseEvidence } from './evidence.js';
 import { buildKit, type Kit } from './kit.js';
 import { failAll, gradeReport, oneLine, StudentFailure, type CheckResult, type Lab } from './lab.js';
@@ -48,7 +49,7 @@ export interface HereResult {
  * Grade `submission` on this machine (--target host: an instructor's own reference): the same kit, agent
  * and jail as in a grading VM, without the VM.
  */
-export async function gradeHere(lab: Lab<unknown>, submission: string): Promise<HereResult> {
+export async function gradeHere(lab: Lab<unknown>, submission: string, signal?: AbortSignal): Promise<HereResult> {
   const missing = lab.files.filter((f) => !existsSync(path.join(submission, f)));
   if (missing.length > 0) return { results: missingFiles(lab, missing) };
   let kit: Kit;
@@ -60,7 +61,9 @@ export async function gradeHere(lab: Lab<unknown>, submission: string): Promise<
   }
   try {
     const timeLimitS = lab.timeLimitS ?? 240;
-    const r = await execa(process.execPath, [path.join(kit.dir, 'agent.mjs')], { cwd: kit.dir, reject: false, timeout: timeLimitS * 1000, maxBuffer: 8 << 20, stdin: 'ignore' });
+    // the agent and, through the jail's death signals, everything it started die with this process or on Ctrl-C
+    const r = await execa(...diesWithUs(process.execPath, [path.join(kit.dir, 'agent.mjs')]), { cwd: kit.dir, reject: false, timeout: timeLimitS * 1000, maxBuffer: 8 << 20, stdin: 'ignore', cancelSignal: signal, forceKillAfterDelay: 3000 });
+    signal?.throwIfAborted();
     const cutShort = r.timedOut ? `did not finish within ${timeLimitS} s (stopped)` : r.exitCode !== 0 ? `the grader stopped (exit ${r.exitCode ?? r.signal}): ${String(r.stderr).trim().split('\n').slice(-2).join(' | ')}` : undefined;
     return judgeEvidence(lab, String(r.stdout), { submission, settings: kit.settings, ...(cutShort ? { cutShort } : {}) });
   } finally {

@@ -6,7 +6,7 @@
 // everything the tracer printed. It judges nothing: the host does (tracer-lab.ts).
 
 import { execa } from 'execa';
-import type { ExecsnoopParserName } from '../examples/execsnoop/variants.js';
+import type { ExecsnoopExpectations, ExecsnoopParserName } from '../examples/execsnoop/variants.js';
 import { runSession } from '../session.js';
 import type { WorkloadRun } from '../types.js';
 import type { Variant } from '../variant.js';
@@ -29,6 +29,11 @@ export interface TracerSettings {
   cases: string[];
   /** A map of the student's whose entries are counted after the workload, while the tracer still runs. */
   countMap?: string;
+  /**
+   * What a correct submission prints, before any check's view: the session waits for the events it owes.
+   * (The views, what each check holds the output to, stay on the host.)
+   */
+  expect: ExecsnoopExpectations;
 }
 
 /** The pieces of evidence, in the order they are sent. */
@@ -99,6 +104,7 @@ export async function collect(ctx: CollectContext<TracerSettings>): Promise<void
     ready: new RegExp(s.ready),
     attachTimeoutMs: s.attachTimeoutMs,
     parser: s.parser,
+    expect: s.expect,
   } as unknown as Variant;
   const stdout: string[] = [];
   const stderr: string[] = [];

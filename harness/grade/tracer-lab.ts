@@ -18,8 +18,6 @@ export { TRACER_EVIDENCE };
 
 /** A tracer lab: what the collector runs (settings), and what the judge holds the output to. */
 export interface TracerLabConfig extends TracerSettings {
-  /** What a correct submission prints: the view every check starts from. */
-  expect: ExecsnoopExpectations;
   /** Check id → its view. */
   views: Record<string, TracerView>;
   /**
@@ -37,6 +35,7 @@ export const tracerSettings = (c: TracerLabConfig): TracerSettings => ({
   parser: c.parser,
   attachTimeoutMs: c.attachTimeoutMs,
   cases: c.cases,
+  expect: c.expect,
   ...(c.countMap ? { countMap: c.countMap } : {}),
 });
 

@@ -23,6 +23,8 @@ const SYS_PIDFD_GETFD = 438;
 class Student {
   private readonly pending: ((a: Answer) => void)[] = [];
   private pidfd = -1;
+  /** Why the student's process is gone, once it is. */
+  stopped?: string;
   private readonly syscall3: (nr: number, a: number, b: number, c: number) => number;
   constructor(
     private readonly child: ReturnType<typeof spawn>,
@@ -38,12 +40,16 @@ class Student {
       }
       this.pending.shift()?.(a);
     });
-    child.on('close', () => this.pending.splice(0).forEach((p) => p({ threw: 'the program stopped' })));
+    child.on('close', (code, signal) => {
+      this.stopped = `the program stopped (exit ${code ?? signal})`;
+      this.pending.splice(0).forEach((p) => p({ threw: this.stopped! }));
+    });
     // syscall(2) with three integer arguments: pidfd_open and pidfd_getfd have no libc wrapper in Debian 12's glibc
     this.syscall3 = koffi.load('libc.so.6').func('long syscall(long nr, long a, long b, long c)') as (nr: number, a: number, b: number, c: number) => number;
   }
 
   async call(fn: string, ...args: unknown[]): Promise<Answer> {
+    if (this.stopped) return { threw: this.stopped };
     const enc = args.map((a) => (Buffer.isBuffer(a) ? { hex: a.toString('hex') } : a));
     const answer = new Promise<Answer>((resolve) => {
       const timer = setTimeout(() => resolve({ threw: `no answer within ${this.timeoutMs / 1000} s` }), this.timeoutMs);

@@ -2,8 +2,8 @@
 // that says what was wrong (the verifier's words and instruction for a rejection).
 import t from 'tap';
 import { gradeReport } from '../../harness/grade/lab.js';
-import { lab as maps } from '../../labs/1-maps/checks.js';
-import { lab as counter } from '../../labs/2-counter/checks.js';
+import { judge as judgeMaps, lab as maps } from '../../labs/1-maps/checks.js';
+import { counterSettings, judge as judgeCounter, lab as counter } from '../../labs/2-counter/checks.js';
 import { lab as bpftrace } from '../../labs/3-bpftrace/checks.js';
 import { lab as ppid } from '../../labs/4-ppid/checks.js';
 import { lab as findTheBug } from '../../labs/6-find-the-bug/checks.js';
@@ -24,11 +24,44 @@ t.test('lab 1: every part right is full marks; half right is half the points wit
 
 t.test('lab 2: a rejection costs every check, and "loads" quotes the verifier and the instruction', async (t) => {
   const r = gradeReport(counter, { rejected: { words: "R0 invalid mem access 'map_value_or_null'", at: '5: (db) lock *(u64 *)(r0 +0) += r1' } });
-  t.same(r.map((x) => x.points), [0, 0, 0, 0]);
+  t.same(r.map((x) => x.points), [0, 0, 0, 0, 0]);
   t.equal(r[0]!.feedback, `the verifier rejected it: "R0 invalid mem access 'map_value_or_null'" at 5: (db) lock *(u64 *)(r0 +0) += r1`);
   t.equal(r[1]!.feedback, 'not run: the verifier rejected the program');
-  const ok = gradeReport(counter, { loaded: true, total: all(2, 2), perProcess: all(5, 6, "the process that exec'd 4 times: counted 1"), quiet: all(1, 1) });
-  t.same(ok.map((x) => x.points), [2, 2, 4.17, 1]);
+  const ok = gradeReport(counter, { total: all(2, 2), perProcess: all(5, 6, "the process that exec'd 4 times: counted 1"), varied: all(3, 4), quiet: all(1, 1) });
+  t.same(ok.map((x) => x.points), [2, 2, 2.5, 1.5, 1]);
+});
+
+t.test("lab 2's judge: each process's count against the execs the collector made it do; a program calling a helper outside the lab's is not loaded", async (t) => {
+  const procs = [
+    { kind: 'single', pid: 11, execs: 1, counted: 1 },
+    { kind: 'chain-4', pid: 12, execs: 4, counted: 4 },
+    { kind: 'chain-many', pid: 13, execs: 12, counted: 4 }, // a counter that stops at 4
+    { kind: 'thread', pid: 14, execs: 2, counted: 1 }, // the thread's exec counted under its tid
+  ] as const;
+  const r = judgeCounter({ program: { insns: '95' }, load: { ok: true }, counts: { totalDelta: 19, procs: [...procs], agent: 0, entries: 5 } });
+  t.same(r.perProcess, { right: 2, total: 2 });
+  t.same(r.varied, { right: 0, total: 2, firstWrong: "a process that exec'd 12 times: counted 4 of its 12" });
+  t.same(r.total, { right: 2, total: 2 });
+  t.throws(() => judgeCounter({ program: { insns: '85', foreignHelpers: [36] } }), /helper 36, which this lab does not allow/);
+  t.throws(() => judgeCounter({}, 'the guest stopped'), /the guest stopped/);
+  t.same(counterSettings('seed-a'), counterSettings('seed-a'), 'the same seed, the same workload');
+  for (const seed of ['a', 'b', 'c', 'd']) t.ok(counterSettings(seed).workload.many > 4, 'always more execs in one process than the visible 4');
+});
+
+t.test("lab 1's judge: each case is the student's answer against the kernel's", async (t) => {
+  const r = judgeMaps({
+    cases: {
+      cases: [
+        { group: 'create', name: 'create an array map', got: { value: { type: 2, key: 4, value: 8, max: 4 } }, want: { value: { type: 2, key: 4, value: 8, max: 4 } } },
+        { group: 'flags', name: 'hash: BPF_EXIST on a missing key', got: { value: 0 }, want: { value: -2 } },
+        { group: 'lookup', name: 'array: lookup of key 2', got: { threw: 'boom' }, want: { value: { hex: '0700000000000000' } } },
+      ],
+    },
+  });
+  t.same(r.create, { right: 1, total: 1 });
+  t.same(r.flags, { right: 0, total: 1, firstWrong: 'hash: BPF_EXIST on a missing key: got 0, the kernel says -ENOENT' });
+  t.same(r.lookup, { right: 0, total: 1, firstWrong: 'array: lookup of key 2: got threw boom, the kernel says 0x0700000000000000' });
+  t.equal(r.churn, undefined);
 });
 
 t.test('labs 3, 4 and 6: each check from its view; a rejection quotes the verifier, its instruction and the source line', async (t) => {

@@ -6,7 +6,9 @@ const lab = defineLab<{ n: number }>({
   title: 'test',
   files: ['x.ts'],
   version: 1,
-  run: async () => ({ n: 1 }),
+  collector: '/nonexistent/collect.ts',
+  evidence: [],
+  judge: () => ({ n: 1 }),
   checks: [
     { id: 'a', name: 'half credit', points: 2, grade: (r) => ({ score: r.n, feedback: 'one of two' }) },
     { id: 'b', name: 'too much', points: 1, hidden: true, grade: () => ({ score: 5, feedback: 'line one\nline two' }) },

@@ -1,8 +1,9 @@
-// The tracer labs' driver, its pure parts: the verifier's rejection found in libbpf's output (words,
-// instruction, source line), and a check's view graded with the examples' execsnoop grader.
+// The tracer labs' host side, its pure parts: the verifier's rejection found in libbpf's output (words,
+// instruction, source line), a check's view graded with the examples' execsnoop grader, and the judge of
+// the collector's evidence.
 import t from 'tap';
-import { headerCaps, libbpfRejection, viewTally, type TracerConfig } from '../../../harness/grade/tracer-driver.js';
-import { LIBBPF } from '../../../labs/tracer.js';
+import { headerCaps, judgeTracer, libbpfRejection, viewTally, type TracerLabConfig } from '../../../harness/grade/tracer-lab.js';
+import { StudentFailure } from '../../../harness/grade/lab.js';
 import { COURSE_EXECSNOOP } from '../../../harness/examples/execsnoop/variants.js';
 import type { WorkloadRun } from '../../../harness/types.js';
 
@@ -46,15 +47,14 @@ const run: WorkloadRun = {
     { id: 'failed-enoent', marker: 'm1', syscall: 'execve', pid: 101, tid: 101, ppid: 50, filename: '/nonexistent/m1', argv: ['/nonexistent/m1', 'm1'], ret: -2, commBefore: 'sh', commAfter: 'sh' },
   ],
 };
-const config: TracerConfig = {
+const config: TracerLabConfig = {
   command: [],
   ready: '',
   parser: 'execsnoop-table', // a lab's: the course's table
   attachTimeoutMs: 0,
   cases: ['plain', 'failed-enoent'],
   expect: COURSE_EXECSNOOP,
-  views: {},
-  slowdown: 1,
+  views: { ppid: { expect: { ppid: true } } },
 };
 const row = (comm: string, pid: number, ppid: string, ret: number, args: string) => `${comm.padEnd(16)} ${String(pid).padEnd(7)} ${ppid.padEnd(7)} ${String(ret).padStart(3)} ${args}`;
 
@@ -74,4 +74,25 @@ t.test('a view grades the output against the truth with its own expectations', a
 t.test("lab 5's caps are read from the submission's header: plain numbers, a comment after them allowed", async (t) => {
   t.same(headerCaps('#define TASK_COMM_LEN 16\n#define MAX_ARGS 48\n/* bytes */\n#define ARGSIZE 384 /* NUL included */\n'), { maxArgs: 48, argSize: 384 });
   t.same(headerCaps('#define MAX_ARGS (20)\n#define ARGSIZE (4 * 64)\n'), { maxArgs: 20 }, 'an expression is not read');
+});
+
+t.test('the judge: a failed build and a tracer that did not attach cost every check; a rejection is quoted; a cut-short run keeps what it proved', async (t) => {
+  const ctx = { settings: {}, readFile: () => undefined };
+  const failed = (() => {
+    try {
+      judgeTracer(config, { build: { ok: false, command: 'clang', exit: '1', output: ['execsnoop.bpf.c:3:1: error: unknown type name'] } }, ctx);
+    } catch (err) {
+      return err;
+    }
+  })();
+  t.ok(failed instanceof StudentFailure);
+  t.same([(failed as StudentFailure).reason, (failed as StudentFailure).detail], ['does not compile (clang exited with 1)', ['execsnoop.bpf.c:3:1: error: unknown type name']]);
+  t.same(judgeTracer(config, { build: { ok: true }, tracer: { attached: false, reason: 'exited', stdout: [], stderr: LOG.split('\n') } }, ctx).rejected?.words, "R8 invalid mem access 'map_value_or_null'");
+  t.throws(() => judgeTracer(config, { build: { ok: true }, tracer: { attached: false, reason: 'did not print its ready line within 5 s', stdout: [], stderr: ['libbpf: no BTF'] } }, ctx), /did not print its ready line/);
+  const right = [row('node', 100, '50', 0, '/bin/true'), row('sh', 101, '50', -2, '/nonexistent/m1 m1')];
+  t.same(judgeTracer(config, { build: { ok: true }, workload: run, map: { left: 0 }, tracer: { attached: true, stdout: right, stderr: [] } }, ctx), { views: { ppid: { right: 2, total: 2 } }, leftInMap: 0 });
+  t.same(judgeTracer(config, { build: { ok: true }, workload: run }, { ...ctx, cutShort: 'the guest stopped' }), { trouble: 'the guest stopped', views: {} }, 'the workload ran, then the guest died');
+  t.throws(() => judgeTracer(config, {}, { ...ctx, cutShort: 'did not finish within 240 s' }), /did not finish within 240 s/);
+  const caps = { ...config, capsFrom: 'execsnoop.h' };
+  t.throws(() => judgeTracer(caps, { build: { ok: true } }, ctx), /execsnoop\.h: no #define MAX_ARGS/, 'caps are read from the submission on the host');
 });
