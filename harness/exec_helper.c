@@ -2,6 +2,7 @@
 /* The workload's execs that Node cannot do itself. Built by `make -C bpf` into build/bpf/exec_helper.
  *
  *   exec_helper thread FILE ARGV0 [ARG...]      exec from a non-main thread
+ *   exec_helper threadfork FILE ARGV0 [ARG...]  a non-main thread forks; the child execs (its parent is a thread)
  *   exec_helper execveat FILE ARGV0 [ARG...]    execveat(AT_FDCWD, FILE, ...)
  *   exec_helper fexecve FILE ARGV0 [ARG...]     FILE copied into a memfd, then execveat(fd, "", ...,
  *                                               AT_EMPTY_PATH): glibc's fexecve(), a program with no path
@@ -129,6 +130,46 @@ static int thread_exec(void)
 	}
 	pthread_join(t, NULL);
 	return 126;
+}
+
+/* threadfork: a non-main thread forks, and the child execs. The child's real_parent is that thread, whose
+ * pid (a thread id) is not its process's: the parent pid is the thread's tgid, what getppid() says.
+ * The thread waits for the child, so the child keeps that parent until its exec is done. */
+static int threadfork_status = 126;
+
+static void *fork_from_thread(void *unused)
+{
+	pid_t child;
+	int status;
+
+	(void)unused;
+	prctl(PR_SET_NAME, "fork-thread");
+	fflush(stdout);
+	child = fork();
+	if (child < 0) {
+		perror("exec_helper: fork");
+		return NULL;
+	}
+	if (child == 0) {
+		report();
+		execv(file, args);
+		_exit(failed("execv"));
+	}
+	if (waitpid(child, &status, 0) == child && WIFEXITED(status))
+		threadfork_status = WEXITSTATUS(status);
+	return NULL;
+}
+
+static int threadfork_exec(void)
+{
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, fork_from_thread, NULL)) {
+		perror("exec_helper: pthread_create");
+		return 126;
+	}
+	pthread_join(t, NULL);
+	return threadfork_status;
 }
 
 static int execveat_exec(void)
@@ -520,7 +561,7 @@ int main(int argc, char **argv)
 		count = argc > 2 ? strtol(argv[2], NULL, 10) : 0;
 		first = 3;
 	}
-	static const char *const single[] = { "thread", "execveat", "untouched", "fexecve", "opath", "int80", "bytes", "pidns", NULL };
+	static const char *const single[] = { "thread", "threadfork", "execveat", "untouched", "fexecve", "opath", "int80", "bytes", "pidns", NULL };
 	bool known = !strcmp(mode, "noargv") ? argc == 3 : false;
 
 	for (int i = 0; single[i]; i++)
@@ -528,7 +569,7 @@ int main(int argc, char **argv)
 	known |= (!strcmp(mode, "storm") || !strcmp(mode, "spawn") || !strcmp(mode, "big") || !strcmp(mode, "doors")) && count > 0 &&
 		 argc >= first + 2;
 	if (!known) {
-		fprintf(stderr, "usage: exec_helper thread|execveat|untouched|fexecve|opath|int80|bytes|pidns FILE ARGV0 [ARG...]\n"
+		fprintf(stderr, "usage: exec_helper thread|threadfork|execveat|untouched|fexecve|opath|int80|bytes|pidns FILE ARGV0 [ARG...]\n"
 				"       exec_helper noargv FILE\n"
 				"       exec_helper storm|spawn|big|doors N FILE ARGV0 [ARG...]\n");
 		return 2;
@@ -558,6 +599,8 @@ int main(int argc, char **argv)
 		return pidns_exec();
 	if (!strcmp(mode, "thread"))
 		return thread_exec();
+	if (!strcmp(mode, "threadfork"))
+		return threadfork_exec();
 	if (!strcmp(mode, "execveat"))
 		return execveat_exec();
 	if (!strcmp(mode, "untouched"))

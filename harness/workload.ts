@@ -120,7 +120,7 @@ interface HelperReport {
   fd?: number;
 }
 
-type HelperMode = 'thread' | 'execveat' | 'untouched' | 'storm' | 'fexecve' | 'opath' | 'int80' | 'noargv' | 'big' | 'bytes' | 'pidns' | 'doors';
+type HelperMode = 'thread' | 'threadfork' | 'execveat' | 'untouched' | 'storm' | 'fexecve' | 'opath' | 'int80' | 'noargv' | 'big' | 'bytes' | 'pidns' | 'doors';
 
 /** What a program started by the helper says it got, when the helper is that program (LAB_EXEC_REPORT=1). */
 interface AfterReport {
@@ -263,7 +263,11 @@ const doorsStorm: Case = async (ctx) => {
 };
 
 /** Cases a test asks for by name; a plain run (./lab compare) leaves them out. */
-export const OPTIONAL_CASES: Record<string, Case> = { 'doors-storm': doorsStorm };
+export const OPTIONAL_CASES: Record<string, Case> = {
+  'doors-storm': doorsStorm,
+  // the parent is a non-main thread: its pid is a thread id, the parent pid is its tgid (lab 4's hidden case)
+  'fork-from-thread': (ctx) => viaHelper('fork-from-thread', 'threadfork')(ctx),
+};
 
 /** The cases, in the order they run. Names are what the report shows. */
 export const CASES: Record<string, Case> = {

@@ -4,8 +4,7 @@
 
 import path from 'node:path';
 import { COURSE_BPFTRACE_EXECSNOOP, COURSE_EXECSNOOP, TABLE_READY, VARIANTS } from '../harness/examples/execsnoop/variants.js';
-import { buildDir } from '../harness/paths.js';
-import type { TracerLabConfig } from '../harness/grade/tracer-lab.js';
+import { BUILD_DIR, type TracerLabConfig } from '../harness/grade/tracer-lab.js';
 
 const variant = (tool: string) => VARIANTS.find((v) => v.tool === tool)!;
 
@@ -26,7 +25,7 @@ const ARCH = process.arch === 'arm64' ? 'arm64' : 'x86';
  * does, into .grade/: the BPF object, its skeleton, the binary (linked against libbpf.so).
  */
 export const LIBBPF_BUILD: string[][] = [
-  ['clang', '-g', '-O2', '-Wall', '-target', 'bpf', `-D__TARGET_ARCH_${ARCH}`, `-I${buildDir}`, '-I.', '-c', 'execsnoop.bpf.c', '-o', '.grade/execsnoop.bpf.o'],
+  ['clang', '-g', '-O2', '-Wall', '-target', 'bpf', `-D__TARGET_ARCH_${ARCH}`, `-I${BUILD_DIR}`, '-I.', '-c', 'execsnoop.bpf.c', '-o', '.grade/execsnoop.bpf.o'],
   ['sh', '-c', 'bpftool gen skeleton .grade/execsnoop.bpf.o name execsnoop_bpf > .grade/execsnoop.skel.h'],
   ['cc', '-g', '-O2', '-Wall', '-I.grade', '-I.', 'execsnoop.c', '-lbpf', '-o', '.grade/execsnoop'],
 ];

@@ -6,6 +6,9 @@
 // everything the tracer printed. It judges nothing: the host does (tracer-lab.ts).
 
 import { execa } from 'execa';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { buildDir } from '../paths.js';
 import type { ExecsnoopExpectations, ExecsnoopParserName } from '../examples/execsnoop/variants.js';
 import { runSession } from '../session.js';
 import type { WorkloadRun } from '../types.js';
@@ -35,6 +38,9 @@ export interface TracerSettings {
    */
   expect: ExecsnoopExpectations;
 }
+
+/** In a build command, where the kit's build/bpf is (vmlinux.h): the host does not know where the guest has it. */
+export const BUILD_DIR = '{build}';
 
 /** The pieces of evidence, in the order they are sent. */
 export const TRACER_EVIDENCE = ['build', 'workload', 'map', 'tracer'] as const;
@@ -81,7 +87,8 @@ async function countEntries(name: string): Promise<number> {
 
 export async function collect(ctx: CollectContext<TracerSettings>): Promise<void> {
   const s = ctx.settings;
-  for (const cmd of s.build ?? []) {
+  await mkdir(path.join(ctx.dir, '.grade'), { recursive: true }); // where a libbpf lab's build writes
+  for (const cmd of (s.build ?? []).map((c) => c.map((a) => a.replaceAll(BUILD_DIR, buildDir)))) {
     const r = await ctx.run(cmd[0]!, cmd.slice(1));
     const abnormal = abnormalEnd(r, ctx.limits);
     if (r.exitCode !== 0 || abnormal) {

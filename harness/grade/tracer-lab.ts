@@ -12,9 +12,9 @@ import type { ExecsnoopExpectations } from '../examples/execsnoop/variants.js';
 import type { WorkloadRun } from '../types.js';
 import { fromTally, tally, type Tally } from './driver-api.js';
 import { StudentFailure, type JudgeContext, type Lab, type Outcome } from './lab.js';
-import { TRACER_EVIDENCE, type TracerLabEvidence, type TracerSettings } from './tracer-collect.js';
+import { BUILD_DIR, TRACER_EVIDENCE, type TracerLabEvidence, type TracerSettings } from './tracer-collect.js';
 
-export { TRACER_EVIDENCE };
+export { BUILD_DIR, TRACER_EVIDENCE };
 
 /** A tracer lab: what the collector runs (settings), and what the judge holds the output to. */
 export interface TracerLabConfig extends TracerSettings {

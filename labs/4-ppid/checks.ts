@@ -7,12 +7,13 @@ import { attaches, defineTracerLab, fromView, type TracerReport } from '../../ha
 import { libbpfConfig } from '../tracer.js';
 
 const config = libbpfConfig({
-  cases: ['plain', 'three-args', 'failed-enoent', 'shebang', 'from-thread'],
+  cases: ['plain', 'three-args', 'failed-enoent', 'shebang', 'from-thread', 'fork-from-thread'],
   views: {
-    events: { expect: { ppid: false } },
+    events: { expect: { ppid: false }, cases: ['plain', 'three-args', 'failed-enoent', 'shebang', 'from-thread'] },
     ppid: { expect: { ppid: true }, cases: ['plain', 'three-args', 'failed-enoent', 'shebang'] },
-    // de_thread() makes the exec'ing thread the leader: is the parent still the process's parent?
-    'ppid-thread': { expect: { ppid: true }, cases: ['from-thread'] },
+    // de_thread() makes the exec'ing thread the leader: is the parent still the process's parent? And a
+    // parent that is itself a thread: its pid is a thread id, the parent pid is its process's (tgid)
+    'ppid-thread': { expect: { ppid: true }, cases: ['from-thread', 'fork-from-thread'] },
   },
 });
 
@@ -20,7 +21,7 @@ export const lab: Lab<TracerReport> = defineTracerLab(config, {
   id: '4-ppid',
   title: 'libbpf: the parent pid, kernel side and user side',
   files: ['execsnoop.bpf.c', 'execsnoop.c', 'execsnoop.h'],
-  version: 1,
+  version: 2,
   timeLimitS: 240,
   commandTimeoutS: 150,
   memoryMb: 1024,
