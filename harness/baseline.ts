@@ -254,7 +254,7 @@ export function updateBaseline(old: Baseline | undefined, cells: ClassifiedCell[
   for (const c of ran) {
     const before = entriesFor(old, info(c.kernel), c.variant);
     const keep = (status: Expected, cases?: string[]): BaselineEntry => {
-      const same = before.find((e) => e.status === status && (cases ? e.cases?.join() === cases.join() : !e.cases)) ?? before.find((e) => e.status === status) ?? before[0];
+      const same = before.find((e) => e.status === status && (cases ? e.cases?.join() === cases.join() : !e.cases)) ?? before.find((e) => e.status === status);
       const first = c.runs[0];
       const entry: BaselineEntry = { kernel: same?.kernel ?? c.kernel, variant: c.variant, status, reason: same?.reason ?? (first.reason || first.status) };
       if (cases) entry.cases = cases;

@@ -34,7 +34,7 @@ function testcase(c: ClassifiedCell, suite: string): string {
       break;
     case 'known-failure':
     case 'not-run':
-      body.push(`      <skipped${attrs({ type: c.class, message: `${CLASS_LABEL[c.class]}: ${c.reason}` })}/>`);
+      body.push(`      <skipped${attrs({ type: c.class, message: c.reason.startsWith(CLASS_LABEL[c.class]) ? c.reason : `${CLASS_LABEL[c.class]}: ${c.reason}` })}/>`);
       break;
     case 'flaky':
       for (const r of c.runs.filter((r) => r.status !== 'pass')) body.push(`      <flakyFailure${attrs({ type: 'flaky', message: `${r.status}: ${r.reason ?? ''}` })}/>`);
