@@ -254,14 +254,16 @@ function columnsOfRecord(record: MatrixRecord): RanColumn[] {
 }
 
 /** `--merge` inputs: compare --json reports (one column each) or matrix run records (--json; their columns and reruns). */
-async function mergeInputs(files: string[]): Promise<{ cols: RanColumn[]; rerunsRun: number }> {
+async function mergeInputs(files: string[]): Promise<{ cols: RanColumn[]; rerunsRun: number; reruns: number }> {
   const cols: RanColumn[] = [];
   let rerunsRun = 0;
+  let reruns = 0;
   for (const file of files) {
     const data = JSON.parse(await readFile(file, 'utf8')) as unknown;
     if (isRecord(data)) {
       cols.push(...columnsOfRecord(data));
       rerunsRun += data.rerunsRun;
+      reruns = Math.max(reruns, data.reruns);
     } else {
       const col = await columnFromFile(file);
       cols.push({ ...col, info: kernelInfoOf(col), reruns: new Map() });
@@ -270,7 +272,7 @@ async function mergeInputs(files: string[]): Promise<{ cols: RanColumn[]; reruns
   const names = cols.map((c) => c.kernel);
   const twice = names.find((n, i) => names.indexOf(n) !== i);
   if (twice) throw new UsageError(`--merge: two inputs for kernel ${twice}`);
-  return { cols, rerunsRun };
+  return { cols, rerunsRun, reruns };
 }
 
 const USAGE_KERNELS = `${MATRIX_KERNELS.join(',')}; also a suite (bookworm-backports) or an exact Debian kernel (6.1.0-47)`;
@@ -307,7 +309,7 @@ export async function matrixCommand(argv: string[]): Promise<number> {
     process.stdout.write(formatHistory(await loadRecords(historyDir), n) + '\n');
     return 0;
   }
-  const reruns = Number(values.reruns);
+  let reruns = Number(values.reruns);
   if (!Number.isInteger(reruns) || reruns < 0) throw new UsageError(`--reruns ${values.reruns}: a whole number ≥ 0`);
   if (values['update-baseline'] && !values.baseline) throw new UsageError('--update-baseline writes the file --baseline names: give --baseline FILE');
   if (values.modules && !values['kernel-image']) throw new UsageError('--modules goes with --kernel-image');
@@ -328,7 +330,8 @@ export async function matrixCommand(argv: string[]): Promise<number> {
   const tools = (values.tool ?? []).flatMap((x) => x.split(',')).filter(Boolean);
   if (values.merge) {
     if (positionals.length === 0) throw new UsageError('--merge takes compare --json reports or matrix --json records: ./lab matrix --merge results/*.json');
-    ({ cols, rerunsRun } = await mergeInputs(positionals));
+    // nothing is rerun here: the records say how many reruns their own runs made
+    ({ cols, rerunsRun, reruns } = await mergeInputs(positionals));
   } else {
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (files go with --merge)`);
     const { kernelSpec } = await import('../vm/kernels.js');
