@@ -44,7 +44,7 @@ function variantNames(cols: Column[]): string[] {
   return [...new Set(cols.flatMap((c) => c.report?.variants.map((v) => v.name) ?? []))];
 }
 
-const heading = (c: Column): string => (c.report ? `${c.kernel} (${c.report.target.kernel})` : c.kernel);
+const heading = (c: Column): string => (c.report && c.report.target.kernel !== c.kernel ? `${c.kernel} (${c.report.target.kernel})` : c.kernel);
 
 /** Markdown: statuses in the table, each distinct reason once as a numbered note below it. */
 export function matrixMarkdown(cols: Column[]): string {
