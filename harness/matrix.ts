@@ -356,7 +356,9 @@ export async function matrixCommand(argv: string[]): Promise<number> {
       const ran = reruns > 0 ? await rerunFailures(done, plans, base, reruns, signal) : 0;
       return { cols: done, rerunsRun: ran };
     }));
-    await keepColumns(cols.filter((c) => !plans.find((p) => p.kernel === c.kernel)?.files));
+    // build/matrix holds whole columns for notebook 5: a run of some variants (--example, --tool) or a kernel
+    // brought as a file does not replace them
+    if (examples.length === 0 && tools.length === 0) await keepColumns(cols.filter((c) => !plans.find((p) => p.kernel === c.kernel)?.files));
   }
   if (cols.length === 0) throw new EnvironmentError('no kernel to run');
   const kernelInfos = cols.map((c) => c.info);
