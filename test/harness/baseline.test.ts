@@ -160,3 +160,19 @@ t.test('--update-baseline writes what ran, keeps reasons, links and expiry dates
   // the YAML form reads back to the same entries
   t.same(await parseBaseline(await formatBaseline(next, 'b.yaml'), 'b.yaml'), { entries: JSON.parse(text).entries });
 });
+
+t.test("the project's own matrix-baseline.yaml parses and names only variants and kernels that exist", async (t) => {
+  const { readFile } = await import('node:fs/promises');
+  const path = await import('node:path');
+  const { projectRoot } = await import('../../harness/paths.js');
+  const { VARIANTS } = await import('../../harness/examples/index.js');
+  const { variantName } = await import('../../harness/variant.js');
+  const { MATRIX_KERNELS } = await import('../../harness/matrix.js');
+  const b = await parseBaseline(await readFile(path.join(projectRoot, 'matrix-baseline.yaml'), 'utf8'), 'matrix-baseline.yaml');
+  const names = VARIANTS.map(variantName);
+  for (const e of b.entries) {
+    t.ok(names.includes(e.variant), `${e.variant} is a variant`);
+    t.ok(MATRIX_KERNELS.includes(e.kernel), `${e.kernel} is one of the matrix's kernels`);
+  }
+  t.same(b.entries.find((e) => e.kernel === '7.2')?.variant, 'execsnoop/upstream-bcc');
+});
