@@ -89,9 +89,16 @@ export function headline(record: MatrixRecord): string {
   return parts.join(', ') || 'no cell';
 }
 
+/**
+ * Whether the run failed: with a baseline, only for a new failure or an expired entry; without one, also
+ * when a kernel did not run (as ./lab matrix did before it had a baseline).
+ */
+export const recordFailed = (record: MatrixRecord): boolean =>
+  record.cells.some((c) => c.class === 'new-failure' || c.class === 'expired') || (!record.baseline && record.kernels.some((k) => k.error));
+
 /** Markdown for a CI job's summary page: the verdict, what changed (with reasons), the kernels, the full table. */
 export function matrixSummaryMarkdown(record: MatrixRecord): string {
-  const bad = record.cells.some((c) => c.class === 'new-failure' || c.class === 'expired');
+  const bad = recordFailed(record);
   const lines = [`## Kernel matrix: ${bad ? 'FAILED' : 'passed'} — ${headline(record)}`, ''];
   lines.push(
     `${record.baseline ? `Baseline \`${record.baseline}\`` : 'No baseline'}; ${record.rerunsRun} rerun${record.rerunsRun === 1 ? '' : 's'} of failing cells ran (--reruns ${record.reruns}). Run ${record.startedAt} – ${record.finishedAt}.`,

@@ -64,3 +64,12 @@ t.test('the Markdown summary leads with the verdict and lists each change with i
   t.ok(lines.includes('| counter/bcc | fail (new failure) | not run |'));
   t.ok(lines.includes('| hello/bcc | pass |  |'));
 });
+
+t.test('without a baseline a kernel that did not run fails the run; with one it does not', async (t) => {
+  const { recordFailed } = await import('../../harness/matrix-outputs.js');
+  const notRun = classify([{ kernel: '7.2', variant: 'hello/ts', runs: [], notRun: 'fetch kernel 7.2: no network' }], [kernels[1]], undefined, '2026-12-07');
+  const bare: MatrixRecord = { ...record, baseline: undefined, kernels: [kernels[1]], cells: notRun };
+  t.equal(recordFailed(bare), true);
+  t.match(matrixSummaryMarkdown(bare), /^## Kernel matrix: FAILED — 1 not run$/m);
+  t.equal(recordFailed({ ...bare, baseline: 'b.yaml' }), false);
+});
