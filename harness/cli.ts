@@ -16,7 +16,7 @@ const commands: Record<string, Command> = {
   },
   compare: {
     summary: 'run every variant against the workload and compare with the ground truth',
-    usage: `usage: ./lab compare [--target host|qemu|vagrant] [--kernel K] [--example E]... [--tool T]...
+    usage: `usage: ./lab compare [--target host|qemu|vagrant] [--kernel K] [--example E]... [--tool T]... [--variant E/T]...
                      [--json FILE] [--csv FILE] [--serial] [--verbose]
   run every variant (or those of --example/--tool, comma lists allowed) against one workload whose
   truth is known and report, per variant, pass / fail / skip with its reason and expected differences.
@@ -33,10 +33,18 @@ const commands: Record<string, Command> = {
   },
   matrix: {
     summary: 'compare on each kernel and print one compatibility table',
-    usage: `usage: ./lab matrix [--kernels K,K...] [--csv FILE] [--md FILE] [--serial]
-       ./lab matrix --merge REPORT.json... [--csv FILE] [--md FILE]
-  run compare on each kernel (default 5.10,6.1,6.12,7.2,host) and print variant x kernel;
-  --merge builds the table from compare --json reports instead (one per CI job)`,
+    usage: `usage: ./lab matrix [--kernels K,K...] [--kernel-image BZIMAGE [--modules DIR]] [--example E]... [--tool T]...
+                    [--baseline FILE [--update-baseline]] [--reruns N] [--json FILE] [--junit FILE]
+                    [--summary FILE] [--csv FILE] [--md FILE] [--history-dir DIR] [--serial]
+       ./lab matrix --merge FILE.json... [--baseline FILE] [same outputs]
+       ./lab matrix --history [--last N] [--history-dir DIR]
+  run compare on each kernel (default 5.10,6.1,6.12,7.2,host; also a suite such as bookworm-backports,
+  or an exact Debian kernel such as 6.1.0-47) and print variant x kernel. A failing cell is run again
+  (--reruns, default 1): one that passes then is flaky. --baseline classifies every cell (as expected,
+  new failure, newly passing, known failure, flaky, expired, not run); exit 1 only for a new failure
+  or an expired entry. --kernel-image boots your own kernel (BTF required, checked before boot).
+  Every run's record is kept (default ~/.cache/ebpf-lab/matrix-history); --history shows each cell's
+  last N results. --merge joins compare --json reports or matrix --json records (one per CI job).`,
     run: async (argv) => (await import('./matrix.js')).matrixCommand(argv),
   },
   vm: {

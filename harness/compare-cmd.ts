@@ -14,7 +14,8 @@ import { ensureSetup } from './setup.js';
 import { checkVariant, hostTarget, kernelFacts, slowdownFor } from './requirements.js';
 import { projectRoot } from './paths.js';
 import { targetFor, type Target } from './targets.js';
-import { EXAMPLES, VARIANTS } from './examples/index.js';
+import { EXAMPLES, findVariant, VARIANTS } from './examples/index.js';
+import { variantName } from './variant.js';
 import type { CompareReport } from './types.js';
 import type { Variant } from './variant.js';
 
@@ -26,6 +27,8 @@ export interface CompareOptions {
   kernel: string;
   examples: string[];
   tools: string[];
+  /** EXAMPLE/TOOL names: only these (the matrix reruns a kernel's failing cells this way). */
+  variants?: string[];
   json?: string;
   csv?: string;
   serial: boolean;
@@ -40,6 +43,7 @@ export function parseCompareArgs(argv: string[]): CompareOptions {
       kernel: { type: 'string' },
       example: { type: 'string', multiple: true },
       tool: { type: 'string', multiple: true },
+      variant: { type: 'string', multiple: true },
       json: { type: 'string' },
       csv: { type: 'string' },
       serial: { type: 'boolean', default: false },
@@ -60,11 +64,15 @@ export function parseCompareArgs(argv: string[]): CompareOptions {
   const knownTools = new Set(VARIANTS.map((v) => v.tool));
   for (const e of examples) if (!knownExamples.includes(e)) throw new UsageError(`unknown example "${e}" (examples: ${knownExamples.join(', ')})`);
   for (const t of tools) if (!knownTools.has(t)) throw new UsageError(`unknown tool "${t}" (tools: ${[...knownTools].join(', ')})`);
-  return { target, kernel, examples, tools, json: values.json, csv: values.csv, serial: values.serial!, verbose: values.verbose! };
+  const variants = split(values.variant);
+  for (const v of variants) if (!findVariant(v)) throw new UsageError(`unknown variant "${v}" (variants: ${VARIANTS.map(variantName).join(', ')})`);
+  return { target, kernel, examples, tools, variants, json: values.json, csv: values.csv, serial: values.serial!, verbose: values.verbose! };
 }
 
-export function selectVariants(o: Pick<CompareOptions, 'examples' | 'tools'>): Variant[] {
-  return VARIANTS.filter((v) => (o.examples.length === 0 || o.examples.includes(v.example)) && (o.tools.length === 0 || o.tools.includes(v.tool)));
+export function selectVariants(o: Pick<CompareOptions, 'examples' | 'tools' | 'variants'>): Variant[] {
+  return VARIANTS.filter(
+    (v) => (o.examples.length === 0 || o.examples.includes(v.example)) && (o.tools.length === 0 || o.tools.includes(v.tool)) && (!o.variants?.length || o.variants.includes(variantName(v))),
+  );
 }
 
 async function writeOutputs(report: CompareReport, o: CompareOptions): Promise<void> {
@@ -104,6 +112,7 @@ export async function compareOn(target: Target, o: CompareOptions, opts: { quiet
     const argv = ['./lab', 'compare', '--target', 'host', '--json', path.join(out, 'report.json')];
     for (const e of o.examples) argv.push('--example', e);
     for (const t of o.tools) argv.push('--tool', t);
+    for (const v of o.variants ?? []) argv.push('--variant', v);
     if (o.serial) argv.push('--serial');
     if (o.verbose) argv.push('--verbose');
     return argv;

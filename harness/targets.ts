@@ -12,6 +12,7 @@ import { diesWithUs } from '../lib/process.js';
 import { projectRoot } from './paths.js';
 import { ensureSetup } from './setup.js';
 import type { TargetInfo } from './types.js';
+import type { CachedKernel } from '../vm/kernels.js';
 
 export interface TargetRun {
   /** The command's own exit code. */
@@ -74,17 +75,28 @@ export const hostTarget = (): Target => ({
   stop: async () => {},
 });
 
-/** A QEMU VM booted on a Debian kernel, with this machine's root shared read-only: one boot per run. */
-export const qemuTarget = (kernel: string): Target => ({
+/**
+ * The tools' own settings (BPFTRACE_MAP_KEYS_MAX, BCC_…) in this environment: passed into the guest, so that a
+ * tool in a VM runs as it would here (the matrix's test breaks counter/bpftrace this way on purpose).
+ */
+export function toolEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => /^(BPFTRACE|BCC)_\w+$/.test(e[0]) && e[1] !== undefined));
+}
+
+/**
+ * A QEMU VM booted on a Debian kernel (or on `files`, a kernel brought with --kernel-image), with this
+ * machine's root shared read-only: one boot per run.
+ */
+export const qemuTarget = (kernel: string, kernelFiles?: CachedKernel): Target => ({
   kind: 'qemu',
   label: `qemu ${kernel}`,
   prepare: async (log) => {
-    await ensureSetup({ kernels: [kernel], log });
+    await ensureSetup({ kernels: kernelFiles ? [] : [kernel], log });
   },
   async run(command, opts = {}) {
     const { runInVm } = await import('../vm/qemu.js');
     const { result, files } = await withOutDir((dir) =>
-      runInVm({ kernel, command: command(dir), cwd: projectRoot, writable: [dir], stdout: opts.stdout, stderr: opts.stderr, signal: opts.signal }),
+      runInVm({ kernel, kernelFiles, command: command(dir), cwd: projectRoot, env: toolEnv(), writable: [dir], stdout: opts.stdout, stderr: opts.stderr, signal: opts.signal }),
     );
     if (result.timedOut) throw new EnvironmentError(`run in VM (${kernel}): timed out; console log: ${result.consoleLog}`);
     const info = { kind: 'qemu', accel: result.accel, bootMs: result.bootMs, emulatorRetries: result.retries.length, ...(result.tcgThread ? { tcgThread: result.tcgThread } : {}), ...(result.qemu ? { qemu: result.qemu } : {}) } as const;

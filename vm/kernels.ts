@@ -18,6 +18,8 @@ export interface KernelSpec {
   name: string;
   /** The Debian suite whose linux-image-amd64 gives that kernel. */
   suite: string;
+  /** A pinned kernel ('6.1.0-47-amd64'): exactly this linux-image, not the suite's current one. */
+  release?: string;
 }
 
 export const KERNELS: KernelSpec[] = [
@@ -58,10 +60,29 @@ export interface CachedKernel {
   };
 }
 
+/** Suites that can be named as a kernel beyond those of KERNELS: their current linux-image-amd64. */
+export const EXTRA_SUITES = ['bookworm-backports'];
+
+/** The suite of each Debian release's `+debN` kernels (trixie on: '6.12.107+deb13'); +deb12 is bookworm-backports. */
+const DEB_SUITES: Record<string, string> = { '12': 'bookworm-backports', '13': 'trixie', '14': 'forky' };
+
+/**
+ * A kernel by name: a version prefix of KERNELS ('6.1': the suite's current kernel), a suite ('bookworm-backports'),
+ * or an exact Debian kernel ('6.1.0-47', '6.12.107+deb13', with or without '-amd64'): pinned, fetched from the
+ * suite that has it as long as the archive still does (it keeps a suite's last ABIs only).
+ */
 export function kernelSpec(name: string): KernelSpec {
   const spec = KERNELS.find((k) => k.name === name);
-  if (!spec) throw new UsageError(`unknown kernel "${name}" (choose one of ${KERNELS.map((k) => k.name).join(', ')})`);
-  return spec;
+  if (spec) return spec;
+  if (EXTRA_SUITES.includes(name) || KERNELS.some((k) => k.suite === name)) return { name, suite: name };
+  const version = name.replace(new RegExp(`-${FLAVOUR}$`), '');
+  const newStyle = /^(\d+\.\d+)\.\d+\+deb(\d+)$/.exec(version);
+  const oldStyle = /^(\d+\.\d+)\.\d+-\d+$/.exec(version);
+  const suite = newStyle ? DEB_SUITES[newStyle[2]] : oldStyle ? KERNELS.find((k) => k.name === oldStyle[1])?.suite : undefined;
+  if (suite) return { name: version, suite, release: `${version}-${FLAVOUR}` };
+  throw new UsageError(
+    `unknown kernel "${name}" (choose one of ${KERNELS.map((k) => k.name).join(', ')}, a suite (${EXTRA_SUITES.join(', ')}), or an exact Debian kernel such as 6.1.0-47 or 6.12.107+deb13)`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -111,6 +132,15 @@ async function closure(start: string, parts: RegExp, lookup: PackageLookup, what
  * the image's own Depends bring linux-binary-/linux-modules-/linux-base-<kv> where Debian splits it.
  */
 export async function resolveKernel(spec: KernelSpec, lookup: PackageLookup): Promise<ResolvedKernel> {
+  if (spec.release) {
+    const pinned = `linux-image-${spec.release}`;
+    if (!(await lookup([pinned])).get(pinned)) {
+      throw new EnvironmentError(`resolve kernel ${spec.name}: ${spec.suite} has no ${pinned} (the archive keeps only a suite's latest kernel ABIs; ./lab vm kernels shows the current one)`);
+    }
+    const image = await closure(pinned, IMAGE_PARTS, lookup, `kernel ${spec.name}`);
+    const headers = await closure(`linux-headers-${spec.release}`, HEADER_PARTS, lookup, `headers for ${spec.release}`);
+    return { name: spec.name, suite: spec.suite, release: spec.release, debianVersion: image[0].Version, image: image.map(packageRef), headers: headers.map(packageRef) };
+  }
   const metaName = `linux-image-${FLAVOUR}`;
   const meta = (await lookup([metaName])).get(metaName);
   if (!meta) throw new EnvironmentError(`resolve kernel ${spec.name}: ${spec.suite} has no ${metaName} package`);

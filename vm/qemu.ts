@@ -23,8 +23,10 @@ export type Accel = 'kvm' | 'tcg';
 export type TcgThread = 'multi' | 'single';
 
 export interface VmRunOptions {
-  /** '5.10' | '6.1' | '6.12' | '7.2'. */
+  /** '5.10' | '6.1' | '6.12' | '7.2' (or any name vm/kernels.ts's kernelSpec takes). */
   kernel: string;
+  /** A kernel already at hand (vm/custom-kernel.ts, --kernel-image): booted instead of fetching `kernel`. */
+  kernelFiles?: CachedKernel;
   /** argv run inside the guest; PATH is the host's. */
   command: string[];
   /** Same path inside the guest (the host's / is shared read-only); default process.cwd(). */
@@ -442,11 +444,11 @@ async function runInVmOnce(opts: VmRunOptions): Promise<Omit<VmRunResult, 'retri
   opts.signal?.throwIfAborted();
   await qemuVersion(); // a missing QEMU is an environment error before anything is downloaded
 
-  const kernel = await ensureKernel(opts.kernel, { headers: opts.headers ?? true, onProgress: opts.onProgress });
+  const kernel = opts.kernelFiles ?? (await ensureKernel(opts.kernel, { headers: opts.headers ?? true, onProgress: opts.onProgress }));
   const boot = await ensureBootFiles(kernel);
   const envAccel = process.env.LAB_ACCEL;
   if (envAccel && envAccel !== 'kvm' && envAccel !== 'tcg') throw new UsageError(`run in vm: LAB_ACCEL=${envAccel} (use kvm or tcg)`);
-  const accel: Accel = opts.accel ?? (envAccel as Accel | undefined) ?? (await probeAccel({ kernel: kernel.name })).accel;
+  const accel: Accel = opts.accel ?? (envAccel as Accel | undefined) ?? (await probeAccel({ kernel: opts.kernelFiles ? undefined : kernel.name })).accel;
   const tcg = accel === 'tcg' ? await tcgSetup(opts) : undefined;
   const tcgThread = tcg?.thread;
 

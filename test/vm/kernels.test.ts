@@ -208,3 +208,21 @@ t.test('the cache directory follows LAB_CACHE_DIR, then XDG_CACHE_HOME, then ~/.
   t.match(cacheDir(), /\/\.cache\/ebpf-lab$/);
   t.notMatch(cacheDir(), /^\/work\/main/, 'never inside the project');
 });
+
+t.test('a kernel is named by version prefix, by suite, or pinned by its exact Debian version', async (t) => {
+  t.same(kernelSpec('6.1.0-47'), { name: '6.1.0-47', suite: 'bookworm', release: '6.1.0-47-amd64' });
+  t.same(kernelSpec('5.10.0-30-amd64'), { name: '5.10.0-30', suite: 'bullseye', release: '5.10.0-30-amd64' });
+  t.same(kernelSpec('6.12.107+deb13'), { name: '6.12.107+deb13', suite: 'trixie', release: '6.12.107+deb13-amd64' });
+  t.same(kernelSpec('6.12.57+deb12'), { name: '6.12.57+deb12', suite: 'bookworm-backports', release: '6.12.57+deb12-amd64' });
+  t.same(kernelSpec('bookworm-backports'), { name: 'bookworm-backports', suite: 'bookworm-backports' });
+  t.throws(() => kernelSpec('6.3.0-1'), { constructor: UsageError, message: /an exact Debian kernel such as 6\.1\.0-47/ }, 'no suite has 6.3');
+});
+
+t.test('a pinned kernel resolves to exactly its packages, or says the archive no longer has it', async (t) => {
+  const r = await resolveKernel(kernelSpec('6.1.0-50'), await fixtureLookup('bookworm'));
+  t.equal(r.release, '6.1.0-50-amd64');
+  t.equal(r.debianVersion, '6.1.176-1');
+  t.same(names(r.image), ['linux-image-6.1.0-50-amd64']);
+  t.same(names(r.headers), ['linux-headers-6.1.0-50-amd64', 'linux-headers-6.1.0-50-common', 'linux-kbuild-6.1']);
+  await t.rejects(resolveKernel(kernelSpec('6.1.0-49'), await fixtureLookup('bookworm')), { constructor: EnvironmentError, message: /bookworm has no linux-image-6\.1\.0-49-amd64/ });
+});
