@@ -267,6 +267,8 @@ export const OPTIONAL_CASES: Record<string, Case> = {
   'doors-storm': doorsStorm,
   // the parent is a non-main thread: its pid is a thread id, the parent pid is its tgid (lab 4's hidden case)
   'fork-from-thread': (ctx) => viaHelper('fork-from-thread', 'threadfork')(ctx),
+  // a failed exec from a non-main thread: what it left in a map must go too (lab 6's hidden case)
+  'from-thread-failed': (ctx) => viaHelper('from-thread-failed', 'thread', `/nonexistent/${marker(ctx, 'from-thread-failed')}`)(ctx),
 };
 
 /** The cases, in the order they run. Names are what the report shows. */

@@ -4,7 +4,7 @@
 // command of the student's jailed (jail.ts) and limited (sandbox.ts) — and prints the evidence the
 // collector sends (evidence.ts). It prints no score: the host judges.
 
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AGENT_ERROR, END, EvidenceWriter } from './evidence.js';
@@ -25,12 +25,23 @@ export interface AgentConfig {
 /** Where scratch folders go: a tmpfs in the guest; not /tmp, which the jail replaces with an empty one. */
 const SCRATCH_PARENT = '/run';
 
+/**
+ * Debian's kernels set kernel.perf_event_paranoid to 3, where opening a perf event (how a tracepoint is
+ * attached) needs CAP_SYS_ADMIN; at upstream's 2, CAP_PERFMON is enough, and it is all the jail keeps.
+ * The grading guest is the student's alone: it gets upstream's setting.
+ */
+async function upstreamPerfParanoia(): Promise<void> {
+  const file = '/proc/sys/kernel/perf_event_paranoid';
+  if (Number(await readFile(file, 'utf8').catch(() => '2')) > 2) await writeFile(file, '2');
+}
+
 export async function agentMain(collect: (ctx: CollectContext) => Promise<void>): Promise<void> {
   const kit = path.dirname(fileURLToPath(import.meta.url));
   const writer = new EvidenceWriter();
   let scratch: string | undefined;
   try {
     const config = JSON.parse(await readFile(path.join(kit, 'config.json'), 'utf8')) as AgentConfig;
+    if (process.env.LAB_IN_VM === '1') await upstreamPerfParanoia();
     scratch = await mkdtemp(path.join(SCRATCH_PARENT, 'ebpf-lab-grade-'));
     const dir = path.join(scratch, 'student');
     await cp(path.join(kit, 'student'), dir, { recursive: true, verbatimSymlinks: true });

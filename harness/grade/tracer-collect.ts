@@ -43,7 +43,13 @@ export interface TracerSettings {
 export const BUILD_DIR = '{build}';
 
 /** The pieces of evidence, in the order they are sent. */
-export const TRACER_EVIDENCE = ['build', 'workload', 'map', 'tracer'] as const;
+export const TRACER_EVIDENCE = ['build', 'workload', 'map', 'programs', 'tracer'] as const;
+
+/**
+ * Helpers no execsnoop needs that reach outside the tracer: writing another process's memory, signalling
+ * it, changing what a kernel function returns. A program of the student's calling one is recorded.
+ */
+export const FOREIGN_HELPERS = ['bpf_probe_write_user', 'bpf_send_signal', 'bpf_send_signal_thread', 'bpf_override_return'];
 
 export interface BuildEvidence {
   ok: boolean;
@@ -65,15 +71,39 @@ export interface TracerEvidence {
   trouble?: string;
 }
 
+/** The BPF programs loaded while the tracer ran, listed from outside its jail, with the foreign helpers each calls. */
+export type ProgramsEvidence = { name: string; type: string; foreign: string[] }[];
+
 export interface TracerLabEvidence {
   build: BuildEvidence;
   workload: WorkloadRun;
   map: { left: number };
+  programs: ProgramsEvidence;
   tracer: TracerEvidence;
 }
 
 /** Lines kept of a stream: the output a grade can quote, bounded. */
 const KEEP_LINES = 20_000;
+
+const progIds = async (): Promise<{ id: number; name?: string; type: string }[]> => {
+  const r = await execa('bpftool', ['-j', 'prog', 'show'], { reject: false });
+  try {
+    return JSON.parse(String(r.stdout)) as { id: number; name?: string; type: string }[];
+  } catch {
+    return [];
+  }
+};
+
+/** Programs loaded since `after` (the highest id before the tracer started), each with the foreign helpers it calls. */
+async function programsSince(after: number): Promise<ProgramsEvidence> {
+  const out: ProgramsEvidence = [];
+  for (const p of (await progIds()).filter((p) => p.id > after)) {
+    const x = await execa('bpftool', ['prog', 'dump', 'xlated', 'id', String(p.id)], { reject: false });
+    const foreign = FOREIGN_HELPERS.filter((h) => new RegExp(`call ${h}\\b`).test(String(x.stdout)));
+    out.push({ name: p.name ?? '', type: p.type, foreign });
+  }
+  return out;
+}
 
 async function countEntries(name: string): Promise<number> {
   const r = await execa('bpftool', ['map', 'dump', 'name', name, '-j'], { reject: false });
@@ -116,6 +146,7 @@ export async function collect(ctx: CollectContext<TracerSettings>): Promise<void
   const stdout: string[] = [];
   const stderr: string[] = [];
   let ran = false;
+  const before = Math.max(0, ...(await progIds()).map((p) => p.id));
   try {
     const [result] = await runSession([variant], {
       root: ctx.dir,
@@ -130,6 +161,7 @@ export async function collect(ctx: CollectContext<TracerSettings>): Promise<void
         ran = true;
         ctx.emit('workload', run);
         ctx.emit('map', { left: s.countMap ? await countEntries(s.countMap) : -1 });
+        ctx.emit('programs', await programsSince(before));
         return run;
       },
     });

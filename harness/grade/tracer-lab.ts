@@ -137,6 +137,10 @@ export function judgeTracer(config: TracerLabConfig, e: Partial<TracerLabEvidenc
     if (rejected) return { rejected };
     throw new StudentFailure(e.tracer.reason ?? 'did not attach', e.tracer.stderr.slice(0, 3));
   }
+  const foreign = (e.programs ?? []).filter((p) => p.foreign.length > 0);
+  if (foreign.length) {
+    throw new StudentFailure(`its BPF program ${foreign[0]!.name || '(unnamed)'} calls ${foreign[0]!.foreign.join(', ')}, which reaches outside the tracer and which no execsnoop needs: not graded`);
+  }
   const text = e.tracer.stdout.join('\n') + '\n';
   const run = e.workload!;
   const views = Object.fromEntries(Object.entries(config.views).map(([id, view]) => [id, viewTally(run, text, config, view)]));

@@ -51,6 +51,13 @@ export function judge(e: Partial<CounterEvidence>, cutShort?: string): Report {
   const visible = c.procs.filter((p) => p.kind === 'single' || p.kind === 'chain-4');
   const varied = c.procs.filter((p) => p.kind !== 'single' && p.kind !== 'chain-4');
   const exact = (p: (typeof c.procs)[number]) => ({ name: name(p.kind, p.execs), ok: p.counted === p.execs, detail: `counted ${p.counted} of its ${p.execs}` });
+  // one subcase per kind of process, however many of it this run made: the same submission scores the same
+  const kinds = (list: typeof c.procs) =>
+    [...new Set(list.map((p) => p.kind))].map((kind) => {
+      const of = list.filter((p) => p.kind === kind || (kind === 'storm-child' && p.kind === 'storm-launcher'));
+      const wrong = of.find((p) => p.counted !== p.execs);
+      return { name: of.length > 1 ? `${name(kind, of[0]!.execs)} (${of.length} of them)` : name(kind, of[0]!.execs), ok: !wrong, ...(wrong ? { detail: exact(wrong).detail } : {}) };
+    });
   return {
     ...(insns ? { insns } : {}),
     total: tally([
@@ -58,7 +65,7 @@ export function judge(e: Partial<CounterEvidence>, cutShort?: string): Report {
       { name: 'the total counts execs, not more', ok: c.totalDelta <= made + 50, detail: `it grew by ${c.totalDelta} for ${made} execs` },
     ]),
     perProcess: tally(visible.map(exact)),
-    varied: tally(varied.map(exact)),
+    varied: tally(kinds(varied.filter((p) => p.kind !== 'storm-launcher'))),
     quiet: tally([{ name: 'no entry for the grader, which did not exec while counting', ok: c.agent === 0, detail: 'it has one' }]),
   };
 }

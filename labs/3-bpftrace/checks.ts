@@ -6,7 +6,9 @@ import type { Lab } from '../../harness/grade/lab.js';
 import { attaches, defineTracerLab, fromView, type TracerReport, type TracerLabConfig } from '../../harness/grade/tracer-lab.js';
 import { BPFTRACE, COURSE_BPFTRACE, readyOf } from '../tracer.js';
 
-const CASES = ['plain', 'three-args', 'arg-with-spaces', 'failed-enoent', 'from-thread'];
+const VISIBLE = ['plain', 'three-args', 'arg-with-spaces', 'failed-enoent', 'from-thread'];
+// hidden: a parent that is itself a non-main thread (its pid is a thread id, the parent pid its tgid)
+const CASES = [...VISIBLE, 'fork-from-thread'];
 
 const config: TracerLabConfig = {
   // as the project's variant runs it: 128-byte arguments, and the BTF named for bpftrace 0.17 on 5.10
@@ -17,9 +19,10 @@ const config: TracerLabConfig = {
   expect: COURSE_BPFTRACE,
   cases: CASES,
   views: {
-    events: { expect: { ppid: false, ret: false } },
-    ppid: { expect: { ppid: true, ret: false } },
-    ret: { expect: { ppid: false, ret: true } },
+    events: { expect: { ppid: false, ret: false }, cases: VISIBLE },
+    ppid: { expect: { ppid: true, ret: false }, cases: VISIBLE },
+    ret: { expect: { ppid: false, ret: true }, cases: VISIBLE },
+    'ppid-thread': { expect: { ppid: true, ret: false }, cases: ['fork-from-thread'] },
   },
 };
 
@@ -27,14 +30,15 @@ export const lab: Lab<TracerReport> = defineTracerLab(config, {
   id: '3-bpftrace',
   title: 'bpftrace: execsnoop with the parent pid and the return value',
   files: ['execsnoop.bt'],
-  version: 1,
+  version: 2,
   timeLimitS: 240,
   commandTimeoutS: 150,
   memoryMb: 1024,
   checks: [
     { id: 'attaches', name: 'bpftrace runs the script and it attaches', points: 1, grade: (r) => attaches(r, 1) },
     { id: 'events', name: 'every exec is printed: pid, comm, arguments (threads and failed execs too)', points: 3, grade: fromView('events', 3, 'every exec seen, fields right') },
-    { id: 'ppid', name: 'exit prints the parent pid', points: 3, grade: fromView('ppid', 3, 'the parent pid of every exec') },
+    { id: 'ppid', name: 'exit prints the parent pid', points: 2, grade: fromView('ppid', 2, 'the parent pid of every exec') },
+    { id: 'ppid-thread', name: 'the parent pid when the parent is a thread', points: 1, hidden: true, grade: fromView('ppid-thread', 1, 'the parent process, not its thread') },
     { id: 'ret', name: "exit prints execve's return value", points: 3, grade: fromView('ret', 3, 'the return value of every exec, failures included') },
   ],
 });

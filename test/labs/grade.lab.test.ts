@@ -1,12 +1,14 @@
 // ./lab grade end to end, in VMs (Debian 6.1 under QEMU; labs 3 and 5 on the host): every lab's reference solution scores full marks
 // and its starter less; lab 2's fixtures each get their row with the right reason (graded once, for every
-// lab: the failures are the grader's, not a lab's); the host is unchanged afterwards; grading the same
+// lab: the failures are the grader's, not a lab's), and each attack on the grader earns what its program
+// earns; the host and the class folder are unchanged afterwards; grading the same
 // folder twice gives the same CSV (lab 1, on the host: seconds). One `./lab grade --jobs 2` per lab.
 // Cost (measured here, TCG, two VMs at once): see the README's timing table.
 
 import t from 'tap';
 import { execa } from 'execa';
-import { appendFile, cp, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { appendFile, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -35,10 +37,21 @@ async function hostState(): Promise<Record<string, string[]>> {
     progs: await names('prog'),
     maps: await names('map'),
     pins: existsSync('/sys/fs/bpf') ? (await readdir('/sys/fs/bpf')).filter((n) => n.startsWith('labfix')) : [],
-    mounts: (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((l) => /lab-hidden|ebpf-lab-grade/.test(l)),
-    scratch: (await readdir(tmpdir())).filter((n) => n.startsWith('ebpf-lab-grade-')),
+    mounts: (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((l) => /ebpf-lab-(grade|kit)|jail-/.test(l)),
+    scratch: [...(await readdir(tmpdir())), ...(await readdir('/run'))].filter((n) => /^ebpf-lab-(grade|kit)-/.test(n)),
     files: ['/etc/ebpf-lab-fixture-owned', '/tmp/ebpf-lab-fixture-owned', '/ebpf-lab-fixture-owned', path.join(homedir(), 'ebpf-lab-fixture-owned')].filter((f) => existsSync(f)),
   };
+}
+
+/** Every file under `dir` with its SHA-256: a folder's state, to compare before and after. */
+async function hashTree(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!e.isFile()) continue;
+    const file = path.join(e.parentPath, e.name);
+    out[path.relative(dir, file)] = createHash('sha256').update(await readFile(file)).digest('hex');
+  }
+  return out;
 }
 
 /** Processes whose command line names `dir` (a submission's code still running, a VM still up). */
@@ -58,12 +71,13 @@ t.test('lab 2: the reference, the starter and every fixture get their row with t
   await mkdir(path.join(cls, 'starter'));
   await cp(path.join(projectRoot, 'labs', '2-counter', 'starter', 'counter.ts'), path.join(cls, 'starter', 'counter.ts'));
   await mkdir(path.join(cls, 'empty'));
+  const classBefore = await hashTree(cls);
 
   const csv = path.join(work, 'grades.csv');
   const gs = path.join(work, 'gradescope');
   const r = await execa(lab, ['grade', '2-counter', cls, '--jobs', '2', '--csv', csv, '--gradescope', gs, '--similar'], { reject: false, timeout: 10 * 60_000 });
   t.equal(r.exitCode, 0, `exit code (stderr tail: ${String(r.stderr).slice(-3000)})`);
-  t.match(String(r.stderr), /\[11\/11\] /, 'progress: done / total');
+  t.match(String(r.stderr), /\[16\/16\] /, 'progress: done / total');
   const rows = parseCsv(await readFile(csv, 'utf8'));
   const row = (student: string, check: string) => rows.find((x) => x.student === student && x.check === check)!;
   const totalOf = (student: string) => Number(row(student, 'TOTAL').points);
@@ -77,24 +91,42 @@ t.test('lab 2: the reference, the starter and every fixture get their row with t
     hang: /did not finish within 45 s, stopped/,
     'fork-bomb': /forked without end/,
     flood: /^output flood: more than 256 KiB/,
-    'crash-guest': /^the guest kernel broke( \(\w[\w ]*\))?: .*(sysrq|Kernel panic)/,
   };
   for (const [student, reason] of Object.entries(expect)) {
     t.equal(totalOf(student), 0, `${student} scores 0`);
     t.match(row(student, 'loads').feedback, reason, `${student}: ${row(student, 'loads').feedback}`);
   }
-  // these two are otherwise correct: what they try outside does not reach the host, and costs nothing
-  t.equal(totalOf('writes-outside'), 10, 'writes outside its folder: graded as it counts');
-  t.equal(totalOf('pin-and-leave'), 10, 'pins and leaves a program attached: graded as it counts');
+  // What each attack earns is what its program earns; what it tries outside reaches nothing and costs nothing.
+  const earns: Record<string, number> = {
+    'writes-outside': 10, // writes outside its folder
+    'pin-and-leave': 10, // pins a map, leaves a program attached and a process holding it
+    'tries-sysrq': 10, // writes 'c' to /proc/sysrq-trigger
+    unmounts: 10, // unmounts every mount it sees, overwrites every other counter.ts it finds
+    // counts nothing (loads: 2; the total not more than the execs: 1; no stray entry: 1) and forges the grader's
+    // evidence into every stdout it can open, into its own after the grader's, then kills every process it sees
+    'forge-evidence': 4,
+    'reads-solution': 4, // counts right only if it finds the reference solution in the guest: it does not
+    // right for every process that execs from its main thread; the hidden check's thread exec and storm
+    // children (execs from threads) are counted under the thread's id: 1 of its 3 kinds right
+    'thread-keyed': 2 + 2 + 3 + 0.67 + 1,
+    // stops at 4 execs per process: the hidden check's process that execs 9-16 times is wrong, 2 of 3 kinds right
+    'capped-at-4': 2 + 2 + 3 + 1.33 + 1,
+  };
+  for (const [student, points] of Object.entries(earns)) t.equal(totalOf(student), points, `${student} earns ${points}: ${JSON.stringify(rows.filter((x) => x.student === student).map((x) => [x.check, x.points, x.feedback]))}`);
+  t.match(row('thread-keyed', 'varied').feedback, /^1 of 3 right; first wrong: a process whose second thread exec'd \(2 execs\): counted 1 of its 2/);
+  t.match(row('capped-at-4', 'varied').feedback, /^2 of 3 right; first wrong: a process that exec'd \d+ times: counted 4 of its \d+/);
   t.equal(row('ref', 'quiet').hidden, 'yes');
-  t.match(String(r.stdout), /^  pin-and-leave, ref, writes-outside: the same \d+ instructions$/m, `--similar finds the three copies of the reference: ${r.stdout}`);
+  t.equal(row('ref', 'varied').hidden, 'yes');
+  t.match(String(r.stdout), /^  pin-and-leave, ref, tries-sysrq, unmounts, writes-outside: the same \d+ instructions$/m, `--similar finds the copies of the reference: ${r.stdout}`);
+  t.match(String(r.stdout), /^  forge-evidence, reads-solution: the same 2 instructions$/m);
+  t.same(await hashTree(cls), classBefore, 'every folder of the class is as it was (the attacks wrote into none)');
 
   const results = JSON.parse(await readFile(path.join(gs, 'ref', 'results.json'), 'utf8'));
   t.equal(results.score, 10);
-  t.same(results.tests.map((x: { visibility: string }) => x.visibility), ['visible', 'visible', 'visible', 'hidden']);
+  t.same(results.tests.map((x: { visibility: string }) => x.visibility), ['visible', 'visible', 'visible', 'hidden', 'hidden']);
   const manifest = JSON.parse(await readFile(`${csv.replace(/\.csv$/, '')}.manifest.json`, 'utf8'));
-  t.match(manifest, { lab: '2-counter', checksVersion: 1, target: { kind: 'qemu', kernel: '6.1' } });
-  t.equal(manifest.submissions.length, 11);
+  t.match(manifest, { lab: '2-counter', checksVersion: 2, target: { kind: 'qemu', kernel: '6.1' } });
+  t.equal(manifest.submissions.length, 16);
   t.ok(manifest.submissions.every((s: { sha256: string }) => /^[0-9a-f]{64}$/.test(s.sha256)));
 
   t.same(await hostState(), before, 'no BPF object, pin, mount, scratch folder or file outside the output is left on the host');
@@ -160,14 +192,32 @@ t.test('lab 1: the reference scores full marks and the starter less in VMs; on t
  * execs are in flight) are graded in VMs. Labs 3 (bpftrace) and 5 (the driver's paths of lab 4) are graded on
  * the host (`--target host`): ~20 s each instead of 83 and 92 s in VMs.
  */
-const TRACER_LABS: { id: string; files: string[]; max: number; host?: boolean; starter: Record<string, RegExp> }[] = [
+/** A submission made from the reference by one edit, and what the grader must give it. */
+interface Edited {
+  file: string;
+  from: string;
+  to: string;
+  total: number;
+  feedback: Record<string, RegExp>;
+}
+
+const TRACER_LABS: { id: string; files: string[]; max: number; host?: boolean; starter: Record<string, RegExp>; edited?: Record<string, Edited> }[] = [
   { id: '3-bpftrace', files: ['execsnoop.bt'], max: 10, host: true, starter: { ppid: /^0 of \d+ right; first wrong: .*ppid NaN/, ret: /^0 of \d+ right; first wrong: .*ret NaN/ } },
-  { id: '4-ppid', files: ['execsnoop.bpf.c', 'execsnoop.c', 'execsnoop.h'], max: 10, starter: { ppid: /^0 of 4 right; first wrong: .*ppid undefined ≠ \d+/ } },
+  {
+    id: '4-ppid',
+    files: ['execsnoop.bpf.c', 'execsnoop.c', 'execsnoop.h'],
+    max: 10,
+    starter: { ppid: /^0 of 4 right; first wrong: .*ppid undefined ≠ \d+/ },
+    // the parent's thread id for its pid: right wherever the parent is single-threaded, which every visible case is
+    edited: {
+      'tid-for-pid': { file: 'execsnoop.bpf.c', from: 'BPF_CORE_READ(task, real_parent, tgid)', to: 'BPF_CORE_READ(task, real_parent, pid)', total: 9, feedback: { 'ppid-thread': /^1 of 2 right; first wrong: fork-from-thread: ppid (\d+) ≠ (?!\1)\d+/ } },
+    },
+  },
   { id: '5-long-args', files: ['execsnoop.bpf.c', 'execsnoop.c', 'execsnoop.h'], max: 10, host: true, starter: { more: /^0 of 1 right; first wrong: many-args: /, longer: /^0 of 1 right; first wrong: long-arg: / } },
   { id: '6-find-the-bug', files: ['execsnoop.bpf.c', 'execsnoop.c', 'execsnoop.h'], max: 10, starter: { thread: /^0 of 1 right; first wrong: from-thread: /, storm: /first wrong: thread-storm: 600 of 600 execs: no event for pid/, 'no-leak': /^\d+ entries left in execs after the workload/ } },
 ];
 
-for (const { id, files, max, host, starter } of TRACER_LABS) {
+for (const { id, files, max, host, starter, edited } of TRACER_LABS) {
   t.test(`lab ${id}: the reference scores full marks, the starter less with feedback that says what is missing, ${host ? 'on the host' : 'in VMs'}`, async (t) => {
     const before = await hostState();
     const work = await mkdtemp(path.join(tmpdir(), 'grade-lab-test-'));
@@ -176,6 +226,12 @@ for (const { id, files, max, host, starter } of TRACER_LABS) {
     for (const [student, from] of [['ref', 'solution'], ['starter', 'starter']]) {
       await mkdir(path.join(cls, student), { recursive: true });
       for (const f of files) await cp(path.join(projectRoot, 'labs', id, from, f), path.join(cls, student, f));
+    }
+    for (const [student, e] of Object.entries(edited ?? {})) {
+      await cp(path.join(cls, 'ref'), path.join(cls, student), { recursive: true });
+      const text = await readFile(path.join(cls, student, e.file), 'utf8');
+      t.ok(text.includes(e.from), `${student}: the reference holds "${e.from}"`);
+      await writeFile(path.join(cls, student, e.file), text.replace(e.from, e.to));
     }
     const csv = path.join(work, 'grades.csv');
     const r = await execa(lab, ['grade', id, cls, '--jobs', '2', '--csv', csv, ...(host ? ['--target', 'host'] : [])], { reject: false, timeout: 8 * 60_000 });
@@ -187,6 +243,10 @@ for (const { id, files, max, host, starter } of TRACER_LABS) {
     for (const [check, reason] of Object.entries(starter)) {
       t.ok(Number(row('starter', check).points) < Number(row('starter', check).max), `starter: ${check} scores less than its ${row('starter', check).max}`);
       t.match(row('starter', check).feedback, reason, `starter: ${check}: ${row('starter', check).feedback}`);
+    }
+    for (const [student, e] of Object.entries(edited ?? {})) {
+      t.equal(Number(row(student, 'TOTAL').points), e.total, `${student}: ${JSON.stringify(rows.filter((x) => x.student === student).map((x) => [x.check, x.points, x.feedback]))}`);
+      for (const [check, reason] of Object.entries(e.feedback)) t.match(row(student, check).feedback, reason, `${student}: ${check}`);
     }
     t.same(await hostState(), before, 'no BPF object, pin, mount, scratch folder or file is left on the host');
     t.same(await processesNaming(cls), [], 'no process of the grading is left');

@@ -93,6 +93,11 @@ t.test('the judge: a failed build and a tracer that did not attach cost every ch
   t.same(judgeTracer(config, { build: { ok: true }, workload: run, map: { left: 0 }, tracer: { attached: true, stdout: right, stderr: [] } }, ctx), { views: { ppid: { right: 2, total: 2 } }, leftInMap: 0 });
   t.same(judgeTracer(config, { build: { ok: true }, workload: run }, { ...ctx, cutShort: 'the guest stopped' }), { trouble: 'the guest stopped', views: {} }, 'the workload ran, then the guest died');
   t.throws(() => judgeTracer(config, {}, { ...ctx, cutShort: 'did not finish within 240 s' }), /did not finish within 240 s/);
+  t.throws(
+    () => judgeTracer(config, { build: { ok: true }, workload: run, programs: [{ name: 'handle_exec', type: 'tracepoint', foreign: [] }, { name: 'sneaky', type: 'tracepoint', foreign: ['bpf_probe_write_user'] }], tracer: { attached: true, stdout: right, stderr: [] } }, ctx),
+    /its BPF program sneaky calls bpf_probe_write_user, which reaches outside the tracer/,
+    'a program writing into other processes is not graded',
+  );
   const caps = { ...config, capsFrom: 'execsnoop.h' };
   t.throws(() => judgeTracer(caps, { build: { ok: true } }, ctx), /execsnoop\.h: no #define MAX_ARGS/, 'caps are read from the submission on the host');
 });
