@@ -1,4 +1,4 @@
-// ./lab grade end to end, in VMs (Debian 6.1 under QEMU; labs 3 and 5 on the host): every lab's reference solution scores full marks
+// ./lab grade end to end, in VMs (Debian 6.1 under QEMU; lab 5 on the host): every lab's reference solution scores full marks
 // and its starter less; lab 2's fixtures each get their row with the right reason (graded once, for every
 // lab: the failures are the grader's, not a lab's), and each attack on the grader earns what its program
 // earns; the host and the class folder are unchanged afterwards; grading the same
@@ -187,10 +187,10 @@ t.test('lab 1: the reference scores full marks and the starter less in VMs; on t
 });
 
 /**
- * The tracer labs: one reference and one starter each, in one `./lab grade --jobs 2`. Labs 4 and 6 (C, built in
- * the guest; lab 6 counts the map entries left, which only a quiet machine leaves at 0: on this host other
- * execs are in flight) are graded in VMs. Labs 3 (bpftrace) and 5 (the driver's paths of lab 4) are graded on
- * the host (`--target host`): ~20 s each instead of 83 and 92 s in VMs.
+ * The tracer labs: one reference and one starter each, in one `./lab grade --jobs 2`. Labs 3 (bpftrace in the
+ * jail), 4 and 6 (C, built in the guest; lab 6 counts the map entries left, which only a quiet machine leaves
+ * at 0: on this host other execs are in flight) are graded in VMs. Lab 5 (the collector's paths of lab 4) is
+ * graded on the host (`--target host`): seconds instead of a minute and a half.
  */
 /** A submission made from the reference by one edit, and what the grader must give it. */
 interface Edited {
@@ -202,7 +202,7 @@ interface Edited {
 }
 
 const TRACER_LABS: { id: string; files: string[]; max: number; host?: boolean; starter: Record<string, RegExp>; edited?: Record<string, Edited> }[] = [
-  { id: '3-bpftrace', files: ['execsnoop.bt'], max: 10, host: true, starter: { ppid: /^0 of \d+ right; first wrong: .*ppid NaN/, ret: /^0 of \d+ right; first wrong: .*ret NaN/ } },
+  { id: '3-bpftrace', files: ['execsnoop.bt'], max: 10, starter: { ppid: /^0 of \d+ right; first wrong: .*ppid NaN/, ret: /^0 of \d+ right; first wrong: .*ret NaN/ } },
   {
     id: '4-ppid',
     files: ['execsnoop.bpf.c', 'execsnoop.c', 'execsnoop.h'],
