@@ -50,10 +50,10 @@ t.test('the box builds once and is then taken from the cache', async (t) => {
   t.notMatch(second.stderr, /building the box/);
 });
 
-// The counter's variants: each of the four tools (BCC's needs the box's kernel headers) and a kprobe, at the price of
-// one BCC compile in the guest (~20 s under TCG). Every variant on 6.1 runs in matrix.vm.test.ts's QEMU guest; what
+// The counter's variants: each of the five tools (BCC's needs the box's kernel headers) and the two kprobe forms, at
+// the price of one BCC compile in the guest (~20 s under TCG). Every variant on 6.1 runs in matrix.vm.test.ts's QEMU guest; what
 // this test adds is the Vagrant target itself: the box, its boot, our tree synced in, the report streamed back.
-t.test('compare --target vagrant runs the counter four ways in the Vagrant VM, and every one passes, as in the 6.1 QEMU guest', async (t) => {
+t.test('compare --target vagrant runs the counter five ways in the Vagrant VM, and every one passes, as in the 6.1 QEMU guest', async (t) => {
   const tmp = await mkdtemp(path.join(tmpdir(), 'vagrant-vm-test-'));
   t.teardown(() => rm(tmp, { recursive: true, force: true }));
   const json = path.join(tmp, 'r.json');
