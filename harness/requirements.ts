@@ -42,6 +42,18 @@ async function checkRequirement(r: Requirement, v: Variant): Promise<Unmet | und
       return { kind: 'build-failed', reason: `${path.relative(process.cwd(), binary)} is missing: run ./lab setup (make -C bpf)` };
     }
   }
+  if (r === 'build:go') {
+    // a static binary: it runs without Go, but building it needs Go and Debian's cilium/ebpf
+    const binary = path.resolve(projectRoot, v.command[0]);
+    try {
+      await access(binary);
+      return undefined;
+    } catch {
+      const go = await tool('cilium-go');
+      if (!go.installed) return { kind: 'tool-missing', reason: go.reason ?? `${go.name}: not installed — ${go.install}` };
+      return { kind: 'build-failed', reason: `${path.relative(process.cwd(), binary)} is missing: run ./lab setup (make -C bpf)` };
+    }
+  }
   return { kind: 'tool-missing', reason: `unknown requirement ${r}`, fail: true };
 }
 

@@ -1,6 +1,6 @@
 // Installation and build: everything `./lab compare` and `./lab test` need, done once and skipped
 // when already in place. Debian and npm packages are installed by the ./lab script itself (it must
-// run before node_modules exists); this module builds the libbpf variants, fetches the VM kernels,
+// run before node_modules exists); this module builds the libbpf and Go variants, fetches the VM kernels,
 // and reports what it did.
 
 import { execa } from 'execa';
@@ -9,7 +9,7 @@ import { EnvironmentError } from '../lib/errors.js';
 import { projectRoot } from './paths.js';
 
 export interface SetupNeeds {
-  /** Build the libbpf variants (make -C bpf). */
+  /** Build the libbpf and Go variants (make -C bpf). */
   build?: boolean;
   /** Debian kernels to fetch (with headers) for the VM target: '6.1', … */
   kernels?: string[];
@@ -21,7 +21,7 @@ export interface SetupNeeds {
 export async function buildBpf(log: (line: string) => void): Promise<boolean> {
   const q = await execa('make', ['-C', 'bpf', '-q'], { cwd: projectRoot, reject: false });
   if (q.exitCode === 0) return false; // up to date
-  log('building the libbpf variants (make -C bpf)');
+  log('building the libbpf and Go variants (make -C bpf)');
   const r = await execa('make', ['-C', 'bpf'], { cwd: projectRoot, reject: false, all: true });
   if (r.exitCode !== 0) {
     const tail = String(r.all ?? '').split('\n').slice(-15).join('\n');

@@ -13,7 +13,8 @@ export type ToolName =
   | 'libbpf'
   | 'upstream-bcc'
   | 'upstream-bpftrace'
-  | 'upstream-libbpf-tools';
+  | 'upstream-libbpf-tools'
+  | 'cilium-go';
 
 export interface ToolInfo {
   name: ToolName;
@@ -72,6 +73,9 @@ function packagedScript(path: string, pkg: string): ToolSpec['detect'] {
     return { path, version: r.exitCode === 0 && r.stdout.trim() ? r.stdout.trim() : 'unknown' };
   };
 }
+
+/** Where golang-github-cilium-ebpf-dev and golang-golang-x-sys-dev put their sources (bpf/go.mod replaces onto them). */
+export const GOCODE = '/usr/share/gocode/src';
 
 export const TOOLS: Record<ToolName, ToolSpec> = {
   bpftrace: {
@@ -138,6 +142,23 @@ export const TOOLS: Record<ToolName, ToolSpec> = {
     title: "libbpf-tools' execsnoop",
     install: 'apt-get install libbpf-tools',
     detect: packagedScript('/usr/sbin/execsnoop', 'libbpf-tools'),
+  },
+  // What builds the cilium-go variants (the binaries themselves are static and need nothing): Go, and cilium/ebpf
+  // with golang.org/x/sys as Debian packages them, since no module proxy is reachable. Versioned "go 1.19.8,
+  // cilium/ebpf 0.9.1-1".
+  'cilium-go': {
+    title: 'Go with cilium/ebpf (Debian packages)',
+    install: 'apt-get install golang-go golang-github-cilium-ebpf-dev golang-golang-x-sys-dev',
+    detect: async (p) => {
+      const go = await versionedCommand('go', ['version'], /go version go(\S+)/)(p);
+      if ('missing' in go) return go;
+      for (const mod of ['github.com/cilium/ebpf', 'golang.org/x/sys']) {
+        if (!(await p.exists(`${GOCODE}/${mod}/go.mod`))) return { missing: `${GOCODE}/${mod}/go.mod does not exist` };
+      }
+      const r = await p.run('dpkg-query', ['-W', '-f=${Version}', 'golang-github-cilium-ebpf-dev']);
+      const cilium = r.exitCode === 0 && r.stdout.trim() ? r.stdout.trim() : 'unknown';
+      return { path: go.path, version: `go ${go.version}, cilium/ebpf ${cilium}` };
+    },
   },
 };
 

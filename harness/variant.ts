@@ -14,7 +14,8 @@ export type Requirement =
   | 'tool:upstream-bcc'
   | 'tool:upstream-bpftrace'
   | 'tool:upstream-libbpf-tools'
-  | 'build:libbpf';
+  | 'build:libbpf'
+  | 'build:go';
 
 /**
  * A machine-wide resource only one variant may use at a time: the trace pipe is one buffer with one reader
@@ -51,7 +52,8 @@ export interface Variant<Expect = unknown> {
 /** How long attaching takes at most on an unloaded machine; the harness scales it for TCG guests. */
 // bpftrace compiles its script with LLVM at start: execsnoop.bt took 60–100 s in TCG guests starting with
 // 14 other tracers (7.2 once exceeded 100 s); ts: Node reading the kernel's BTF (0.3 s here)
-export const ATTACH_MS = { libbpf: 5_000, bpftrace: 20_000, bcc: 30_000, ts: 10_000 };
+// cilium-go: the Go runtime starts in milliseconds, then parses the kernel's BTF in Go (~0.3 s here)
+export const ATTACH_MS = { libbpf: 5_000, bpftrace: 20_000, bcc: 30_000, ts: 10_000, go: 10_000 };
 
 /** Facts about the kernel under test that some expectations depend on, probed once per run. */
 export interface KernelFacts {

@@ -98,6 +98,37 @@ export const VARIANTS: (Variant<CounterExpectations> & { parser: CounterParserNa
   },
   {
     example: 'counter',
+    tool: 'cilium-go',
+    description:
+      "cilium/ebpf in Go, the course's hello world: bpf2go's bpfObjects, the course's array (BTF-defined) and a per-pid " +
+      'hash, on the sys_enter_execve tracepoint (the kprobe needs CONFIG_KPROBES); a static binary, no libbpf',
+    sources: ['bpf/counter/counter_cilium.bpf.c', 'bpf/counter/counter_cilium.go', 'bpf/go.mod', 'bpf/Makefile'],
+    requires: ['root', 'tracefs', 'build:go'],
+    command: ['build/bpf/counter-cilium-go'],
+    ready: COUNTER_READY,
+    parser: 'counter-table',
+    attachTimeoutMs: ATTACH_MS.go,
+    expect: COURSE_COUNTER,
+  },
+  {
+    example: 'counter',
+    tool: 'cilium-go-kprobe',
+    description:
+      'the course\'s own form: link.Kprobe("sys_execve"), which finds no such function since 4.17 and retries with ' +
+      'the platform prefix, __x64_sys_execve',
+    sources: ['bpf/counter/counter_cilium.bpf.c', 'bpf/counter/counter_cilium.go', 'bpf/go.mod', 'bpf/Makefile'],
+    requires: ['root', 'kprobes', 'build:go'],
+    command: ['build/bpf/counter-cilium-go', '--kprobe'],
+    ready: COUNTER_READY,
+    parser: 'counter-table',
+    attachTimeoutMs: ATTACH_MS.go,
+    expect: {
+      ...COURSE_COUNTER,
+      why: { execveat: 'execveat enters the kernel through __x64_sys_execveat and the 32-bit entry through __ia32_sys_execve, other functions than the one probed' },
+    },
+  },
+  {
+    example: 'counter',
     tool: 'ts',
     description: 'raw instructions: array total and per-pid hash, lock xadd, on sys_enter_execve',
     sources: ['bpf/counter/counter.ts', 'bpf/ts/'],

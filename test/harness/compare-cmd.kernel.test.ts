@@ -29,7 +29,7 @@ t.test('compare --target host passes every variant this kernel can run and skips
   t.equal(report.schema, 1);
   t.match(report.target, { kind: 'host', accel: 'none', btf: true });
   const status = Object.fromEntries(report.variants.map((v) => [v.name, v.status]));
-  for (const name of ['execsnoop/bpftrace', 'execsnoop/libbpf', 'execsnoop/ts', 'counter/bpftrace', 'counter/libbpf', 'counter/ts']) {
+  for (const name of ['execsnoop/bpftrace', 'execsnoop/libbpf', 'execsnoop/cilium-go', 'execsnoop/ts', 'counter/bpftrace', 'counter/libbpf', 'counter/cilium-go', 'counter/ts']) {
     t.equal(status[name], 'pass', name);
   }
   // BCC compiles against the running kernel's headers: where there are none, it is a skip that says so
@@ -37,6 +37,12 @@ t.test('compare --target host passes every variant this kernel can run and skips
     for (const name of ['execsnoop/bcc', 'counter/bcc']) {
       const v = report.variants.find((x) => x.name === name)!;
       t.match(v, { status: 'skip', skipKind: 'no-kernel-headers', reason: /no kernel headers for .* — install linux-headers-/ }, name);
+    }
+  }
+  // the kprobe forms need CONFIG_KPROBES: where it is missing (this development machine) they skip and say so
+  if (probeFeature('kprobes').status === 'unsupported') {
+    for (const name of ['counter/libbpf-kprobe', 'counter/cilium-go-kprobe']) {
+      t.match(report.variants.find((x) => x.name === name), { status: 'skip', skipKind: 'no-kprobes', reason: /CONFIG_KPROBES/ }, name);
     }
   }
   for (const v of report.variants.filter((x) => x.status === 'pass')) t.equal(v.matched, v.expected, `${v.name} matched every case`);

@@ -20,7 +20,7 @@ import { variantName } from '../../harness/variant.js';
 import type { WorkloadRun } from '../../harness/types.js';
 import { requireFeature, requireRoot } from '../lib/kernel.js';
 
-const OURS = ['bpftrace', 'bcc', 'libbpf', 'libbpf-static', 'ts'];
+const OURS = ['bpftrace', 'bcc', 'libbpf', 'libbpf-static', 'cilium-go', 'cilium-go-kprobe', 'ts'];
 const asked = process.env.LAB_STORM_VARIANTS?.split(',');
 const variants = VARIANTS.filter((v) => (asked ? asked.includes(variantName(v)) : OURS.includes(v.tool)));
 

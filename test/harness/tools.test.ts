@@ -16,8 +16,8 @@ function machine(opts: { outputs?: Record<string, { exitCode?: number; stdout?: 
 }
 
 const debian = machine({
-  path: { bpftrace: '/usr/bin/bpftrace', clang: '/usr/bin/clang', bpftool: '/usr/sbin/bpftool', 'pkg-config': '/usr/bin/pkg-config' },
-  files: ['/usr/bin/python3', '/usr/sbin/execsnoop-bpfcc', '/usr/sbin/execsnoop.bt', '/usr/sbin/execsnoop'],
+  path: { bpftrace: '/usr/bin/bpftrace', clang: '/usr/bin/clang', bpftool: '/usr/sbin/bpftool', 'pkg-config': '/usr/bin/pkg-config', go: '/usr/bin/go' },
+  files: ['/usr/bin/python3', '/usr/sbin/execsnoop-bpfcc', '/usr/sbin/execsnoop.bt', '/usr/sbin/execsnoop', '/usr/share/gocode/src/github.com/cilium/ebpf/go.mod', '/usr/share/gocode/src/golang.org/x/sys/go.mod'],
   outputs: {
     '/usr/bin/bpftrace --version': { stdout: 'bpftrace v0.17.0\n' },
     '/usr/bin/clang --version': { stdout: 'Debian clang version 14.0.6\nTarget: x86_64-pc-linux-gnu\n' },
@@ -29,6 +29,8 @@ const debian = machine({
     'dpkg-query -W -f=${Version} bpfcc-tools': { stdout: '0.26.0+ds-1' },
     'dpkg-query -W -f=${Version} bpftrace': { stdout: '0.17.0-1' },
     'dpkg-query -W -f=${Version} libbpf-tools': { stdout: '0.26.0+ds-1' },
+    '/usr/bin/go version': { stdout: 'go version go1.19.8 linux/amd64\n' },
+    'dpkg-query -W -f=${Version} golang-github-cilium-ebpf-dev': { stdout: '0.9.1-1' },
   },
 });
 
@@ -46,6 +48,7 @@ t.test('each tool\'s version is read from its own output, or its package for ups
       'upstream-bcc': '0.26.0+ds-1',
       'upstream-bpftrace': '0.17.0-1',
       'upstream-libbpf-tools': '0.26.0+ds-1',
+      'cilium-go': 'go 1.19.8, cilium/ebpf 0.9.1-1',
     },
   );
   t.equal(found.bcc!.path, '/usr/lib/python3/dist-packages/bcc/__init__.py');
@@ -63,6 +66,18 @@ t.test('a missing tool says so and how to install it', async (t) => {
   });
   t.equal((await detectTool('upstream-bcc', bare)).reason, 'upstream-bcc: not installed (/usr/sbin/execsnoop-bpfcc does not exist) — apt-get install bpfcc-tools');
   t.equal((await detectTool('libbpf', bare)).reason, 'libbpf: not installed (pkg-config is not on PATH) — apt-get install libbpf-dev pkg-config');
+  t.equal(
+    (await detectTool('cilium-go', bare)).reason,
+    'cilium-go: not installed (go is not on PATH) — apt-get install golang-go golang-github-cilium-ebpf-dev golang-golang-x-sys-dev',
+  );
+});
+
+t.test('Go without Debian\'s cilium/ebpf sources is no Go front end: nothing to build against offline', async (t) => {
+  const goOnly = machine({ path: { go: '/usr/bin/go' }, outputs: { '/usr/bin/go version': { stdout: 'go version go1.19.8 linux/amd64\n' } } });
+  t.equal(
+    (await detectTool('cilium-go', goOnly)).reason,
+    'cilium-go: not installed (/usr/share/gocode/src/github.com/cilium/ebpf/go.mod does not exist) — apt-get install golang-go golang-github-cilium-ebpf-dev golang-golang-x-sys-dev',
+  );
 });
 
 t.test('a Python without the bcc module gives Python\'s own last words', async (t) => {

@@ -131,20 +131,30 @@ export const CHECKS: Record<string, Check> = {
   '3-hello-and-counting.ipynb': (t, s, where) => {
     t.match(s.stdout, /the trace pipe gave \d+ lines, 3 of them from those execs/, 'hello printed once per exec the notebook started');
     t.match(s.stdout, /counted 5 of the 5 execs this notebook started/, 'the raw counter counted exactly the execs started');
-    for (const v of ['counter/libbpf', 'counter/ts', 'counter/bpftrace']) t.equal(statusOf(s.html, v), 'PASS', `${v} passes against the workload`);
+    for (const v of ['counter/libbpf', 'counter/ts', 'counter/bpftrace', 'counter/cilium-go']) t.equal(statusOf(s.html, v), 'PASS', `${v} passes against the workload`);
     t.equal(statusOf(s.html, 'counter/bcc'), where.kind === 'vm' ? 'PASS' : 'SKIP', 'BCC runs where there are headers');
     t.equal(statusOf(s.html, 'counter/libbpf-kprobe'), where.kind === 'vm' ? 'PASS' : 'SKIP', 'the kprobe form runs where there are kprobes');
+    t.equal(statusOf(s.html, 'counter/cilium-go-kprobe'), where.kind === 'vm' ? 'PASS' : 'SKIP', "the course's own kprobe form, from Go, too");
+    t.match(s.html, /counter_cilium\.go/, "the course's Go beside its C");
+    t.match(s.html, /type bpfObjects struct \{[\s\S]*?bpfPrograms[\s\S]*?bpfMaps/, "bpf2go's bpfObjects");
+    t.match(s.html, /PerPid +\*ebpf\.Map +`ebpf:&quot;per_pid&quot;`/, 'a map as bpf2go names it, tagged with its C name');
+    t.match(s.html, /struct counter_bpf \{/, "libbpf's skeleton beside it");
+    t.match(s.stdout, /bpf2go: 3 structs \(bpfObjects = bpfPrograms \+ bpfMaps\), the object embedded: \/\/go:embed bpf_bpfel\.o/);
     noneFailed(t, s);
     t.match(s.stdout, /sys_execve +does not exist/);
     t.match(s.stdout, /__x64_sys_execve +exists/);
   },
   '4-execsnoop-four-ways.ipynb': (t, s, where) => {
-    for (const v of ['execsnoop/libbpf', 'execsnoop/libbpf-static', 'execsnoop/ts', 'execsnoop/bpftrace']) t.equal(statusOf(s.html, v), 'PASS', `${v} passes`);
+    for (const v of ['execsnoop/libbpf', 'execsnoop/libbpf-static', 'execsnoop/cilium-go', 'execsnoop/ts', 'execsnoop/bpftrace']) t.equal(statusOf(s.html, v), 'PASS', `${v} passes`);
     t.equal(statusOf(s.html, 'execsnoop/bcc'), where.kind === 'vm' ? 'PASS' : 'SKIP');
     noneFailed(t, s);
     t.match(s.stdout, /libbpf: CO-RE relocating \[\d+\] struct task_struct/, "libbpf's CO-RE log");
     t.match(s.stdout, /^task_struct\.real_parent +\d+ +BTF$/m, 'the offsets the ts tool reads from BTF');
     t.match(s.stdout, /execsnoop-static: [\d.]+ MB; shared libraries: none/);
+    t.match(s.stdout, /execsnoop-cilium-go: [\d.]+ MB; shared libraries: none/, 'the Go binary is static too');
+    t.match(s.stdout, /^type bpfEvent struct \{\n\tPid +uint32\n/m, "bpf2go's Go type for execsnoop.h's struct event");
+    t.match(s.stdout, /^\/\/go:embed bpf_bpfel\.o/m);
+    t.match(s.html, /execsnoop_cilium\.go/, 'the Go user side beside the C one');
   },
   '5-across-kernels.ipynb': (t, s) => {
     t.ok(s.png >= 1, `charts drawn as PNG (${s.png})`);

@@ -50,10 +50,10 @@ t.test('the box builds once and is then taken from the cache', async (t) => {
   t.notMatch(second.stderr, /building the box/);
 });
 
-// The counter's variants: each of the four tools (BCC's needs the box's kernel headers) and a kprobe, at the price of
-// one BCC compile in the guest (~20 s under TCG). Every variant on 6.1 runs in matrix.vm.test.ts's QEMU guest; what
+// The counter's variants: each of the five tools (BCC's needs the box's kernel headers) and the two kprobe forms, at
+// the price of one BCC compile in the guest (~20 s under TCG). Every variant on 6.1 runs in matrix.vm.test.ts's QEMU guest; what
 // this test adds is the Vagrant target itself: the box, its boot, our tree synced in, the report streamed back.
-t.test('compare --target vagrant runs the counter four ways in the Vagrant VM, and every one passes, as in the 6.1 QEMU guest', async (t) => {
+t.test('compare --target vagrant runs the counter five ways in the Vagrant VM, and every one passes, as in the 6.1 QEMU guest', async (t) => {
   const tmp = await mkdtemp(path.join(tmpdir(), 'vagrant-vm-test-'));
   t.teardown(() => rm(tmp, { recursive: true, force: true }));
   const json = path.join(tmp, 'r.json');
@@ -66,7 +66,7 @@ t.test('compare --target vagrant runs the counter four ways in the Vagrant VM, a
   t.match(report.target, { kind: 'vagrant', kernel: /^6\.1\.\d+-\d+-amd64$/, btf: true });
   t.ok(['tcg', 'kvm'].includes(report.target.accel), `accel ${report.target.accel}`);
   t.ok((report.target.bootMs ?? 0) > 0, `vagrant up took ${report.target.bootMs} ms`);
-  t.same(report.variants.map((v) => v.name).sort(), ['counter/bcc', 'counter/bpftrace', 'counter/libbpf', 'counter/libbpf-kprobe', 'counter/ts'], 'every tool ran, BCC too (the box has the kernel headers)');
+  t.same(report.variants.map((v) => v.name).sort(), ['counter/bcc', 'counter/bpftrace', 'counter/cilium-go', 'counter/cilium-go-kprobe', 'counter/libbpf', 'counter/libbpf-kprobe', 'counter/ts'], 'every tool ran, BCC too (the box has the kernel headers)');
   for (const v of report.variants) t.equal(v.status, 'pass', `${v.name}: ${v.reason ?? 'pass'}`);
   t.match(String(r.stdout), /target: vagrant 6\.1\.\d+-\d+-amd64/, 'the guest’s table streamed to our stdout');
   t.same(await leftovers(tmp, before), [], 'no namespace, daemon, VM or temporary directory left');

@@ -265,6 +265,20 @@ export const VARIANTS: ExecsnoopVariant[] = [
   },
   {
     example: 'execsnoop',
+    tool: 'cilium-go',
+    description:
+      "cilium/ebpf in Go: libbpf's execsnoop.bpf.c built by bpf2go (-target bpfel) with a ring buffer, read by " +
+      "ringbuf.Reader; CO-RE by cilium/ebpf from the kernel's BTF; a static binary, no libbpf",
+    sources: ['bpf/execsnoop/execsnoop.bpf.c', 'bpf/execsnoop/execsnoop_cilium.go', 'bpf/execsnoop/execsnoop.h', 'bpf/go.mod', 'bpf/Makefile'],
+    requires: ['root', 'tracefs', 'btf', 'build:go'],
+    command: ['build/bpf/execsnoop-cilium-go'],
+    ready: SYSCALL_TABLE_READY,
+    parser: 'execsnoop-table-syscall',
+    attachTimeoutMs: ATTACH_MS.go,
+    expect: DOORS_EXECSNOOP,
+  },
+  {
+    example: 'execsnoop',
     tool: 'ts',
     description: 'raw struct bpf_insn from the TypeScript builder, loaded with bpf() through koffi; ring buffer',
     sources: ['bpf/execsnoop/execsnoop.ts', 'bpf/execsnoop/format.ts', 'bpf/ts/'],

@@ -41,3 +41,10 @@ t.test('the bpftrace version reads MAX_ARGS entries and shows ARGSIZE bytes (BPF
   const { VARIANTS } = await import('../../../harness/examples/execsnoop/variants.js');
   t.ok(VARIANTS.find((v) => v.tool === 'bpftrace')!.command.includes(`BPFTRACE_STRLEN=${ARGSIZE + 1}`));
 });
+
+t.test('the Go version spells the limits again (bpf2go turns struct event into Go, not the macros)', async (t) => {
+  const go = source('execsnoop_cilium.go');
+  t.equal(number(go, /^\tmaxArgs += (\d+)$/m, 'maxArgs'), MAX_ARGS);
+  t.equal(number(go, /^\targSize += (\d+)$/m, 'argSize'), ARGSIZE);
+  t.match(go, new RegExp(`^\\tunreadableMark += "${UNREADABLE_MARK}"$`, 'm'));
+});
