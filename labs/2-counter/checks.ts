@@ -35,7 +35,7 @@ const list = counterProgram().flat();
 process.stdout.write(${JSON.stringify(PROGRAM_LINE)} + JSON.stringify(list, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)) + '\\n');
 `;
 
-const name = (kind: string, execs: number) =>
+const procName = (kind: string, execs: number) =>
   ({ single: 'a process that exec\'d once', 'chain-4': 'the process that exec\'d 4 times', 'chain-many': `a process that exec'd ${execs} times`, thread: 'a process whose second thread exec\'d (2 execs)', 'storm-launcher': 'a process that forked children', 'storm-child': 'a short-lived child that exec\'d once, from a thread' })[kind] ?? kind;
 
 export function judge(e: Partial<CounterEvidence>, cutShort?: string): Report {
@@ -50,13 +50,13 @@ export function judge(e: Partial<CounterEvidence>, cutShort?: string): Report {
   const made = c.procs.reduce((n, p) => n + p.execs, 0);
   const visible = c.procs.filter((p) => p.kind === 'single' || p.kind === 'chain-4');
   const varied = c.procs.filter((p) => p.kind !== 'single' && p.kind !== 'chain-4');
-  const exact = (p: (typeof c.procs)[number]) => ({ name: name(p.kind, p.execs), ok: p.counted === p.execs, detail: `counted ${p.counted} of its ${p.execs}` });
+  const exact = (p: (typeof c.procs)[number]) => ({ name: procName(p.kind, p.execs), ok: p.counted === p.execs, detail: `counted ${p.counted} of its ${p.execs}` });
   // one subcase per kind of process, however many of it this run made: the same submission scores the same
   const kinds = (list: typeof c.procs) =>
     [...new Set(list.map((p) => p.kind))].map((kind) => {
       const of = list.filter((p) => p.kind === kind || (kind === 'storm-child' && p.kind === 'storm-launcher'));
       const wrong = of.find((p) => p.counted !== p.execs);
-      return { name: of.length > 1 ? `${name(kind, of[0]!.execs)} (${of.length} of them)` : name(kind, of[0]!.execs), ok: !wrong, ...(wrong ? { detail: exact(wrong).detail } : {}) };
+      return { name: of.length > 1 ? `${procName(kind, of[0]!.execs)} (${of.length} of them)` : procName(kind, of[0]!.execs), ok: !wrong, ...(wrong ? { detail: exact(wrong).detail } : {}) };
     });
   return {
     ...(insns ? { insns } : {}),
