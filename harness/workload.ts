@@ -267,6 +267,8 @@ export const OPTIONAL_CASES: Record<string, Case> = {
   'doors-storm': doorsStorm,
   // the parent is a non-main thread: its pid is a thread id, the parent pid is its tgid (lab 4's hidden case)
   'fork-from-thread': (ctx) => viaHelper('fork-from-thread', 'threadfork')(ctx),
+  // MANY_ARGS arguments of LONG_ARG_LEN bytes each, all different: both caps at once (lab 5's hidden case)
+  'many-long-args': withArgs('many-long-args', () => Array.from({ length: MANY_ARGS - 2 }, (_, i) => `${i + 2}:`.padEnd(LONG_ARG_LEN, String.fromCharCode(97 + (i % 26))))),
   // a failed exec from a non-main thread: what it left in a map must go too (lab 6's hidden case)
   'from-thread-failed': (ctx) => viaHelper('from-thread-failed', 'thread', `/nonexistent/${marker(ctx, 'from-thread-failed')}`)(ctx),
 };

@@ -1,4 +1,4 @@
-// ./lab grade end to end, in VMs (Debian 6.1 under QEMU; lab 5 on the host): every lab's reference solution scores full marks
+// ./lab grade end to end, in VMs (Debian 6.1 under QEMU): every lab's reference solution scores full marks
 // and its starter less; lab 2's fixtures each get their row with the right reason (graded once, for every
 // lab: the failures are the grader's, not a lab's), and each attack on the grader earns what its program
 // earns; the host and the class folder are unchanged afterwards; grading the same
@@ -187,10 +187,9 @@ t.test('lab 1: the reference scores full marks and the starter less in VMs; on t
 });
 
 /**
- * The tracer labs: one reference and one starter each, in one `./lab grade --jobs 2`. Labs 3 (bpftrace in the
- * jail), 4 and 6 (C, built in the guest; lab 6 counts the map entries left, which only a quiet machine leaves
- * at 0: on this host other execs are in flight) are graded in VMs. Lab 5 (the collector's paths of lab 4) is
- * graded on the host (`--target host`): seconds instead of a minute and a half.
+ * The tracer labs: one reference and one starter each, in one `./lab grade --jobs 2` in 6.1 VMs: lab 3 is
+ * bpftrace in the jail, labs 4–6 C built in the guest; lab 6 counts the map entries left, which only a quiet
+ * machine leaves at 0 (on this host other execs are in flight).
  */
 /** A submission made from the reference by one edit, and what the grader must give it. */
 interface Edited {
@@ -201,7 +200,7 @@ interface Edited {
   feedback: Record<string, RegExp>;
 }
 
-const TRACER_LABS: { id: string; files: string[]; max: number; host?: boolean; starter: Record<string, RegExp>; edited?: Record<string, Edited> }[] = [
+const TRACER_LABS: { id: string; files: string[]; max: number; starter: Record<string, RegExp>; edited?: Record<string, Edited> }[] = [
   { id: '3-bpftrace', files: ['execsnoop.bt'], max: 10, starter: { ppid: /^0 of \d+ right; first wrong: .*ppid NaN/, ret: /^0 of \d+ right; first wrong: .*ret NaN/ } },
   {
     id: '4-ppid',
@@ -213,12 +212,12 @@ const TRACER_LABS: { id: string; files: string[]; max: number; host?: boolean; s
       'tid-for-pid': { file: 'execsnoop.bpf.c', from: 'BPF_CORE_READ(task, real_parent, tgid)', to: 'BPF_CORE_READ(task, real_parent, pid)', total: 9, feedback: { 'ppid-thread': /^1 of 2 right; first wrong: fork-from-thread: ppid (\d+) ≠ (?!\1)\d+/ } },
     },
   },
-  { id: '5-long-args', files: ['execsnoop.bpf.c', 'execsnoop.c', 'execsnoop.h'], max: 10, host: true, starter: { more: /^0 of 1 right; first wrong: many-args: /, longer: /^0 of 1 right; first wrong: long-arg: / } },
+  { id: '5-long-args', files: ['execsnoop.bpf.c', 'execsnoop.c', 'execsnoop.h'], max: 10, starter: { more: /^0 of 1 right; first wrong: many-args: /, longer: /^0 of 1 right; first wrong: long-arg: / } },
   { id: '6-find-the-bug', files: ['execsnoop.bpf.c', 'execsnoop.c', 'execsnoop.h'], max: 10, starter: { thread: /^0 of 1 right; first wrong: from-thread: /, storm: /first wrong: thread-storm: 600 of 600 execs: no event for pid/, 'no-leak': /^\d+ entries left in execs after the workload/ } },
 ];
 
-for (const { id, files, max, host, starter, edited } of TRACER_LABS) {
-  t.test(`lab ${id}: the reference scores full marks, the starter less with feedback that says what is missing, ${host ? 'on the host' : 'in VMs'}`, async (t) => {
+for (const { id, files, max, starter, edited } of TRACER_LABS) {
+  t.test(`lab ${id}: the reference scores full marks, the starter less with feedback that says what is missing, in VMs`, async (t) => {
     const before = await hostState();
     const work = await mkdtemp(path.join(tmpdir(), 'grade-lab-test-'));
     t.teardown(() => rm(work, { recursive: true, force: true }));
@@ -234,7 +233,7 @@ for (const { id, files, max, host, starter, edited } of TRACER_LABS) {
       await writeFile(path.join(cls, student, e.file), text.replace(e.from, e.to));
     }
     const csv = path.join(work, 'grades.csv');
-    const r = await execa(lab, ['grade', id, cls, '--jobs', '2', '--csv', csv, ...(host ? ['--target', 'host'] : [])], { reject: false, timeout: 8 * 60_000 });
+    const r = await execa(lab, ['grade', id, cls, '--jobs', '2', '--csv', csv], { reject: false, timeout: 8 * 60_000 });
     t.equal(r.exitCode, 0, `exit code (stderr tail: ${String(r.stderr).slice(-3000)})`);
     const rows = parseCsv(await readFile(csv, 'utf8'));
     const row = (student: string, check: string) => rows.find((x) => x.student === student && x.check === check)!;
