@@ -1,6 +1,6 @@
 // What the tracer labs (3–6) share: a student's execsnoop, run against the harness's exec workload and
-// graded with the examples' execsnoop grader (harness/grade/tracer-driver.ts). The libbpf labs build the
-// submission in the grading VM with the Makefile's own commands (vmlinux.h from build/bpf).
+// graded with the examples' execsnoop grader (harness/grade/tracer-lab.ts, on the host). The libbpf labs build the
+// submission in the grading VM with the Makefile's own commands (vmlinux.h from the grading kit's build/bpf).
 
 import path from 'node:path';
 import { COURSE_BPFTRACE_EXECSNOOP, COURSE_EXECSNOOP, TABLE_READY, VARIANTS } from '../harness/examples/execsnoop/variants.js';

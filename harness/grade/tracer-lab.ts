@@ -10,7 +10,7 @@ import { gradeExecsnoop } from '../examples/execsnoop/grade.js';
 import { parseExecsnoop } from '../examples/execsnoop/parse.js';
 import type { ExecsnoopExpectations } from '../examples/execsnoop/variants.js';
 import type { WorkloadRun } from '../types.js';
-import { fromTally, tally, type Tally } from './driver-api.js';
+import { fromTally, tally, type Tally } from './tally.js';
 import { StudentFailure, type JudgeContext, type Lab, type Outcome } from './lab.js';
 import { BUILD_DIR, TRACER_EVIDENCE, type TracerLabEvidence, type TracerSettings } from './tracer-collect.js';
 

@@ -5,7 +5,7 @@
 
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { fromTally, tally, type Tally } from '../../harness/grade/driver-api.js';
+import { fromTally, tally, type Tally } from '../../harness/grade/tally.js';
 import { defineLab, StudentFailure, type Lab } from '../../harness/grade/lab.js';
 import { bundleStudent } from '../../harness/grade/ts-student.js';
 import { projectRoot } from '../../harness/paths.js';

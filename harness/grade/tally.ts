@@ -1,12 +1,4 @@
-// What a lab's driver (bundled with the student's file, run in the sandbox) needs from the grader: how
-// to hand its report back. Kept apart so a driver's bundle pulls in nothing else of the harness.
-
-export const REPORT_PREFIX = 'LAB-REPORT ';
-
-/** Print the report the grader reads (the last such line of stdout counts). */
-export function report(value: unknown): void {
-  process.stdout.write(`${REPORT_PREFIX}${JSON.stringify(value)}\n`);
-}
+// Partial credit: a check's subcases tallied on the host, and the points and feedback a tally gives.
 
 /** Partial credit from subcases: the fraction right, and the first one wrong. */
 export interface Tally {
