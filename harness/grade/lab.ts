@@ -99,6 +99,22 @@ export interface Lab<R = unknown, E = any, S = any> {
 
 export const defineLab = <R, E = any, S = any>(lab: Lab<R, E, S>): Lab<R, E, S> => lab;
 
+/**
+ * A lab's hidden checks, kept in a module of their own (labs/N/hidden.ts) that only the grader imports
+ * (labs/index.ts): a student's handout bundles the lab without them (labs/visible.ts), so it cannot hold
+ * them. A tracer lab's hidden checks bring the workload cases and views they grade.
+ */
+export interface HiddenPart<R> {
+  checks: (Check<R> & { hidden: true })[];
+  cases?: string[];
+  views?: Record<string, import('./tracer-lab.js').TracerView>;
+}
+
+/** The lab with its hidden checks added after the visible ones. */
+export function withHidden<R, E, S>(lab: Lab<R, E, S>, hidden: HiddenPart<R>): Lab<R, E, S> {
+  return { ...lab, checks: [...lab.checks, ...hidden.checks] };
+}
+
 export type Status = 'pass' | 'partial' | 'fail' | 'error';
 
 /** One check's result for one student. */

@@ -11,7 +11,7 @@ import { parseExecsnoop } from '../examples/execsnoop/parse.js';
 import type { ExecsnoopExpectations } from '../examples/execsnoop/variants.js';
 import type { WorkloadRun } from '../types.js';
 import { fromTally, tally, type Tally } from './tally.js';
-import { StudentFailure, type JudgeContext, type Lab, type Outcome } from './lab.js';
+import { StudentFailure, type HiddenPart, type JudgeContext, type Lab, type Outcome } from './lab.js';
 import { BUILD_DIR, TRACER_EVIDENCE, type TracerLabEvidence, type TracerSettings } from './tracer-collect.js';
 
 export { BUILD_DIR, TRACER_EVIDENCE };
@@ -162,6 +162,14 @@ export const fromView = (id: string, points: number, okText: string) => (r: Trac
   r.rejected ? { score: 0, feedback: 'not run: the verifier rejected the program' } : r.views?.[id] === undefined && r.trouble ? { score: 0, feedback: `not run: ${r.trouble}` } : fromTally(r.views?.[id], points, okText);
 
 /** A tracer lab from its config: the shared collector and judge, the lab's own limits and checks. */
-export function defineTracerLab(config: TracerLabConfig, lab: Omit<Lab<TracerReport, TracerLabEvidence, TracerSettings>, 'collector' | 'evidence' | 'settings' | 'judge'>): Lab<TracerReport, TracerLabEvidence, TracerSettings> {
-  return { ...lab, collector: TRACER_COLLECTOR, evidence: TRACER_EVIDENCE, settings: () => tracerSettings(config), judge: (e, ctx) => judgeTracer(config, e, ctx) };
+/** A tracer lab from its config and checks, with its hidden part (labs/N/hidden.ts) when the grader has it. */
+export function defineTracerLab(
+  visible: TracerLabConfig,
+  lab: Omit<Lab<TracerReport, TracerLabEvidence, TracerSettings>, 'collector' | 'evidence' | 'settings' | 'judge'>,
+  hidden?: HiddenPart<TracerReport>,
+): Lab<TracerReport, TracerLabEvidence, TracerSettings> {
+  const config: TracerLabConfig = hidden
+    ? { ...visible, cases: [...visible.cases, ...(hidden.cases ?? []).filter((c) => !visible.cases.includes(c))], views: { ...visible.views, ...hidden.views } }
+    : visible;
+  return { ...lab, checks: [...lab.checks, ...(hidden?.checks ?? [])], collector: TRACER_COLLECTOR, evidence: TRACER_EVIDENCE, settings: () => tracerSettings(config), judge: (e, ctx) => judgeTracer(config, e, ctx) };
 }

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { fromTally, tally, type Tally } from '../../harness/grade/tally.js';
-import { defineLab, StudentFailure, type Lab } from '../../harness/grade/lab.js';
+import { defineLab, StudentFailure, withHidden, type HiddenPart, type Lab } from '../../harness/grade/lab.js';
 import { bundleStudent } from '../../harness/grade/ts-student.js';
 import { projectRoot } from '../../harness/paths.js';
 import { PROGRAM_LINE, type CounterEvidence, type CounterSettings } from './shared.js';
@@ -71,10 +71,13 @@ export function judge(e: Partial<CounterEvidence>, cutShort?: string): Report {
 }
 
 /** Checks past loading need the program loaded: say why they could not run. */
-const needsLoad = (r: Report, then: () => { score: number; feedback: string }) =>
+export const needsLoad = (r: Report, then: () => { score: number; feedback: string }) =>
   r.rejected ? { score: 0, feedback: 'not run: the verifier rejected the program' } : r.notRun ? { score: 0, feedback: `not run: ${r.notRun}` } : then();
 
-export const lab: Lab<Report, CounterEvidence, CounterSettings> = defineLab<Report, CounterEvidence, CounterSettings>({
+/** The lab and its visible checks; the grader adds the hidden ones (hidden.ts). */
+export const makeLab = (hidden?: HiddenPart<Report>): Lab<Report, CounterEvidence, CounterSettings> => (hidden ? withHidden(visible, hidden) : visible);
+
+const visible: Lab<Report, CounterEvidence, CounterSettings> = defineLab<Report, CounterEvidence, CounterSettings>({
   id: '2-counter',
   title: 'The counter in raw instructions',
   files: ['counter.ts'],
@@ -97,7 +100,5 @@ export const lab: Lab<Report, CounterEvidence, CounterSettings> = defineLab<Repo
     },
     { id: 'total', name: 'the array map `total` counts every execve', points: 2, grade: (r) => needsLoad(r, () => fromTally(r.total, 2, 'the total counts every exec')) },
     { id: 'per-process', name: 'the hash map `per_pid` counts execve per process (processes that exec once, one that execs 4 times)', points: 3, grade: (r) => needsLoad(r, () => fromTally(r.perProcess, 3, 'every process counted exactly')) },
-    { id: 'varied', name: 'per process, whatever the process: many execs, a thread\'s, short-lived children', points: 2, hidden: true, grade: (r) => needsLoad(r, () => fromTally(r.varied, 2, 'every process counted exactly')) },
-    { id: 'quiet', name: 'no entry for a process that did not exec', points: 1, hidden: true, grade: (r) => needsLoad(r, () => fromTally(r.quiet, 1, 'no stray entry')) },
   ],
 });

@@ -2,12 +2,13 @@
 // that says what was wrong (the verifier's words and instruction for a rejection).
 import t from 'tap';
 import { gradeReport } from '../../harness/grade/lab.js';
-import { judge as judgeMaps, lab as maps } from '../../labs/1-maps/checks.js';
-import { counterSettings, judge as judgeCounter, lab as counter } from '../../labs/2-counter/checks.js';
-import { lab as bpftrace } from '../../labs/3-bpftrace/checks.js';
-import { lab as ppid } from '../../labs/4-ppid/checks.js';
-import { lab as findTheBug } from '../../labs/6-find-the-bug/checks.js';
+import { judge as judgeMaps } from '../../labs/1-maps/checks.js';
+import { counterSettings, judge as judgeCounter } from '../../labs/2-counter/checks.js';
 import { findLab, LABS } from '../../labs/index.js';
+import { VISIBLE_LABS } from '../../labs/visible.js';
+
+// the grader's labs: visible and hidden checks
+const [maps, counter, bpftrace, ppid, , findTheBug] = ['1', '2', '3', '4', '5', '6'].map((n) => findLab(n));
 
 const all = (right: number, total: number, firstWrong?: string) => ({ right, total, ...(firstWrong ? { firstWrong } : {}) });
 
@@ -66,7 +67,7 @@ t.test("lab 1's judge: each case is the student's answer against the kernel's", 
 
 t.test('labs 3, 4 and 6: each check from its view; a rejection quotes the verifier, its instruction and the source line', async (t) => {
   const three = gradeReport(bpftrace, { views: { events: all(5, 5), ppid: all(0, 5, 'plain: ppid NaN ≠ 50'), ret: all(5, 5) } });
-  t.same(three.map((x) => x.points), [1, 3, 0, 0, 3], 'the hidden ppid-thread view was not in this report: 0');
+  t.same(three.map((x) => x.points), [1, 3, 0, 3, 0], 'the hidden ppid-thread view was not in this report: 0');
   t.match(three[2]!.feedback, /^0 of 5 right; first wrong: plain: ppid NaN/);
   const rejected = { rejected: { words: "R0 invalid mem access 'map_value_or_null'", at: '9: (63) *(u32 *)(r0 +8) = r1', source: 'e->ret = ctx->ret;' } };
   const r = gradeReport(ppid, rejected);
@@ -75,8 +76,8 @@ t.test('labs 3, 4 and 6: each check from its view; a rejection quotes the verifi
   t.ok(r[3]!.hidden, "lab 4's thread case is hidden");
   const leaky = gradeReport(findTheBug, { views: { events: all(3, 3), thread: all(0, 1, 'from-thread: no event for pid 7'), storm: all(1, 2, 'thread-storm: 0 of 600 execs') }, leftInMap: 601 });
   t.same(leaky.map((x) => x.points), [1, 2, 0, 1, 0, 0]);
-  t.match(leaky[5]!.feedback, /^601 entries left in execs/);
-  t.equal(gradeReport(findTheBug, { views: {}, leftInMap: 0 })[5]!.points, 1);
+  t.match(leaky[4]!.feedback, /^601 entries left in execs/);
+  t.equal(gradeReport(findTheBug, { views: {}, leftInMap: 0 })[4]!.points, 1);
 });
 
 t.test('labs are found by folder name or by number; an unknown lab is bad usage', async (t) => {
@@ -84,4 +85,18 @@ t.test('labs are found by folder name or by number; an unknown lab is bad usage'
   t.equal(findLab('1-maps').id, '1-maps');
   t.throws(() => findLab('9'), /no lab "9" \(labs: 1-maps, 2-counter/);
   for (const lab of LABS) t.ok(lab.checks.length > 0 && lab.files.length > 0, lab.id);
+});
+
+t.test("a handout's labs (labs/visible.ts) are the grader's without the hidden checks", async (t) => {
+  const hiddenIds: Record<string, string[]> = { '1-maps': ['churn'], '2-counter': ['varied', 'quiet'], '3-bpftrace': ['ppid-thread'], '4-ppid': ['ppid-thread'], '5-long-args': ['many-long'], '6-find-the-bug': ['thread-failed'] };
+  t.same(VISIBLE_LABS.map((l) => l.id), LABS.map((l) => l.id));
+  for (const [i, lab] of LABS.entries()) {
+    const visible = VISIBLE_LABS[i]!;
+    t.same(lab.checks.filter((c) => c.hidden).map((c) => c.id), hiddenIds[lab.id], `${lab.id}: the grader's hidden checks`);
+    t.same(visible.checks.map((c) => c.id), lab.checks.filter((c) => !c.hidden).map((c) => c.id), `${lab.id}: the handout's are the visible ones`);
+  }
+  // a tracer lab's hidden case runs only where the grader grades
+  const cases = (lab: (typeof LABS)[number]) => (lab.settings?.('s') as { cases: string[] }).cases;
+  t.ok(cases(findLab('4')).includes('fork-from-thread'));
+  t.notOk(cases(findLab('4', VISIBLE_LABS)).includes('fork-from-thread'));
 });

@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../../harness/paths.js';
+import { writeLabFiles } from '../../labs/sources.js';
 
 const lab = path.join(projectRoot, 'lab');
 t.setTimeout(14 * 60_000);
@@ -222,10 +223,9 @@ for (const { id, files, max, starter, edited } of TRACER_LABS) {
     const work = await mkdtemp(path.join(tmpdir(), 'grade-lab-test-'));
     t.teardown(() => rm(work, { recursive: true, force: true }));
     const cls = path.join(work, 'class');
-    for (const [student, from] of [['ref', 'solution'], ['starter', 'starter']]) {
-      await mkdir(path.join(cls, student), { recursive: true });
-      for (const f of files) await cp(path.join(projectRoot, 'labs', id, from, f), path.join(cls, student, f));
-    }
+    // made from bpf/execsnoop and the lab's patches (labs/sources.ts), as the handout makes them
+    await writeLabFiles({ id, files }, 'solution', path.join(cls, 'ref'));
+    await writeLabFiles({ id, files }, 'starter', path.join(cls, 'starter'));
     for (const [student, e] of Object.entries(edited ?? {})) {
       await cp(path.join(cls, 'ref'), path.join(cls, student), { recursive: true });
       const text = await readFile(path.join(cls, student, e.file), 'utf8');

@@ -23,7 +23,8 @@ export function counterProgram(): Instruction[] {
     ...increment(),
     // Assignment#1: the key: bpf_get_current_pid_tgid() and keep the process id (which half is it?)
     // Assignment#2: found in per_pid: add 1 to it
-    // Assignment#3: not found: insert 1 with BPF_NOEXIST — and if another thread inserted it first, add to that
+    // Assignment#3: not found: this process's first exec. Insert a count of 1, and lose no count when two of
+    // its threads get here at the same moment (map_update_elem's flags: README, the builder's reference)
     asm.mov(R0, 0).label('per_pid'),
     asm.exit(),
   ];

@@ -5,8 +5,8 @@ import t from 'tap';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildKit } from '../../../harness/grade/kit.js';
-import { projectRoot } from '../../../harness/paths.js';
 import { LABS } from '../../../labs/index.js';
+import { writeLabFiles } from '../../../labs/sources.js';
 
 /** Lines that only a lab's solution or checks hold (a hidden view's id, the reference's own comments). */
 const ANSWERS: Record<string, string[]> = {
@@ -20,7 +20,9 @@ const ANSWERS: Record<string, string[]> = {
 
 for (const lab of LABS) {
   t.test(`${lab.id}: the kit`, async (t) => {
-    const kit = await buildKit(lab, path.join(projectRoot, 'labs', lab.id, 'starter'), { slowdown: 1, seed: 'kit-test' });
+    const starter = t.testdir();
+    await writeLabFiles(lab, 'starter', starter);
+    const kit = await buildKit(lab, starter, { slowdown: 1, seed: 'kit-test' });
     t.teardown(kit.remove);
     const files = (await readdir(kit.dir, { recursive: true })).map(String);
     t.notOk(files.some((f) => f.split(path.sep).includes('solution')), 'no solution folder');
