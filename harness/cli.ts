@@ -69,6 +69,11 @@ const commands: Record<string, Command> = {
     usage: async () => (await import('./grade/cmd.js')).USAGE,
     run: async (argv) => (await import('./grade/cmd.js')).gradeCommand(argv),
   },
+  handout: {
+    summary: 'the labs as a student gets them: READMEs, starters and ./check (the visible checks), no solution',
+    usage: async () => (await import('./grade/handout.js')).USAGE,
+    run: async (argv) => (await import('./grade/handout.js')).handoutCommand(argv),
+  },
   bench: {
     summary: 'measure each variant side by side: startup, memory, loss under an exec storm, cost, footprint, boot',
     usage: async () => (await import('./bench-cmd.js')).BENCH_USAGE,

@@ -5,7 +5,7 @@
 // no class folder: they are not in the guest to be found.
 
 import { randomBytes } from 'node:crypto';
-import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { importPackage } from '../../lib/import-package.js';
@@ -31,11 +31,16 @@ const KIT_PARENT = '/run';
 
 const bundles = new Map<string, Promise<string>>();
 
+/** Where a handout (handout.ts) keeps its agents, bundled beforehand: it has no sources to bundle them from. */
+export const PREBUILT_AGENTS = 'agents';
+
 /** The agent with `lab`'s collector, bundled once per lab and process. */
-function agentBundle(lab: Lab<unknown>): Promise<string> {
+export function agentBundle(lab: Lab<unknown>): Promise<string> {
   let b = bundles.get(lab.id);
   if (!b) {
+    const prebuilt = path.join(projectRoot, PREBUILT_AGENTS, `${lab.id}.mjs`);
     b = (async () => {
+      if (existsSync(prebuilt)) return readFile(prebuilt, 'utf8');
       const esbuild = await importPackage<typeof import('esbuild')>('esbuild');
       const r = await esbuild.build({
         stdin: {
