@@ -604,6 +604,7 @@ export const asm = {
   jslt32: jump(BPF_JMP32, BPF_JSLT),
   jsle32: jump(BPF_JMP32, BPF_JSLE),
 
+  // Any bytes
   /**
    * Any instruction, field by field, unchecked beyond what the struct can hold — for showing what the
    * verifier says about bytes the builder would not make (`asm.raw({ code: 0xff })` → "unknown opcode ff").
