@@ -1,8 +1,8 @@
 // Where each lab's starter and reference solution come from. Labs 1–2 (TypeScript) keep theirs as files
 // (labs/N/starter/, labs/N/solution/). Labs 3–6 are made from the project's own execsnoop, never copied:
 // bpf/execsnoop/ + labs/course-execsnoop.patch is the course's execsnoop (what the labs start from), and
-// the lab's starter.patch / solution.patch is the lab's own change on top (no solution.patch: the course's
-// execsnoop is the reference).
+// the lab's starter.patch (its Assignment#N markers) or solution.patch (its answer) goes on top. The course's
+// execsnoop holds no lab's answer, so no lab's handout gives another's away.
 // Patches rather than marked regions: the project's sources carry no lab markup, each lab's change reads
 // as one diff, and a patch that no longer applies (bpf/execsnoop moved on) fails here, naming the hunk.
 
@@ -22,7 +22,7 @@ const COURSE_PATCH = path.join(LABS_DIR, 'course-execsnoop.patch');
  * `files` patched by the unified diff in `patchFile` (a/ and b/ names; text before the first --- is a
  * preamble). `shared`: the patch covers more files than this lab hands in (lab 3 has only the .bt).
  */
-function patched(files: Map<string, string>, patchFile: string, shared = false): Map<string, string> {
+export function patched(files: Map<string, string>, patchFile: string, shared = false): Map<string, string> {
   const out = new Map(files);
   for (const p of parsePatch(readFileSync(patchFile, 'utf8'))) {
     const name = (p.newFileName ?? '').replace(/^b\//, '');

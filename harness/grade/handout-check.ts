@@ -27,7 +27,8 @@ async function prepareBuild(): Promise<void> {
   await mkdir(buildDir, { recursive: true });
   const helper = path.join(buildDir, 'exec_helper');
   if (!existsSync(helper)) {
-    const r = await execa('cc', ['-O2', '-Wall', '-pthread', '-o', helper, path.join(projectRoot, 'src', 'exec_helper.c')], { reject: false });
+    // as bpf/Makefile builds it: static (copies of it exec in a VM, where loading libc over 9p is slow), not PIE
+    const r = await execa('cc', ['-O2', '-Wall', '-static', '-no-pie', '-pthread', '-o', helper, path.join(projectRoot, 'src', 'exec_helper.c')], { reject: false });
     if (r.exitCode !== 0) throw new EnvironmentError(`build the workload's helper (cc): ${String(r.stderr).trim() || r.shortMessage} (install a C compiler: apt install build-essential)`);
   }
   const header = path.join(buildDir, 'vmlinux.h');

@@ -83,7 +83,7 @@ vmlinux.h:
 
 # the workload's helper: exec_helper thread PROG ARG... execs from a second thread
 exec_helper: ../${GRADER}/src/exec_helper.c
-\tcc -O2 -Wall -pthread -o $@ $<
+\tcc -O2 -Wall -static -no-pie -pthread -o $@ $<
 
 clean:
 \trm -rf .grade exec_helper

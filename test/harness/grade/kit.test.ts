@@ -13,7 +13,7 @@ const ANSWERS: Record<string, string[]> = {
   '1-maps': ["the walk ends with the keys left"],
   '2-counter': ['every process counted exactly', 'per process, whatever the process'],
   '3-bpftrace': ['the return value of every exec, failures included'],
-  '4-ppid': ['ppid-thread', 'right for a thread exec too'],
+  '4-ppid': ['ppid-thread', 'the parent process, not its thread'],
   '5-long-args': ['the 300-byte argument shown whole'],
   '6-find-the-bug': ['every exec of the storm seen'],
 };
