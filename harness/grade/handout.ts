@@ -18,7 +18,7 @@ import { VISIBLE_LABS } from '../../labs/visible.js';
 import { projectRoot } from '../paths.js';
 import { agentBundle, PREBUILT_AGENTS } from './kit.js';
 import type { Lab } from './lab.js';
-import { BUILD_DIR } from './tracer-collect.js';
+import { BUILD_DIR, EVENT_DUMP } from './tracer-collect.js';
 
 export const USAGE = `usage: ./lab handout LAB... | --all [--out DIR] [--solutions]
   a folder a student works in on their own Linux machine (and DIR.tar.gz): each lab's README, its starter
@@ -136,7 +136,8 @@ export async function makeHandout(labs: Lab<unknown>[], out: string, opts: { sol
   await writeFile(path.join(grader, 'package.json'), '{ "name": "ebpf-lab-handout-grader", "private": true, "type": "module" }\n');
   await bundle(`import { runCheck } from ${JSON.stringify(path.join(projectRoot, 'harness', 'grade', 'handout-check.ts'))};\nrunCheck(process.argv.slice(2));\n`, path.join(grader, 'check.mjs'));
   await mkdir(path.join(grader, 'harness', 'grade'), { recursive: true });
-  await cp(path.join(projectRoot, 'harness', 'grade', 'jail.sh'), path.join(grader, 'harness', 'grade', 'jail.sh'));
+  // the jail, and the grader's event dump (lab 4's kernel side graded apart: tracer-lab.ts's eventField)
+  for (const f of ['jail.sh', EVENT_DUMP]) await cp(path.join(projectRoot, 'harness', 'grade', f), path.join(grader, 'harness', 'grade', f));
   await mkdir(path.join(grader, 'src'), { recursive: true });
   await cp(path.join(projectRoot, 'harness', 'exec_helper.c'), path.join(grader, 'src', 'exec_helper.c'));
   const typescript = labs.some((l) => l.files.some((f) => f.endsWith('.ts')));

@@ -6,8 +6,10 @@
 // everything the tracer printed. It judges nothing: the host does (tracer-lab.ts).
 
 import { execa } from 'execa';
-import { mkdir } from 'node:fs/promises';
+import { cp, mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { diesWithUs } from '../../lib/process.js';
 import { buildDir } from '../paths.js';
 import type { ExecsnoopExpectations, ExecsnoopParserName } from '../examples/execsnoop/variants.js';
 import { runSession } from '../session.js';
@@ -37,13 +39,21 @@ export interface TracerSettings {
    * (The views, what each check holds the output to, stay on the host.)
    */
   expect: ExecsnoopExpectations;
+  /**
+   * Also load the student's kernel side with the grader's own user side (event-dump.c, which prints each
+   * event's raw bytes), beside their tracer and against the same workload: the kernel side graded apart.
+   */
+  eventDump?: boolean;
 }
 
 /** In a build command, where the kit's build/bpf is (vmlinux.h): the host does not know where the guest has it. */
 export const BUILD_DIR = '{build}';
 
 /** The pieces of evidence, in the order they are sent. */
-export const TRACER_EVIDENCE = ['build', 'workload', 'map', 'programs', 'tracer'] as const;
+export const TRACER_EVIDENCE = ['build', 'workload', 'map', 'programs', 'tracer', 'dump'] as const;
+
+/** The grader's user side (kit's event-dump.c), built in the student's folder against their skeleton. */
+export const EVENT_DUMP = 'event-dump.c';
 
 /**
  * Helpers no execsnoop needs that reach outside the tracer: writing another process's memory, signalling
@@ -74,16 +84,28 @@ export interface TracerEvidence {
 /** The BPF programs loaded while the tracer ran, listed from outside its jail, with the foreign helpers each calls. */
 export type ProgramsEvidence = { name: string; type: string; foreign: string[] }[];
 
+/** What the grader's event dump saw: each event's bytes in hex, or why it could not run. */
+export interface DumpEvidence {
+  /** Why there are no events: it did not build (the compiler's first errors) or did not attach. */
+  failed?: string;
+  output?: string[];
+  events: string[];
+}
+
 export interface TracerLabEvidence {
   build: BuildEvidence;
   workload: WorkloadRun;
   map: { left: number };
   programs: ProgramsEvidence;
   tracer: TracerEvidence;
+  dump: DumpEvidence;
 }
 
 /** Lines kept of a stream: the output a grade can quote, bounded. */
 const KEEP_LINES = 20_000;
+/** Events kept of the grader's dump, and bytes of each: a workload's worth, bounded whatever the kernel side sends. */
+const DUMP_EVENTS = 2_000;
+const MAX_EVENT_BYTES = 64 << 10;
 
 const progIds = async (): Promise<{ id: number; name?: string; type: string }[]> => {
   const r = await execa('bpftool', ['-j', 'prog', 'show'], { reject: false });
@@ -113,6 +135,49 @@ async function countEntries(name: string): Promise<number> {
   } catch {
     return -1;
   }
+}
+
+/**
+ * The grader's event dump: built against the student's skeleton, started jailed (in `cgroup`) until it
+ * says ready; `stop()` ends it with SIGINT and gives what it printed.
+ */
+async function startDump(ctx: CollectContext<TracerSettings>, wrap: (argv: string[]) => string[]): Promise<{ stop: () => Promise<DumpEvidence> }> {
+  const none = (failed: string, output?: string[]) => ({ stop: async () => ({ failed, ...(output ? { output } : {}), events: [] }) });
+  await cp(path.join(ctx.kit, EVENT_DUMP), path.join(ctx.dir, '.grade', EVENT_DUMP));
+  const built = await ctx.run('cc', ['-g', '-O2', '-Wall', '-I.grade', '-I.', path.join('.grade', EVENT_DUMP), '-lbpf', '-o', '.grade/event-dump']);
+  if (built.exitCode !== 0) {
+    const lines = `${built.stdout}\n${built.stderr}`.split('\n').filter((l) => /\berror\b/i.test(l));
+    return none(`the grader's event dump (${EVENT_DUMP}) does not build against your skeleton: it needs the perf event array called events`, lines.slice(0, 3));
+  }
+  const [file, ...args] = wrap(ctx.jailed(['.grade/event-dump']));
+  const child = execa(...diesWithUs(file!, args), { cwd: ctx.dir, reject: false, stdin: 'ignore', buffer: false, cleanup: true });
+  const events: string[] = [];
+  const stderr: string[] = [];
+  let onReady: (ok: boolean) => void = () => {};
+  const ready = new Promise<boolean>((resolve) => (onReady = resolve));
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    if (line === 'ready') onReady(true);
+    else if (line.startsWith('event ') && events.length < DUMP_EVENTS) events.push(line.slice(6, 6 + 2 * MAX_EVENT_BYTES));
+  });
+  createInterface({ input: child.stderr! }).on('line', (line) => stderr.length < 5 && stderr.push(line));
+  const ended = child.then(() => onReady(false));
+  const timer = setTimeout(() => onReady(false), ctx.settings.attachTimeoutMs * ctx.slowdown);
+  const ok = await ready;
+  clearTimeout(timer);
+  if (!ok) {
+    child.kill('SIGKILL');
+    await ended;
+    return none("the grader's event dump did not attach your kernel side", stderr);
+  }
+  return {
+    stop: async () => {
+      child.kill('SIGINT');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000 * ctx.slowdown);
+      await ended;
+      clearTimeout(killer);
+      return { events };
+    },
+  };
 }
 
 export async function collect(ctx: CollectContext<TracerSettings>): Promise<void> {
@@ -148,6 +213,8 @@ export async function collect(ctx: CollectContext<TracerSettings>): Promise<void
   let ran = false;
   const before = Math.max(0, ...(await progIds()).map((p) => p.id));
   try {
+    // started first, so it is attached before the workload begins (the cgroup's close ends it on any error)
+    const dump = s.eventDump ? await startDump(ctx, cgroup.wrap) : undefined;
     const [result] = await runSession([variant], {
       root: ctx.dir,
       check: async () => undefined,
@@ -167,6 +234,7 @@ export async function collect(ctx: CollectContext<TracerSettings>): Promise<void
     });
     const trouble = result!.details.find((d) => d.kind === 'exit' || d.kind === 'stop')?.text;
     ctx.emit('tracer', { attached: ran, ...(ran ? {} : { reason: result!.reason ?? 'did not attach' }), stdout, stderr, ...(trouble ? { trouble } : {}) } satisfies TracerEvidence);
+    if (dump) ctx.emit('dump', await dump.stop());
   } finally {
     await cgroup.close();
   }

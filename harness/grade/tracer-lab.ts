@@ -4,6 +4,7 @@
 // grader, once per check (each check is a view: the expectations it holds the output to, over the
 // workload cases it names). The failures that cost every check: no compile, no attach.
 
+import { cp } from 'node:fs/promises';
 import path from 'node:path';
 import { projectRoot } from '../paths.js';
 import { gradeExecsnoop } from '../examples/execsnoop/grade.js';
@@ -12,7 +13,9 @@ import type { ExecsnoopExpectations } from '../examples/execsnoop/variants.js';
 import type { WorkloadRun } from '../types.js';
 import { fromTally, tally, type Tally } from './tally.js';
 import { StudentFailure, type HiddenPart, type JudgeContext, type Lab, type Outcome } from './lab.js';
-import { BUILD_DIR, TRACER_EVIDENCE, type TracerLabEvidence, type TracerSettings } from './tracer-collect.js';
+import { BUILD_DIR, EVENT_DUMP, TRACER_EVIDENCE, type TracerLabEvidence, type TracerSettings } from './tracer-collect.js';
+
+const EVENT_DUMP_SOURCE = path.join(projectRoot, 'harness', 'grade', EVENT_DUMP);
 
 export { BUILD_DIR, TRACER_EVIDENCE };
 
@@ -25,6 +28,12 @@ export interface TracerLabConfig extends TracerSettings {
    * to (lab 5: the student picks them): maxArgs = MAX_ARGS, maxArgLen = ARGSIZE - 1. Read on the host.
    */
   capsFrom?: string;
+  /**
+   * Grade where a truth field (the parent pid) is, the kernel side apart from the user side: the collector
+   * runs the grader's event dump beside the student's tracer (`eventDump`), and over these cases the judge
+   * finds the field among each event's bytes and holds the tracer's column to it (eventFieldTallies).
+   */
+  eventField?: { field: 'ppid'; cases: string[] };
 }
 
 /** What the collector needs of a config: no expectation, no view (they stay on the host). */
@@ -37,6 +46,7 @@ export const tracerSettings = (c: TracerLabConfig): TracerSettings => ({
   cases: c.cases,
   expect: c.expect,
   ...(c.countMap ? { countMap: c.countMap } : {}),
+  ...(c.eventField ? { eventDump: true } : {}),
 });
 
 export const TRACER_COLLECTOR = path.join(projectRoot, 'harness', 'grade', 'tracer-collect.ts');
@@ -59,6 +69,8 @@ export interface TracerReport {
   leftInMap?: number;
   /** The tracer's own trouble after it attached (exit status, a hung stop). */
   trouble?: string;
+  /** eventField's two halves: the events carry the field (kernel side); the tracer prints it (user side). */
+  field?: { kernel: Tally; user: Tally } | { failed: string };
 }
 
 /**
@@ -103,6 +115,75 @@ export function viewTally(run: WorkloadRun, stdout: string, config: Pick<TracerL
   ]);
 }
 
+/** An event's bytes as 32-bit little-endian words, the way a C struct of __u32 fields lays them out. */
+const words = (hex: string): number[] => {
+  const b = Buffer.from(hex, 'hex');
+  return Array.from({ length: b.length >> 2 }, (_, i) => b.readUInt32LE(i * 4));
+};
+
+/** The offset (a word's index) where most execs' events hold `want(exec)`; -1 when none does. */
+function bestWord<T>(pairs: { exec: T; words: number[] }[], want: (exec: T, at: number, w: number[]) => boolean): number {
+  let best = -1;
+  let bestCount = 0;
+  const size = Math.max(0, ...pairs.map((p) => p.words.length));
+  for (let at = 0; at < size; at++) {
+    const count = pairs.filter((p) => want(p.exec, at, p.words)).length;
+    if (count > bestCount) [best, bestCount] = [at, count];
+  }
+  return best;
+}
+
+/**
+ * The kernel side and the user side of one field, graded apart. Each exec of `cases` is found among the
+ * grader's dumped events by its pid (a 32-bit field holds it) and marker (the argument bytes hold it), and
+ * among the tracer's rows by its pid and marker. Kernel side: one 32-bit field of the event (wherever the student put it, whatever
+ * they named it) holds the truth for every exec. User side: the tracer's column prints that field — or,
+ * when no field holds the truth, whichever one field (not the pid's) the column agrees with: a user side
+ * that prints what a broken kernel side sent is right.
+ */
+export function eventFieldTallies(run: WorkloadRun, stdout: string, dumped: string[], config: Pick<TracerLabConfig, 'parser'> & { eventField: NonNullable<TracerLabConfig['eventField']> }): { kernel: Tally; user: Tally } {
+  const { field, cases } = config.eventField;
+  const execs = run.execs.filter((t) => cases.includes(t.id));
+  const events = dumped.map((hex) => ({ bytes: Buffer.from(hex, 'hex'), words: words(hex) }));
+  const rows = parseExecsnoop(config.parser, stdout);
+  // an exec without a marker (plain: argv is the program alone) is known by its pid alone
+  const pairs = execs.map((exec) => ({
+    exec,
+    event: events.find((e) => e.words.includes(exec.pid) && (exec.marker === '' || e.bytes.includes(exec.marker))),
+    row: rows.find((r) => r.pid === exec.pid && (exec.marker === '' || r.args.some((a) => a.includes(exec.marker)))),
+  }));
+  const found = pairs.flatMap((p) => (p.event ? [{ exec: p.exec, words: p.event.words, row: p.row }] : []));
+  const kernelAt = bestWord(found, (exec, at, w) => w[at] === exec[field]);
+  const kernel = tally(pairs.map(({ exec, event }) => {
+    const value = event && kernelAt >= 0 ? event.words[kernelAt] : undefined;
+    return {
+      name: exec.id,
+      ok: value === exec[field],
+      detail: !event
+        ? `no event of your kernel side carried this exec (the grader's dump got ${events.length} events)`
+        : kernelAt < 0
+          ? `no 32-bit field of the event holds the ${field} ${exec[field]}`
+          : `the field at byte ${kernelAt * 4} holds ${value}, the ${field} is ${exec[field]}`,
+    };
+  }));
+  const userAt = kernelAt >= 0 ? kernelAt : bestWord(found, (exec, at, w) => w[at] !== exec.pid && found.find((f) => f.exec === exec)?.row?.[field] === w[at]);
+  const user = tally(pairs.map(({ exec, event, row }) => {
+    const sent = event && userAt >= 0 ? event.words[userAt] : undefined;
+    return {
+      name: exec.id,
+      ok: row?.[field] !== undefined && row[field] === sent,
+      detail: !row
+        ? 'no row of yours for this exec'
+        : row[field] === undefined || Number.isNaN(row[field])
+          ? `the ${field.toUpperCase()} column holds no number`
+          : sent === undefined
+            ? `${field.toUpperCase()} ${row[field]}, which is no field of your event`
+            : `${field.toUpperCase()} ${row[field]}, but the event's field holds ${sent}`,
+    };
+  }));
+  return { kernel, user };
+}
+
 /** MAX_ARGS and ARGSIZE as a C header defines them (plain numbers), or undefined for either not found. */
 export function headerCaps(text: string): { maxArgs?: number; argSize?: number } {
   const num = (name: string) => {
@@ -145,7 +226,14 @@ export function judgeTracer(config: TracerLabConfig, e: Partial<TracerLabEvidenc
   const run = e.workload!;
   const views = Object.fromEntries(Object.entries(config.views).map(([id, view]) => [id, viewTally(run, text, config, view)]));
   const trouble = e.tracer.trouble ?? ctx.cutShort;
-  return { views, ...(e.map && e.map.left !== undefined ? { leftInMap: e.map.left } : {}), ...(trouble ? { trouble } : {}) };
+  const field = !config.eventField
+    ? undefined
+    : !e.dump
+      ? { failed: ctx.cutShort ?? "the grader's event dump sent nothing" }
+      : e.dump.failed
+        ? { failed: [e.dump.failed, ...(e.dump.output ?? [])].join(': ') }
+        : eventFieldTallies(run, text, e.dump.events, { parser: config.parser, eventField: config.eventField });
+  return { views, ...(e.map && e.map.left !== undefined ? { leftInMap: e.map.left } : {}), ...(trouble ? { trouble } : {}), ...(field ? { field } : {}) };
 }
 
 /** The first check of a tracer lab: it built, the verifier took it, it attached. */
@@ -161,7 +249,14 @@ export function attaches(r: TracerReport, points: number): Outcome {
 export const fromView = (id: string, points: number, okText: string) => (r: TracerReport): Outcome =>
   r.rejected ? { score: 0, feedback: 'not run: the verifier rejected the program' } : r.views?.[id] === undefined && r.trouble ? { score: 0, feedback: `not run: ${r.trouble}` } : fromTally(r.views?.[id], points, okText);
 
-/** A tracer lab from its config: the shared collector and judge, the lab's own limits and checks. */
+/** A check graded from one half of the report's field (eventField): the kernel side or the user side. */
+export const fromField = (half: 'kernel' | 'user', points: number, okText: string) => (r: TracerReport): Outcome => {
+  if (r.rejected) return { score: 0, feedback: 'not run: the verifier rejected the program' };
+  if (!r.field) return { score: 0, feedback: `not run: ${r.trouble ?? 'no field graded'}` };
+  if ('failed' in r.field) return { score: 0, feedback: r.field.failed };
+  return fromTally(r.field[half], points, okText);
+};
+
 /** A tracer lab from its config and checks, with its hidden part (labs/N/hidden.ts) when the grader has it. */
 export function defineTracerLab(
   visible: TracerLabConfig,
@@ -171,5 +266,14 @@ export function defineTracerLab(
   const config: TracerLabConfig = hidden
     ? { ...visible, cases: [...visible.cases, ...(hidden.cases ?? []).filter((c) => !visible.cases.includes(c))], views: { ...visible.views, ...hidden.views } }
     : visible;
-  return { ...lab, checks: [...lab.checks, ...(hidden?.checks ?? [])], collector: TRACER_COLLECTOR, evidence: TRACER_EVIDENCE, settings: () => tracerSettings(config), judge: (e, ctx) => judgeTracer(config, e, ctx) };
+  return {
+    ...lab,
+    checks: [...lab.checks, ...(hidden?.checks ?? [])],
+    collector: TRACER_COLLECTOR,
+    evidence: TRACER_EVIDENCE,
+    settings: () => tracerSettings(config),
+    judge: (e, ctx) => judgeTracer(config, e, ctx),
+    // the grader's event dump goes into the kit: the collector builds it against the student's skeleton
+    ...(config.eventField ? { prepare: (_submission: string, kit: string) => cp(EVENT_DUMP_SOURCE, path.join(kit, EVENT_DUMP)) } : {}),
+  };
 }

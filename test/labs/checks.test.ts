@@ -71,9 +71,16 @@ t.test('labs 3, 4 and 6: each check from its view; a rejection quotes the verifi
   t.match(three[2]!.feedback, /^0 of 5 right; first wrong: plain: ppid NaN/);
   const rejected = { rejected: { words: "R0 invalid mem access 'map_value_or_null'", at: '9: (63) *(u32 *)(r0 +8) = r1', source: 'e->ret = ctx->ret;' } };
   const r = gradeReport(ppid, rejected);
-  t.same(r.map((x) => x.points), [0, 0, 0, 0]);
+  t.same(r.map((x) => x.points), [0, 0, 0, 0, 0, 0]);
   t.equal(r[0]!.feedback, `the verifier rejected it: "R0 invalid mem access 'map_value_or_null'" at 9: (63) *(u32 *)(r0 +8) = r1 (source: e->ret = ctx->ret;)`);
-  t.ok(r[3]!.hidden, "lab 4's thread case is hidden");
+  t.same(r.map((x) => x.feedback.slice(0, 50)).slice(1, 4), ['not run: the verifier rejected the program', 'not run: the verifier rejected the program', 'not run: the verifier rejected the program']);
+  t.ok(r[5]!.hidden, "lab 4's thread case is hidden");
+  // lab 4's kernel side and user side apart: a report whose events carry the parent pid but whose column does not
+  const halves = gradeReport(ppid, { views: { events: all(4, 4), ppid: all(0, 4, 'plain: ppid undefined ≠ 50') }, field: { kernel: all(4, 4), user: all(0, 4, 'plain: the PPID column holds no number') } });
+  t.same(halves.map((x) => x.points), [1, 3, 2, 0, 0, 0]);
+  t.same(halves.map((x) => x.name.split(':')[0]), ['it builds, the verifier accepts it, it attaches', 'every exec is printed', 'kernel side', 'user side', 'together', 'the parent pid when the parent is a thread']);
+  t.match(halves[3]!.feedback, /^0 of 4 right; first wrong: plain: the PPID column holds no number/);
+  t.match(gradeReport(ppid, { views: {}, field: { failed: "the grader's event dump did not attach your kernel side" } })[2]!.feedback, /^the grader's event dump did not attach/);
   const leaky = gradeReport(findTheBug, { views: { events: all(3, 3), thread: all(0, 1, 'from-thread: no event for pid 7'), storm: all(1, 2, 'thread-storm: 0 of 600 execs') }, leftInMap: 601 });
   t.same(leaky.map((x) => x.points), [1, 2, 0, 1, 0, 0]);
   t.match(leaky[4]!.feedback, /^601 entries left in execs/);

@@ -201,13 +201,25 @@ interface Edited {
   feedback: Record<string, RegExp>;
 }
 
-const TRACER_LABS: { id: string; files: string[]; max: number; starter: Record<string, RegExp>; edited?: Record<string, Edited> }[] = [
+/** A submission made of the reference's files named and the starter's others, and what the grader must give it. */
+interface Mixed {
+  fromSolution: string[];
+  total: number;
+  feedback: Record<string, RegExp>;
+}
+
+const TRACER_LABS: { id: string; files: string[]; max: number; starter: Record<string, RegExp>; edited?: Record<string, Edited>; mixed?: Record<string, Mixed> }[] = [
   { id: '3-bpftrace', files: ['execsnoop.bt'], max: 10, starter: { ppid: /^0 of \d+ right; first wrong: .*ppid NaN/, ret: /^0 of \d+ right; first wrong: .*ret NaN/ } },
   {
     id: '4-ppid',
     files: ['execsnoop.bpf.c', 'execsnoop.c', 'execsnoop.h'],
     max: 10,
-    starter: { ppid: /^0 of 4 right; first wrong: .*ppid undefined ≠ \d+/ },
+    starter: { ppid: /^0 of 4 right; first wrong: .*ppid undefined ≠ \d+/, 'ppid-kernel': /^0 of 4 right; first wrong: plain: no 32-bit field of the event holds the ppid \d+/ },
+    // the kernel side and the user side graded apart (the grader's event dump): each half alone earns its own points
+    mixed: {
+      'kernel-only': { fromSolution: ['execsnoop.bpf.c', 'execsnoop.h'], total: 6, feedback: { 'ppid-kernel': /^the parent pid in every event$/, 'ppid-user': /^0 of 4 right; first wrong: plain: the PPID column holds no number/ } },
+      'user-only': { fromSolution: ['execsnoop.c', 'execsnoop.h'], total: 5, feedback: { 'ppid-kernel': /^0 of 4 right; first wrong: plain: no 32-bit field/, 'ppid-user': /^the PPID column shows what the event holds$/ } },
+    },
     // the parent's thread id for its pid: right wherever the parent is single-threaded, which every visible case is
     edited: {
       'tid-for-pid': { file: 'execsnoop.bpf.c', from: 'BPF_CORE_READ(task, real_parent, tgid)', to: 'BPF_CORE_READ(task, real_parent, pid)', total: 8, feedback: { 'ppid-thread': /^0 of 1 right; first wrong: fork-from-thread: ppid (\d+) ≠ (?!\1)\d+/ } },
@@ -217,7 +229,7 @@ const TRACER_LABS: { id: string; files: string[]; max: number; starter: Record<s
   { id: '6-find-the-bug', files: ['execsnoop.bpf.c', 'execsnoop.c', 'execsnoop.h'], max: 10, starter: { thread: /^0 of 1 right; first wrong: from-thread: /, storm: /first wrong: thread-storm: 600 of 600 execs: no event for pid/, 'no-leak': /^\d+ entries left in execs after the workload/ } },
 ];
 
-for (const { id, files, max, starter, edited } of TRACER_LABS) {
+for (const { id, files, max, starter, edited, mixed } of TRACER_LABS) {
   t.test(`lab ${id}: the reference scores full marks, the starter less with feedback that says what is missing, in VMs`, async (t) => {
     const before = await hostState();
     const work = await mkdtemp(path.join(tmpdir(), 'grade-lab-test-'));
@@ -232,6 +244,10 @@ for (const { id, files, max, starter, edited } of TRACER_LABS) {
       t.ok(text.includes(e.from), `${student}: the reference holds "${e.from}"`);
       await writeFile(path.join(cls, student, e.file), text.replace(e.from, e.to));
     }
+    for (const [student, m] of Object.entries(mixed ?? {})) {
+      await cp(path.join(cls, 'starter'), path.join(cls, student), { recursive: true });
+      for (const f of m.fromSolution) await cp(path.join(cls, 'ref', f), path.join(cls, student, f));
+    }
     const csv = path.join(work, 'grades.csv');
     const r = await execa(lab, ['grade', id, cls, '--jobs', '2', '--csv', csv], { reject: false, timeout: 8 * 60_000 });
     t.equal(r.exitCode, 0, `exit code (stderr tail: ${String(r.stderr).slice(-3000)})`);
@@ -243,7 +259,7 @@ for (const { id, files, max, starter, edited } of TRACER_LABS) {
       t.ok(Number(row('starter', check).points) < Number(row('starter', check).max), `starter: ${check} scores less than its ${row('starter', check).max}`);
       t.match(row('starter', check).feedback, reason, `starter: ${check}: ${row('starter', check).feedback}`);
     }
-    for (const [student, e] of Object.entries(edited ?? {})) {
+    for (const [student, e] of Object.entries({ ...edited, ...mixed })) {
       t.equal(Number(row(student, 'TOTAL').points), e.total, `${student}: ${JSON.stringify(rows.filter((x) => x.student === student).map((x) => [x.check, x.points, x.feedback]))}`);
       for (const [check, reason] of Object.entries(e.feedback)) t.match(row(student, check).feedback, reason, `${student}: ${check}`);
     }

@@ -2,7 +2,7 @@
 // instruction, source line), a check's view graded with the examples' execsnoop grader, and the judge of
 // the collector's evidence.
 import t from 'tap';
-import { headerCaps, judgeTracer, libbpfRejection, viewTally, type TracerLabConfig } from '../../../harness/grade/tracer-lab.js';
+import { eventFieldTallies, headerCaps, judgeTracer, libbpfRejection, viewTally, type TracerLabConfig } from '../../../harness/grade/tracer-lab.js';
 import { StudentFailure } from '../../../harness/grade/lab.js';
 import { COURSE_EXECSNOOP } from '../../../harness/examples/execsnoop/variants.js';
 import type { WorkloadRun } from '../../../harness/types.js';
@@ -69,6 +69,37 @@ t.test('a view grades the output against the truth with its own expectations', a
   t.same(viewTally(run, right, config, { cases: ['failed-enoent'] }), { right: 1, total: 1 }, 'a view over one case grades that case only');
   const missing = viewTally(run, row('node', 100, '50', 0, '/bin/true') + '\n', config, {});
   t.match(missing, { right: 1, total: 2, firstWrong: /^failed-enoent: no event for pid 101/ });
+});
+
+/** An event as a C struct lays it out: __u32 words little-endian, then the argument bytes (hex, as the dump prints it). */
+const event = (words: number[], args = ''): string => {
+  const b = Buffer.alloc(words.length * 4);
+  words.forEach((w, i) => b.writeUInt32LE(w, i * 4));
+  return Buffer.concat([b, Buffer.from(args), Buffer.alloc(8)]).toString('hex');
+};
+
+t.test('lab 4: the parent pid found in the dumped events (kernel side) and the column held to that field (user side), apart', async (t) => {
+  const cfg = { parser: 'execsnoop-table' as const, eventField: { field: 'ppid' as const, cases: ['plain', 'failed-enoent'] } };
+  const right = [row('node', 100, '50', 0, '/bin/true'), row('sh', 101, '50', -2, '/nonexistent/m1 m1')].join('\n') + '\n';
+  const noColumn = [row('node', 100, '?', 0, '/bin/true'), row('sh', 101, '?', -2, '/nonexistent/m1 m1')].join('\n') + '\n';
+  // pid, ret, ppid (wherever the student put it: here the third word), a count
+  const withPpid = [event([100, 0, 50, 1], '/bin/true'), event([101, -2 >>> 0, 50, 2], '/nonexistent/m1\0m1')];
+  const noPpid = [event([100, 0, 0, 1], '/bin/true'), event([101, -2 >>> 0, 0, 2], '/nonexistent/m1\0m1')];
+
+  t.same(eventFieldTallies(run, right, withPpid, cfg), { kernel: { right: 2, total: 2 }, user: { right: 2, total: 2 } }, 'both sides right');
+  const userMissing = eventFieldTallies(run, noColumn, withPpid, cfg);
+  t.same(userMissing.kernel, { right: 2, total: 2 }, 'the kernel side is right without the user side');
+  t.match(userMissing.user, { right: 0, total: 2, firstWrong: 'plain: the PPID column holds no number' });
+  const kernelMissing = eventFieldTallies(run, [row('node', 100, '0', 0, '/bin/true'), row('sh', 101, '0', -2, '/nonexistent/m1 m1')].join('\n') + '\n', noPpid, cfg);
+  t.match(kernelMissing.kernel, { right: 0, total: 2, firstWrong: 'plain: no 32-bit field of the event holds the ppid 50' });
+  t.same(kernelMissing.user, { right: 2, total: 2 }, 'a column printing what the (wrong) event holds is a right user side');
+  const pidPrinted = eventFieldTallies(run, [row('node', 100, '100', 0, '/bin/true'), row('sh', 101, '101', -2, '/nonexistent/m1 m1')].join('\n') + '\n', noPpid, cfg);
+  t.match(pidPrinted.user, { right: 0, firstWrong: /^plain: PPID 100, which is no field of your event/ }, "the pid's own field is not a parent pid");
+  const wrongField = eventFieldTallies(run, [row('node', 100, '1', 0, '/bin/true'), row('sh', 101, '2', -2, '/nonexistent/m1 m1')].join('\n') + '\n', withPpid, cfg);
+  t.match(wrongField.user, { right: 0, firstWrong: /^plain: PPID 1, but the event's field holds 50/ }, 'with the field in the event, the column must print that one');
+  const oneLost = eventFieldTallies(run, right, withPpid.slice(0, 1), cfg);
+  t.match(oneLost.kernel, { right: 1, total: 2, firstWrong: /^failed-enoent: no event of your kernel side carried this exec \(the grader's dump got 1 events\)/ });
+  t.same(eventFieldTallies(run, right, [event([100, 0, 49, 1], '/bin/true'), event([101, 0, 50, 2], '/nonexistent/m1\0m1')], cfg).kernel, { right: 1, total: 2, firstWrong: 'plain: the field at byte 8 holds 49, the ppid is 50' });
 });
 
 t.test("lab 5's caps are read from the submission's header: plain numbers, a comment after them allowed", async (t) => {
