@@ -68,8 +68,9 @@ async function libraryOf(lab: Lab<unknown>, starterDir: string): Promise<string[
 /** A C lab's Makefile: the grader's own build commands (labs/tracer.ts), so `make` builds what the grader builds. */
 export function libbpfMakefile(): string {
   const recipe = LIBBPF_BUILD.map((argv) => {
-    const cmd = argv[0] === 'sh' ? argv[2]! : argv.join(' ');
-    return `\t${cmd.replaceAll(`-I${BUILD_DIR}`, '-I.')}`;
+    // the grader's vmlinux.h is in its build folder; the student's is here, where -I. already looks
+    const cmd = argv[0] === 'sh' ? argv[2]! : argv.filter((a) => a !== `-I${BUILD_DIR}`).join(' ');
+    return `\t${cmd}`;
   });
   return `# Builds .grade/execsnoop with the grader's own commands (made by ./lab handout from labs/tracer.ts).
 # vmlinux.h: every type of the running kernel, from its BTF (CO-RE: libbpf relocates to the kernel it loads on).
