@@ -3,20 +3,10 @@
 // truth. Each example is one module in harness/examples/, registered in harness/examples/index.ts; the
 // session, compare, trace, report and matrix code never names one.
 
-import type { CaseOutcome, WorkloadRun } from './types.js';
-import type { KernelFacts, Variant } from './variant.js';
+import type { CaseOutcome, Difference, WorkloadRun } from './types.js';
 
-/** One difference from the truth, as data from grading to the table, the JSON, the CSV and the matrix. */
-export interface Difference {
-  /** The workload case it concerns ("many-args", "total"), or "" for the variant as a whole. */
-  case: string;
-  /** expected: the variant declares it, with its reason; quirk: the tool stumbled but every event is right. */
-  level: 'expected' | 'quirk' | 'failure';
-  /** What differs, in a word the example chooses ("maxArgs", "comm", "missed", "exit"). */
-  kind: string;
-  /** One line for a person. */
-  text: string;
-}
+export type { Difference };
+import type { KernelFacts, Variant } from './variant.js';
 
 /** The verdict on one variant's output. */
 export interface Grade {

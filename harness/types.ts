@@ -1,13 +1,23 @@
 // The data every part of the harness exchanges: what really happened (the exec workload's truth), and the
 // verdicts. What a tool saw is each example's own type (harness/examples/).
 
-import type { Difference } from './example.js';
-
 /**
  * Which door a workload exec went through: execve tracepoints do not see execveat, and no syscall
  * tracepoint sees an exec through the 32-bit entry (int $0x80): 'execve-32'.
  */
 export type ExecSyscall = 'execve' | 'execveat' | 'execve-32';
+
+/** One difference from the truth, as data from grading to the table, the JSON, the CSV and the matrix. */
+export interface Difference {
+  /** The workload case it concerns ("many-args", "total"), or "" for the variant as a whole. */
+  case: string;
+  /** expected: the variant declares it, with its reason; quirk: the tool stumbled but every event is right. */
+  level: 'expected' | 'quirk' | 'failure';
+  /** What differs, in a word the example chooses ("maxArgs", "comm", "missed", "exit"). */
+  kind: string;
+  /** One line for a person. */
+  text: string;
+}
 
 /** One exec the workload performed, and everything true about it. */
 export interface ExecTruth {

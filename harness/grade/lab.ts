@@ -102,12 +102,10 @@ export const defineLab = <R, E = any, S = any>(lab: Lab<R, E, S>): Lab<R, E, S> 
 /**
  * A lab's hidden checks, kept in a module of their own (labs/N/hidden.ts) that only the grader imports
  * (labs/index.ts): a student's handout bundles the lab without them (labs/visible.ts), so it cannot hold
- * them. A tracer lab's hidden checks bring the workload cases and views they grade.
+ * them. A tracer lab's hidden part also brings the workload cases and views it grades (TracerHiddenPart).
  */
 export interface HiddenPart<R> {
   checks: (Check<R> & { hidden: true })[];
-  cases?: string[];
-  views?: Record<string, import('./tracer-lab.js').TracerView>;
 }
 
 /** The lab with its hidden checks added after the visible ones. */

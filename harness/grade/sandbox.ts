@@ -10,7 +10,6 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { jailArgv, type Jail } from './jail.js';
-import type { Lab } from './lab.js';
 
 export interface SandboxLimits {
   timeoutMs: number;
@@ -35,7 +34,7 @@ export interface SandboxResult {
 }
 
 /** The limits of one command of a student's, from the lab's (the whole submission has the VM's). */
-export function commandLimits(lab: Pick<Lab, 'commandTimeoutS' | 'timeLimitS' | 'pidsMax' | 'memoryMb'>): SandboxLimits {
+export function commandLimits(lab: { commandTimeoutS?: number; timeLimitS?: number; pidsMax?: number; memoryMb?: number }): SandboxLimits {
   return {
     timeoutMs: (lab.commandTimeoutS ?? Math.min(120, Math.round((lab.timeLimitS ?? 240) / 2))) * 1000,
     maxOutput: 256 * 1024,

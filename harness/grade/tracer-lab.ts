@@ -249,6 +249,12 @@ export function attaches(r: TracerReport, points: number): Outcome {
 export const fromView = (id: string, points: number, okText: string) => (r: TracerReport): Outcome =>
   r.rejected ? { score: 0, feedback: 'not run: the verifier rejected the program' } : r.views?.[id] === undefined && r.trouble ? { score: 0, feedback: `not run: ${r.trouble}` } : fromTally(r.views?.[id], points, okText);
 
+/** A tracer lab's hidden part: its checks, and the workload cases and views they grade. */
+export interface TracerHiddenPart extends HiddenPart<TracerReport> {
+  cases?: string[];
+  views?: Record<string, TracerView>;
+}
+
 /** A check graded from one half of the report's field (eventField): the kernel side or the user side. */
 export const fromField = (half: 'kernel' | 'user', points: number, okText: string) => (r: TracerReport): Outcome => {
   if (r.rejected) return { score: 0, feedback: 'not run: the verifier rejected the program' };
@@ -261,7 +267,7 @@ export const fromField = (half: 'kernel' | 'user', points: number, okText: strin
 export function defineTracerLab(
   visible: TracerLabConfig,
   lab: Omit<Lab<TracerReport, TracerLabEvidence, TracerSettings>, 'collector' | 'evidence' | 'settings' | 'judge'>,
-  hidden?: HiddenPart<TracerReport>,
+  hidden?: TracerHiddenPart,
 ): Lab<TracerReport, TracerLabEvidence, TracerSettings> {
   const config: TracerLabConfig = hidden
     ? { ...visible, cases: [...visible.cases, ...(hidden.cases ?? []).filter((c) => !visible.cases.includes(c))], views: { ...visible.views, ...hidden.views } }

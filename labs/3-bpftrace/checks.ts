@@ -2,8 +2,8 @@
 // workload; its output is read and graded as the project's own execsnoop.bt is (examples/execsnoop),
 // once without the parent pid and the return value, once with each.
 
-import type { HiddenPart, Lab } from '../../harness/grade/lab.js';
-import { attaches, defineTracerLab, fromView, type TracerReport, type TracerLabConfig } from '../../harness/grade/tracer-lab.js';
+import type { Lab } from '../../harness/grade/lab.js';
+import { attaches, defineTracerLab, fromView, type TracerReport, type TracerLabConfig, type TracerHiddenPart } from '../../harness/grade/tracer-lab.js';
 import { BPFTRACE, COURSE_BPFTRACE, readyOf } from '../tracer.js';
 
 const VISIBLE = ['plain', 'three-args', 'arg-with-spaces', 'failed-enoent', 'from-thread'];
@@ -25,7 +25,7 @@ const config: TracerLabConfig = {
 };
 
 /** The lab and its visible checks; the grader adds the hidden ones (hidden.ts). */
-export const makeLab = (hidden?: HiddenPart<TracerReport>): Lab<TracerReport> => defineTracerLab(config, {
+export const makeLab = (hidden?: TracerHiddenPart): Lab<TracerReport> => defineTracerLab(config, {
   id: '3-bpftrace',
   title: 'bpftrace: execsnoop with the parent pid and the return value',
   files: ['execsnoop.bt'],

@@ -4,8 +4,8 @@
 // grader's own user side loads the same kernel side and dumps its raw events, so the kernel side's part
 // (the event carries the parent pid) and the user side's (the column prints it) are graded apart.
 
-import type { HiddenPart, Lab } from '../../harness/grade/lab.js';
-import { attaches, defineTracerLab, fromField, fromView, type TracerReport } from '../../harness/grade/tracer-lab.js';
+import type { Lab } from '../../harness/grade/lab.js';
+import { attaches, defineTracerLab, fromField, fromView, type TracerReport, type TracerHiddenPart } from '../../harness/grade/tracer-lab.js';
 import { libbpfConfig } from '../tracer.js';
 
 // no exec from a thread: the course's execsnoop misses those (lab 6)
@@ -24,7 +24,7 @@ const config = {
 };
 
 /** The lab and its visible checks; the grader adds the hidden ones (hidden.ts). */
-export const makeLab = (hidden?: HiddenPart<TracerReport>): Lab<TracerReport> => defineTracerLab(config, {
+export const makeLab = (hidden?: TracerHiddenPart): Lab<TracerReport> => defineTracerLab(config, {
   id: '4-ppid',
   title: 'libbpf: the parent pid, kernel side and user side',
   files: ['execsnoop.bpf.c', 'execsnoop.c', 'execsnoop.h'],

@@ -1,9 +1,8 @@
 // Lab 4's hidden check: only the grader imports this module (labs/index.ts); a handout never holds it.
 
-import { fromView, type TracerReport } from '../../harness/grade/tracer-lab.js';
-import type { HiddenPart } from '../../harness/grade/lab.js';
+import { fromView, type TracerHiddenPart } from '../../harness/grade/tracer-lab.js';
 
-export const hidden: HiddenPart<TracerReport> = {
+export const hidden: TracerHiddenPart = {
   cases: ['fork-from-thread'],
   views: {
     // a parent that is itself a thread: its pid is a thread id, the parent pid is its process's (tgid)

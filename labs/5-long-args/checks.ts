@@ -3,8 +3,8 @@
 // whole and unmarked, what does not is cut with "...". The workload's longest argv is 40 entries and its
 // longest argument 300 bytes: both must now be shown whole.
 
-import type { HiddenPart, Lab } from '../../harness/grade/lab.js';
-import { attaches, defineTracerLab, fromView, type TracerReport } from '../../harness/grade/tracer-lab.js';
+import type { Lab } from '../../harness/grade/lab.js';
+import { attaches, defineTracerLab, fromView, type TracerReport, type TracerHiddenPart } from '../../harness/grade/tracer-lab.js';
 import { ARGSIZE, MAX_ARGS } from '../../harness/examples/execsnoop/parse.js';
 import { libbpfConfig } from '../tracer.js';
 
@@ -23,7 +23,7 @@ const config = libbpfConfig({
 });
 
 /** The lab and its visible checks; the grader adds the hidden ones (hidden.ts). */
-export const makeLab = (hidden?: HiddenPart<TracerReport>): Lab<TracerReport> => defineTracerLab(config, {
+export const makeLab = (hidden?: TracerHiddenPart): Lab<TracerReport> => defineTracerLab(config, {
   id: '5-long-args',
   title: 'Long arguments: more of them, longer, and a mark where cut',
   files: ['execsnoop.bpf.c', 'execsnoop.c', 'execsnoop.h'],

@@ -1,9 +1,8 @@
 // Lab 5's hidden check: only the grader imports this module (labs/index.ts); a handout never holds it.
 
-import { fromView, type TracerReport } from '../../harness/grade/tracer-lab.js';
-import type { HiddenPart } from '../../harness/grade/lab.js';
+import { fromView, type TracerHiddenPart } from '../../harness/grade/tracer-lab.js';
 
-export const hidden: HiddenPart<TracerReport> = {
+export const hidden: TracerHiddenPart = {
   // 40 arguments of 300 bytes at once: a buffer sized for one long argument, or a few, falls short
   cases: ['many-long-args'],
   views: { 'many-long': { expect: { maxArgs: null, maxArgLen: null }, cases: ['many-long-args'] } },

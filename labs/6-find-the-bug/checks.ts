@@ -2,8 +2,8 @@
 // execs and its storm of 600 of them (harness/workload.ts, exec_helper) must all be printed, and after the
 // storm the `execs` map, counted with bpftool while the tracer still runs, must hold nothing.
 
-import type { HiddenPart, Lab } from '../../harness/grade/lab.js';
-import { attaches, defineTracerLab, fromView, type TracerReport } from '../../harness/grade/tracer-lab.js';
+import type { Lab } from '../../harness/grade/lab.js';
+import { attaches, defineTracerLab, fromView, type TracerReport, type TracerHiddenPart } from '../../harness/grade/tracer-lab.js';
 import { libbpfConfig } from '../tracer.js';
 
 const config = libbpfConfig({
@@ -17,7 +17,7 @@ const config = libbpfConfig({
 });
 
 /** The lab and its visible checks; the grader adds the hidden ones (hidden.ts). */
-export const makeLab = (hidden?: HiddenPart<TracerReport>): Lab<TracerReport> => defineTracerLab(config, {
+export const makeLab = (hidden?: TracerHiddenPart): Lab<TracerReport> => defineTracerLab(config, {
   id: '6-find-the-bug',
   title: 'Find the bug: execs from threads, and a map that fills up',
   files: ['execsnoop.bpf.c', 'execsnoop.c', 'execsnoop.h'],

@@ -1,9 +1,8 @@
 // Lab 6's hidden check: only the grader imports this module (labs/index.ts); a handout never holds it.
 
-import { fromView, type TracerReport } from '../../harness/grade/tracer-lab.js';
-import type { HiddenPart } from '../../harness/grade/lab.js';
+import { fromView, type TracerHiddenPart } from '../../harness/grade/tracer-lab.js';
 
-export const hidden: HiddenPart<TracerReport> = {
+export const hidden: TracerHiddenPart = {
   // a failed exec from a thread, printed with its error (and, counted by no-leak, not left behind): the
   // workload runs it before the storm, so the storm's map count sees what it left
   cases: ['from-thread-failed'],
