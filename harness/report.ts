@@ -3,7 +3,7 @@
 
 import Table from 'cli-table3';
 import { stringify } from 'csv-stringify/sync';
-import { renderDifference, type Difference } from './example.js';
+import { renderDifference } from './example.js';
 import type { CaseOutcome, CompareReport, TargetInfo, VariantResult } from './types.js';
 
 const plainStyle = { head: [], border: [] };
@@ -52,16 +52,20 @@ export function formatTables(report: CompareReport): string {
 
 function formatNotes(variants: VariantResult[]): string[] {
   const lines: string[] = ['* expected difference, declared by the variant with its reason:'];
+  // each reason once, whichever cases it shaped, with every variant that declares it (in the table's order)
+  const byReason = new Map<string, string[]>();
+  const graded = variants.filter((v) => !(v.status === 'skip' || v.status === 'error' || (v.status === 'fail' && !v.cases)));
+  for (const v of graded) {
+    for (const text of new Set(v.details.filter((d) => d.level === 'expected').map((d) => d.text))) byReason.set(text, [...(byReason.get(text) ?? []), v.tool]);
+  }
+  for (const [text, tools] of byReason) lines.push(`  ${tools.join(', ')}: ${text}`);
   for (const v of variants) {
-    if (v.status === 'skip' || v.status === 'error' || (v.status === 'fail' && !v.cases)) {
+    if (!graded.includes(v)) {
       lines.push(`  ${v.name}: ${v.status.toUpperCase()} — ${v.reason ?? ''}`);
       continue;
     }
-    const of = (level: Difference['level']) => v.details.filter((d) => d.level === level);
-    // an expected difference once per variant, whichever cases it shaped
-    for (const text of new Set(of('expected').map((d) => d.text))) lines.push(`  ${v.name}: ${text}`);
-    for (const d of of('quirk')) lines.push(`  ${v.name}: NOTE ${renderDifference(d)}`);
-    for (const d of of('failure')) lines.push(`  ${v.name}: FAIL ${renderDifference(d)}`);
+    for (const d of v.details.filter((d) => d.level === 'quirk')) lines.push(`  ${v.name}: NOTE ${renderDifference(d)}`);
+    for (const d of v.details.filter((d) => d.level === 'failure')) lines.push(`  ${v.name}: FAIL ${renderDifference(d)}`);
   }
   return lines;
 }

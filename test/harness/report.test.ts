@@ -31,10 +31,19 @@ t.test('the table shows each exec per variant: a match, a match with an expected
   t.match(text, /target: host 6\.18\.44, BTF/);
   t.match(text, /│ plain\s+│ match\s+│ MISSED\s+│\s+│/);
   t.match(text, /│ many-args\s+│ match\*\s+│ match\s+│/);
-  t.match(text, /execsnoop\/libbpf: 20 arguments dropped: MAX_ARGS is 20/);
+  t.match(text, /\n  libbpf: 20 arguments dropped: MAX_ARGS is 20\n/);
   t.match(text, /execsnoop\/ts: FAIL plain: no event for pid 7/);
   t.match(text, /execsnoop\/bcc: SKIP — bcc: no kernel headers/);
   t.match(summaryLine(report.variants), '3 variants: 1 pass, 1 fail, 1 skip, 0 error');
+});
+
+t.test('a reason several variants declare is printed once, with each of them', async (t) => {
+  const comm = { case: '', level: 'expected' as const, kind: 'comm', text: "comm is the caller's: read at sys_enter" };
+  const variant = (tool: string, cases: string[]): VariantResult => ({ ...pass, name: `execsnoop/${tool}`, tool, details: cases.map((c) => ({ ...comm, case: c })) });
+  const text = formatTables({ ...report, variants: [variant('bcc', ['plain', 'many-args']), variant('bpftrace', ['plain']), { ...pass, name: 'execsnoop/go', tool: 'go' }, variant('ts', ['plain'])] });
+  t.equal(text.split("comm is the caller's").length - 1, 1, 'once');
+  t.match(text, /\n  bcc, bpftrace, ts: comm is the caller's: read at sys_enter\n/);
+  t.match(text, /\n  go: 20 arguments dropped: MAX_ARGS is 20\n/);
 });
 
 t.test('JSON is schema 1 with the target and every variant', async (t) => {
