@@ -11,7 +11,7 @@ import { execa, type ResultPromise } from 'execa';
 import { failures, renderDifference, type Difference, type Example, type OutputReader } from './example.js';
 import { exampleOf } from './examples/index.js';
 import type { SkipKind, VariantResult, WorkloadRun } from './types.js';
-import { variantName, type KernelFacts, type Variant } from './variant.js';
+import { DOCUMENTED_KERNEL, variantName, type KernelFacts, type Variant } from './variant.js';
 import { diesWithUs } from '../lib/process.js';
 
 export interface Unmet {
@@ -263,7 +263,7 @@ function verdict(t: Tracer, run: WorkloadRun, stoppedCleanly: boolean, stopMs: n
   if (t.readError) {
     details.push({ case: '', level: 'failure', kind: 'output', text: `unreadable output: ${t.readError.message}` });
   } else {
-    const grade = t.example.grade(run, t.items, v, facts ?? { strReadCountsNul: true });
+    const grade = t.example.grade(run, t.items, v, facts ?? DOCUMENTED_KERNEL);
     Object.assign(result, { expected: grade.expected, matched: grade.matched, cases: grade.cases });
     details.push(...grade.differences);
   }

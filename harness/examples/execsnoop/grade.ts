@@ -38,6 +38,9 @@ function unreadableShown(t: ExecTruth, e: ExecsnoopExpectations): number[] {
   return rereads(t, e) ? [] : at;
 }
 
+/** The pid a tool shows for an exec: the process id, or the thread id for a tool that reports the task's. */
+export const shownPid = (t: Pick<ExecTruth, 'pid' | 'tid'>, e: Pick<ExecsnoopExpectations, 'threadExec'>): number => (e.threadExec === 'tid' ? t.tid : t.pid);
+
 /** Applies a variant's declared limits to the truth: what a correct implementation of *it* prints. */
 export function expectedView(t: ExecTruth, e: ExecsnoopExpectations, k: KernelFacts = DOCUMENTED_KERNEL): ExpectedView {
   // bytes that are not UTF-8: a tool that escapes them shows the truth's form; one that prints them raw is
@@ -72,7 +75,7 @@ export function expectedView(t: ExecTruth, e: ExecsnoopExpectations, k: KernelFa
   const commAtEnter = t.syscall === 'execve-32' ? t.commAfter : t.commBefore;
   const comm = e.comm === 'enter' ? commAtEnter : e.comm === 'exit' ? (t.ret === 0 ? t.commAfter : t.commBefore) : undefined;
   return {
-    pid: e.threadExec === 'tid' ? t.tid : t.pid,
+    pid: shownPid(t, e),
     comm,
     ppid: e.ppid ? t.ppid : undefined,
     ret: e.ret ? t.ret : undefined,

@@ -5,7 +5,7 @@
 import { formatArgBytes } from '../../../bpf/execsnoop/format.js';
 import { defineExample } from '../../example.js';
 import { runWorkload } from '../../workload.js';
-import { expectedAbsence, gradeExecsnoop } from './grade.js';
+import { expectedAbsence, gradeExecsnoop, shownPid } from './grade.js';
 import { createParser, UNREADABLE, unescapeArg, type ExecEvent } from './parse.js';
 import { VARIANTS, type ExecsnoopExpectations } from './variants.js';
 
@@ -38,7 +38,7 @@ export const execsnoop = defineExample<ExecEvent, ExecsnoopExpectations>({
     const due = new Map<number, number>();
     for (const x of run.execs) {
       if (!x.launcher && expectedAbsence(x, e) !== undefined) continue;
-      const pid = e.threadExec === 'tid' ? x.tid : x.pid;
+      const pid = shownPid(x, e);
       due.set(pid, (due.get(pid) ?? 0) + 1);
     }
     const seen = new Map<number, number>();
