@@ -48,6 +48,21 @@ export interface Example<Item = unknown, Expect = unknown> {
   grade(run: WorkloadRun, items: readonly Item[], v: Variant<Expect>, facts: KernelFacts): Grade;
   /** One item as `./lab trace` prints it. */
   format(item: Item, format: 'text' | 'jsonl'): string;
+  /** What `./lab bench` needs to know of the example's output; without it, only start-up and cost are measured. */
+  bench?: BenchPart<Item>;
+}
+
+/**
+ * The benchmark's questions to an example. Its storm runs one program `storm.name` many times, each exec
+ * `storm.name I` (I its index) in process `storm.pids[I]`.
+ */
+export interface BenchPart<Item> {
+  /** The storm's indices the items report, once per exec seen (an exec reported twice appears twice). */
+  stormSeen(items: readonly Item[], storm: { name: string; pids: readonly number[] }): number[];
+  /** Whether the item is the canary exec (`storm.name MARKER`), the first event after start: unanswered, no time to the first event. */
+  isCanary?(item: Item, marker: string): boolean;
+  /** Items arrive as execs happen (not only at exit): the drain may stop as soon as every exec is seen. */
+  streams?: boolean;
 }
 
 /** Declares an example with its types checked, for the registry's list of examples of mixed types. */

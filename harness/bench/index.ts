@@ -13,7 +13,7 @@ import { Writable } from 'node:stream';
 import path from 'node:path';
 import { execa } from 'execa';
 import { UsageError, EnvironmentError } from '../../lib/errors.js';
-import { findVariant, VARIANTS } from '../examples/index.js';
+import { exampleOf, findVariant, VARIANTS } from '../examples/index.js';
 import { buildDir, projectRoot } from '../paths.js';
 import { targetFor } from '../targets.js';
 import { variantName, type Variant } from '../variant.js';
@@ -44,9 +44,12 @@ export interface BenchOptions {
 export const DEFAULT_STORM = 5000;
 export const DEFAULT_REPEATS = 5;
 
-/** The variants a bench runs: those named, or every one except hello's (the trace pipe has one reader and no per-exec record to count). */
+/**
+ * The variants a bench runs: those named, or every one whose example says what a storm looks like in its
+ * output (Example.bench: not hello's, whose trace pipe has one reader and no per-exec record to count).
+ */
 export function benchVariants(names?: string[]): Variant[] {
-  if (!names || names.length === 0) return VARIANTS.filter((v) => v.example !== 'hello');
+  if (!names || names.length === 0) return VARIANTS.filter((v) => exampleOf(v).bench !== undefined);
   return names.map((n) => {
     const v = findVariant(n);
     if (!v) throw new UsageError(`no variant ${n} (variants: ${VARIANTS.map(variantName).join(', ')})`);

@@ -5,6 +5,7 @@
 import { execa } from 'execa';
 import { projectRoot } from '../paths.js';
 import { checkVariant, hostTarget, slowdownFor } from '../requirements.js';
+import { exampleOf } from '../examples/index.js';
 import { Tracer } from '../session.js';
 import { variantName, type Variant } from '../variant.js';
 import { enableStats, type RunStats } from '../../bpf/ts/prog.js';
@@ -30,29 +31,9 @@ const STOP_MS = 5000;
 
 /** The storm execs a variant reported, by index, from what its example's reader made of its output. */
 function stormSeen(v: Variant, items: readonly unknown[], bin: StormBinary, storm: StormResult): { indices: number[]; supported: boolean } {
-  if (v.example === 'execsnoop') {
-    const indices: number[] = [];
-    for (const e of items as { args: string[] }[]) {
-      const at = e.args.indexOf(bin.name);
-      // argv is [file, name, I]; a tool showing the filename as argv[0] still shows argv[1] and argv[2]
-      if (at >= 0 && /^\d+$/.test(e.args[at + 1] ?? '')) indices.push(Number(e.args[at + 1]));
-    }
-    return { indices, supported: true };
-  }
-  if (v.example === 'counter') {
-    const last = items[items.length - 1] as { perPid: Map<number, number> } | undefined;
-    const indices: number[] = [];
-    storm.pids.forEach((pid, i) => {
-      for (let k = 0; k < (last?.perPid.get(pid) ?? 0); k++) indices.push(i);
-    });
-    return { indices, supported: true };
-  }
-  return { indices: [], supported: false };
+  const bench = exampleOf(v).bench;
+  return bench ? { indices: bench.stormSeen(items, { name: bin.name, pids: storm.pids }), supported: true } : { indices: [], supported: false };
 }
-
-/** Whether an item is the canary exec (execsnoop: an event whose argv holds the canary's marker). */
-const isCanary = (v: Variant, item: unknown, marker: string): boolean =>
-  v.example === 'execsnoop' && (item as { args?: string[] }).args?.includes(marker) === true;
 
 async function exec1(bin: StormBinary, marker: string): Promise<void> {
   await execa(bin.file, [bin.name, marker], { reject: false, stdin: 'ignore' });
@@ -71,8 +52,9 @@ async function start(v: Variant, bin: StormBinary, slow: number, run: number): P
   let seenAt: number | undefined;
   let resolveSeen: () => void = () => {};
   const seen = new Promise<void>((r) => (resolveSeen = r));
+  const isCanary = exampleOf(v).bench?.isCanary;
   const tracer = new Tracer(v, projectRoot, undefined, (item) => {
-    if (seenAt === undefined && isCanary(v, item, marker)) {
+    if (seenAt === undefined && isCanary?.(item, marker)) {
       seenAt = performance.now();
       resolveSeen();
     }
@@ -81,7 +63,7 @@ async function start(v: Variant, bin: StormBinary, slow: number, run: number): P
   sampler.start();
   const ready = await tracer.waitReady(v.attachTimeoutMs * slow);
   if (!ready) return { tracer, sampler };
-  if (v.example === 'execsnoop') {
+  if (isCanary) {
     await exec1(bin, marker);
     await Promise.race([seen, new Promise((r) => setTimeout(r, 5000 * slow))]);
   }
@@ -139,7 +121,7 @@ async function benchVariant(v: Variant, o: BenchHereOptions, bin: StormBinary, c
       const n = s.tracer.items.length;
       if (n !== lastCount) [lastCount, quietSince] = [n, performance.now()];
       const got = stormSeen(v, s.tracer.items, bin, storm);
-      if (got.supported && v.example === 'execsnoop' && new Set(got.indices).size >= kernel) break;
+      if (got.supported && exampleOf(v).bench?.streams && new Set(got.indices).size >= kernel) break;
       if (performance.now() - quietSince > QUIET_MS * slow || s.tracer.exited) break;
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -249,4 +249,11 @@ export const counter = defineExample<CounterSnapshot, CounterExpectations>({
     return gradeCounter(run, snaps[snaps.length - 1], v.expect);
   },
   format: formatTraceCounts,
+  bench: {
+    // the counts come at the end: each storm process's count is how many of its execs were seen
+    stormSeen: (snaps, storm) => {
+      const last = snaps[snaps.length - 1];
+      return storm.pids.flatMap((pid, i) => Array.from({ length: last?.perPid.get(pid) ?? 0 }, () => i));
+    },
+  },
 });

@@ -47,4 +47,14 @@ export const execsnoop = defineExample<ExecEvent, ExecsnoopExpectations>({
   },
   grade: (run, events, v, facts) => gradeExecsnoop(run, events, v.expect, facts),
   format: formatTraceEvent,
+  bench: {
+    // argv is [file, name, I]; a tool showing the filename as argv[0] still shows argv[1] and argv[2]
+    stormSeen: (events, storm) =>
+      events.flatMap((e) => {
+        const at = e.args.indexOf(storm.name);
+        return at >= 0 && /^\d+$/.test(e.args[at + 1] ?? '') ? [Number(e.args[at + 1])] : [];
+      }),
+    isCanary: (e, marker) => e.args.includes(marker),
+    streams: true,
+  },
 });
