@@ -16,3 +16,7 @@ export { projectRoot } from "./paths.js";
 export { lastMatrix, matrixMarkdown, matrixTable, type Column } from "./matrix.js";
 export { runBench, benchCharts, formatBench, type BenchReport, type Chart } from "./bench/index.js";
 export { kernelCheck, kernelSummary, needs, type KernelCheckRow } from './notebook/kernel-check.js';
+export { recordBpfCalls, attrRows, ATTR_LAYOUTS, type RecordedCall } from './notebook/attr.js';
+export { check11, check12, check21, check22, check31, check32, check41, check42, type CheckResult } from './notebook/exercises.js';
+export { ProgLoadAttr, MapCreateAttr, MapElemAttr } from '../bpf/ts/attr.js';
+export { runCourseProgram, type CourseRun } from './notebook/course.js';
