@@ -12,28 +12,22 @@ import { loadProgram } from '../../bpf/ts/prog.js';
 import { createMap, type BpfMap } from '../../bpf/ts/map.js';
 import { u32, u64 } from '../../bpf/ts/codec.js';
 import { VerifierError } from '../../bpf/ts/errors.js';
-import { projectRoot } from '../paths.js';
+import { compileC, tryCompile } from './course.js';
 import { runTool } from './execs.js';
 
-export interface CheckResult {
-  id: string;
-  pass: boolean;
-  /** What is wrong (empty when it passes). */
-  why: string;
+function report(id: string, why: string | undefined): void {
+  console.log(why ? `check ${id}: not yet — ${why}` : `check ${id}: PASS`);
 }
 
-function report(id: string, why: string | undefined): CheckResult {
-  const r = { id, pass: !why, why: why ?? '' };
-  console.log(r.pass ? `check ${id}: PASS` : `check ${id}: not yet — ${why}`);
-  return r;
-}
-
-/** Runs a check body; an exception in the student's code is a "not yet" with its message, not a failed cell. */
-async function check(id: string, body: () => string | undefined | Promise<string | undefined>): Promise<CheckResult> {
+/**
+ * Runs a check body; an exception in the student's code is a "not yet" with its message, not a failed cell.
+ * Resolves to nothing, so that a cell ending in `await checkNM(…)` prints only the check's line.
+ */
+async function check(id: string, body: () => string | undefined | Promise<string | undefined>): Promise<void> {
   try {
-    return report(id, await body());
+    report(id, await body());
   } catch (err) {
-    return report(id, `your code threw: ${(err as Error).message.split('\n')[0]}`);
+    report(id, `your code threw: ${(err as Error).message.split('\n')[0]}`);
   }
 }
 
@@ -164,48 +158,30 @@ export const check31 = commCheck('3.1', 'caller', 3, 'key the map by the name of
 /** 3.2: per process name, the name of the program after the exec. */
 export const check32 = commCheck('3.2', 'started', 4, 'at sys_enter_execve the new program is not in place yet: which tracepoint fires once it is? (bpftrace -l)');
 
-// 4.1 and 4.2 compile C the way bpf/Makefile does (clang -target bpf against build/bpf/vmlinux.h).
-function compile(source: string, flags: readonly string[]): { ok: boolean; errors: string; object?: string; dir: string } {
-  const dir = mkdtempSync(path.join(tmpdir(), 'nb4-'));
-  const src = path.join(dir, 'answer.bpf.c');
-  writeFileSync(src, source);
-  const object = path.join(dir, 'answer.bpf.o');
-  const r = spawnSync('clang', [...flags, '-I', path.join(projectRoot, 'build', 'bpf'), '-c', src, '-o', object], { encoding: 'utf8' });
-  const errors = r.stderr.split('\n').filter((l) => / error: /.test(l)).map((l) => l.replace(`${dir}/`, '')).slice(0, 2).join(' / ');
-  return { ok: r.status === 0, errors, object: r.status === 0 ? object : undefined, dir };
-}
+// 4.1 and 4.2 compile C with clang, as bpf/Makefile does, against the installed libbpf (Debian's 1.1).
 
-/** A kprobe that reads the first argument through PT_REGS_PARM1 (bpf_tracing.h), which needs the right __TARGET_ARCH_. */
-const KPROBE_SOURCE = `#include "vmlinux.h"
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_tracing.h>
-SEC("kprobe/do_unlinkat")
-int probe(struct pt_regs *ctx) { bpf_printk("dfd %ld", PT_REGS_PARM1(ctx)); return 0; }
-char LICENSE[] SEC("license") = "GPL";
-`;
-
-/** 4.1: clang's flags for a kprobe program on x86-64 (the course's Makefile gives the wrong arch name). */
-export const check41 = (flags: readonly string[]) =>
+/** 4.1: the course's user side, opening its perf buffer, made to compile against libbpf 1.x (-Wall -Werror). */
+export const check41 = (source: string) =>
   check('4.1', () => {
-    const r = compile(KPROBE_SOURCE, flags);
-    rmSync(r.dir, { recursive: true, force: true });
-    return r.ok ? undefined : `clang says: ${r.errors || 'it failed'} — which names does bpf_tracing.h know for the target architecture? (grep __TARGET_ARCH_ /usr/include/bpf/bpf_tracing.h)`;
+    const r = tryCompile(source, ['-Wall', '-Werror'], 'user');
+    if (r.ok && !/perf_buffer__new\s*\(/.test(source)) return 'it compiles, but no longer calls perf_buffer__new()';
+    return r.ok ? undefined : `clang says: ${r.errors.split('\n')[0]} — how does libbpf 1.x declare perf_buffer__new()? (/usr/include/bpf/libbpf.h)`;
   });
 
 /** 4.2: a map definition libbpf 1.x opens: the object must compile and `bpftool gen skeleton` (libbpf's bpf_object__open) accept it with a map named counts. */
 export const check42 = (source: string) =>
   check('4.2', () => {
-    const r = compile(source, ['-g', '-O2', '-target', 'bpf', '-D__TARGET_ARCH_x86']);
+    const r = compileC(source, ['-g', '-O2', '-target', 'bpf', '-D__TARGET_ARCH_x86']);
     try {
-      if (!r.ok) return `clang says: ${r.errors}`;
+      if (!r.ok) return `clang says: ${r.errors.split('\n')[0]} — how are maps declared in bpf/counter/counter.bpf.c?`;
       const skel = spawnSync('bpftool', ['gen', 'skeleton', r.object!], { encoding: 'utf8' });
       if (skel.status !== 0) {
         const said = skel.stderr.split('\n').find((l) => /libbpf:|Error/.test(l)) ?? skel.stderr.trim();
-        return `libbpf will not open the object: ${said.trim()} — how does libbpf 1.0 want maps declared? (look at the maps in bpf/counter/counter.bpf.c)`;
+        return `libbpf will not open the object: ${said.trim()} — how are maps declared in bpf/counter/counter.bpf.c?`;
       }
       if (!/struct bpf_map \*counts;/.test(skel.stdout)) return 'the object opens, but has no map named counts';
-      const type = spawnSync('bpftool', ['btf', 'dump', 'file', r.object!], { encoding: 'utf8' }).stdout;
-      return /VAR 'counts'/.test(type) ? undefined : 'no BTF variable counts in .maps';
+      const btf = spawnSync('bpftool', ['btf', 'dump', 'file', r.object!], { encoding: 'utf8' }).stdout;
+      return /VAR 'counts'/.test(btf) ? undefined : 'no BTF variable counts (in the .maps section)';
     } finally {
       rmSync(r.dir, { recursive: true, force: true });
     }

@@ -170,13 +170,29 @@ export const CHECKS: Record<string, Check> = {
     noneFailed(t, s);
     t.match(s.stdout, /sys_execve +does not exist/);
     t.match(s.stdout, /__x64_sys_execve +exists/);
+    t.notMatch(s.stdout, /map\[per_pid\]/, "lab 2's answer (the per-process count in raw instructions) is not disassembled");
+    startersNotYet(t, s, ['3.1', '3.2']);
   },
   '4-execsnoop-four-ways.ipynb': (t, s, where) => {
     for (const v of ['execsnoop/libbpf', 'execsnoop/libbpf-static', 'execsnoop/cilium-go', 'execsnoop/ts', 'execsnoop/bpftrace']) t.equal(statusOf(s.html, v), 'PASS', `${v} passes`);
     t.equal(statusOf(s.html, 'execsnoop/bcc'), where.kind === 'vm' ? 'PASS' : 'SKIP');
     noneFailed(t, s);
-    t.match(s.stdout, /libbpf: CO-RE relocating \[\d+\] struct task_struct/, "libbpf's CO-RE log");
-    t.match(s.stdout, /^task_struct\.real_parent +\d+ +BTF$/m, 'the offsets the ts tool reads from BTF');
+    t.match(s.stdout, /libbpf: CO-RE relocating \[\d+\] struct mm_struct/, "libbpf's CO-RE log");
+    t.match(s.stdout, /^mm_struct\.start_stack +\d+ +BTF$/m, 'the offsets the ts tool reads from BTF');
+    // no lab's answer: the parent pid's source lines (lab 4), or the keying of lab 6
+    t.notMatch(s.stdout + s.html, /real_parent|BPF_CORE_READ|curtask/, 'no line that reads the parent pid');
+    // the course's mistakes, compiled
+    t.match(s.stdout, /clang -target bpf -D__TARGET_ARCH_x86_64: fails:\n +\S+ error: Must specify a BPF target arch/);
+    t.match(s.stdout, /clang -target bpf -D__TARGET_ARCH_x86: compiles/);
+    t.match(s.stdout, /the course's perf_buffer__new\(\) against libbpf-dev \S+: fails:\n.*no member named 'sample_cb'/);
+    // the ELF: sections named by SEC(), and the map relocations
+    t.match(s.html, /<td[^>]*>\.maps<\/td><td[^>]*>PROGBITS<\/td>/, 'the .maps section');
+    t.match(s.html, /<td[^>]*>\.BTF\.ext<\/td>/);
+    t.match(s.stdout, /^ +tracepoint\/syscalls\/sys_enter_execve +\d+ instructions, \d+ map references: [\w, ]*execs/m, "a program's section and its relocations");
+    t.match(s.stdout, /Disassembly of section tracepoint\/syscalls\/sys_enter_execve:[\s\S]*call 6/, "the hello object disassembled");
+    t.match(s.html, /<td[^>]*>execsnoop_bpf__load<\/td><td[^>]*>bpf_object__load[^<]*<\/td><td[^>]*>[1-9]\d*<\/td>/, "the skeleton's load step and its log lines");
+    t.match(s.stdout, /^\tstruct task_struct \*\w+;|\.\.\. \(\d+ more lines: struct task_struct is \d+ lines here\)/m, 'vmlinux.h counted, not a hard-coded figure');
+    startersNotYet(t, s, ['4.1', '4.2']);
     t.match(s.stdout, /execsnoop-static: [\d.]+ MB; shared libraries: none/);
     t.match(s.stdout, /execsnoop-cilium-go: [\d.]+ MB; shared libraries: none/, 'the Go binary is static too');
     t.match(s.stdout, /^type bpfEvent struct \{\n\tPid +uint32\n/m, "bpf2go's Go type for execsnoop.h's struct event");
@@ -185,6 +201,8 @@ export const CHECKS: Record<string, Check> = {
   },
   '5-across-kernels.ipynb': (t, s) => {
     t.ok(s.png >= 1, `charts drawn as PNG (${s.png})`);
+    t.match(s.html, /<th[^>]*>ready ms<\/th>/, 'the bench as an HTML table');
+    t.notMatch(s.stdout, /[┌┬┐└┴┘│]/, 'no box-drawing table in the text'); 
   },
 };
 
