@@ -33,13 +33,14 @@ async function check(id: string, body: () => string | undefined | Promise<string
 
 const toBytes = (p: Buffer | readonly Buffer[] | ProgramSource): Buffer => {
   if (Buffer.isBuffer(p)) return p;
-  if (p.length > 0 && p.every((x) => Buffer.isBuffer(x))) return Buffer.concat(p as Buffer[]);
+  const items = p as readonly unknown[];
+  if (items.length > 0 && items.every((x) => Buffer.isBuffer(x))) return Buffer.concat(items as Buffer[]);
   return assemble(p as ProgramSource).encode();
 };
 
 /** Loads a socket filter and runs it on packets of the given lengths: the return values, or why it did not load. */
 function runFilter(insns: Buffer, lengths: number[]): number[] | string {
-  let prog;
+  let prog: ReturnType<typeof loadProgram>;
   try {
     prog = loadProgram({ name: 'exercise', type: 'socket_filter', insns, logLevel: 1 });
   } catch (err) {
