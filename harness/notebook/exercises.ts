@@ -54,6 +54,8 @@ function runFilter(insns: Buffer, lengths: number[]): number[] | string {
   }
 }
 
+const ETH_HLEN = 14;
+
 /** 1.1: a program the verifier accepts that returns 7. */
 export const check11 = (program: Buffer | readonly Buffer[] | ProgramSource) =>
   check('1.1', () => {
@@ -69,8 +71,12 @@ export const check12 = (program: readonly Buffer[]) =>
     const lengths = [64, 100, 1500];
     const r = runFilter(Buffer.concat(program), lengths);
     if (typeof r === 'string') return r;
-    const wrong = lengths.map((n, i) => [n, r[i]!] as const).filter(([n, got]) => n !== got);
-    return wrong.length === 0 ? undefined : `for packets of ${wrong.map(([n, got]) => `${n} bytes it returned ${got}`).join(', ')} — what does r1 point at when a socket filter starts?`;
+    // BPF_PROG_TEST_RUN hands a socket filter the packet as a socket would see it: from the network header on,
+    // the 14 bytes of the Ethernet header taken off (eth_type_trans); skb->len counts what is left
+    const wrong = lengths.map((n, i) => [n, r[i]!] as const).filter(([n, got]) => n - ETH_HLEN !== got);
+    return wrong.length === 0
+      ? undefined
+      : `for packets of ${wrong.map(([n, got]) => `${n} bytes (${n - ETH_HLEN} after the Ethernet header) it returned ${got}`).join(', ')} — what does r1 point at when a socket filter starts?`;
   });
 
 const WORDS = ['This', 'is', 'eBPF', 'hash', 'map', 'test'];

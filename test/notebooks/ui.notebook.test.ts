@@ -231,7 +231,7 @@ async function studentSession(t: Test, o: RunOptions): Promise<{ urlMs: number; 
   return { urlMs, kernelMs, runMs };
 }
 
-t.test(`a student runs ${path.relative(root, notebook)} from the Notebook UI in Chromium and sees its text and its chart`, async (t) => {
+t.test(`a student runs ${path.relative(root, notebook)} from the Notebook UI in Chromium: its outputs, and an exercise answered on the page`, async (t) => {
   await studentSession(t, { notebook, args: [], release: new RegExp(`ran on ${release().replace(/[.+]/g, '\\$&')}\\s*$`), shot: `ui-${path.basename(notebook, '.ipynb')}`, kernelMs: 120_000, runMs: 600_000 });
 });
 

@@ -77,3 +77,9 @@ t.test('every committed notebook carries the outputs of a render on the referenc
     t.same(code.flatMap((c) => (c.outputs ?? []).filter((o) => o.name === 'stderr' || o.output_type === 'error')).length, 0, `${name}: no saved error`);
   }
 });
+
+t.test("no notebook names a lab's answer, in its cells or in its saved outputs", async (t) => {
+  // lab 4: the parent pid is task->real_parent->tgid (BPF_CORE_READ, bpftrace's curtask); lab 2: the per-process
+  // count in raw instructions (its map, disassembled)
+  for (const file of notebookFiles()) t.notMatch(readFileSync(file, 'utf8'), /real_parent|BPF_CORE_READ|curtask|map\[per_pid\]/, path.basename(file));
+});
