@@ -6,7 +6,7 @@
 
 import { execa, type ResultPromise } from 'execa';
 import { randomBytes } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { readdir, readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,14 +16,25 @@ import { parseOptions } from '../lib/args.js';
 import { EnvironmentError, UsageError } from '../lib/errors.js';
 import { interruptible } from '../lib/process.js';
 import { projectRoot } from './paths.js';
+import { notebookJson, withOutputs, type Notebook } from './notebook/render.js';
+
+/** The kernel whose outputs the committed notebooks carry (test/notebooks/vm.notebook.test.ts compares them). */
+export const RENDER_KERNEL = '6.1';
 
 export const USAGE = `usage: ./lab notebook [--kernel K] [--port P] [--dir DIR]
+       ./lab notebook --render [--kernel K] [NOTEBOOK...]
   start Jupyter Notebook with the TypeScript kernel (tslab) on notebooks/, listening on 127.0.0.1 only,
   and print its URL (with the token) once it answers; Ctrl-C stops Jupyter and its kernels.
   --kernel K  run Jupyter inside a VM booted on Debian kernel K (5.10, 6.1, 6.12, 7.2), the port
               forwarded from 127.0.0.1 on the host; notebooks/ stays writable, so saved work is kept
   --port P    the host port (default: a free one)
-  --dir DIR   serve DIR instead of notebooks/`;
+  --dir DIR   serve DIR instead of notebooks/
+  --render    run the notebooks (default: every notebooks/N-*.ipynb) top to bottom in a VM on kernel K
+              (default ${RENDER_KERNEL}, the reference kernel) and save each cell's outputs into its file, for
+              reading without root; a notebook with a failing cell is left as it was (exit 1)`;
+
+/** Executes notebooks through nbclient and the tslab kernel; see its docstring. */
+export const RUNNER = path.join(projectRoot, 'harness', 'notebook', 'run_notebooks.py');
 
 /** Debian's Jupyter lives in the system Python; a python3 earlier on PATH may have none. */
 export const JUPYTER_PYTHON = '/usr/bin/python3';
@@ -33,13 +44,26 @@ const GUEST_PORT = 8888;
 
 export interface NotebookOptions {
   kernel?: string;
+  /** --render: the notebooks to run and save (absolute), or all of notebooks/. */
+  render?: string[];
   port?: number;
   /** Absolute; default notebooks/. */
   dir: string;
 }
 
 export function parseNotebookArgs(argv: string[]): NotebookOptions {
-  const { values } = parseOptions({ args: argv, options: { kernel: { type: 'string' }, port: { type: 'string' }, dir: { type: 'string' } } }, USAGE);
+  const { values, positionals } = parseOptions(
+    { args: argv, allowPositionals: true, options: { kernel: { type: 'string' }, port: { type: 'string' }, dir: { type: 'string' }, render: { type: 'boolean' } } },
+    USAGE,
+  );
+  if (values.render) {
+    if (values.port !== undefined || values.dir !== undefined) throw new UsageError('--render runs the notebooks without a server: no --port or --dir');
+    if (values.kernel === 'host') throw new UsageError(`--render saves the outputs of the reference kernel's VM (default ${RENDER_KERNEL}): --kernel host is not one`);
+    const files = positionals.length > 0 ? positionals.map((p) => path.resolve(p)) : notebookFiles();
+    for (const f of files) if (!f.endsWith('.ipynb') || !statSync(f, { throwIfNoEntry: false })?.isFile()) throw new UsageError(`${f}: not a notebook file`);
+    return { kernel: values.kernel ?? RENDER_KERNEL, dir: notebooksDir, render: files };
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (notebooks are named only with --render)`);
   let port: number | undefined;
   if (values.port !== undefined) {
     port = Number(values.port);
@@ -290,8 +314,93 @@ function announce(port: number, token: string, where: string): void {
   process.stdout.write(`${notebookUrl(port, token)}\n`);
 }
 
+/** notebooks/N-name.ipynb, in order. */
+export function notebookFiles(): string[] {
+  return readdirSync(notebooksDir).filter((f) => /^\d+-.*\.ipynb$/.test(f)).sort().map((f) => path.join(notebooksDir, f));
+}
+
+/** What run_notebooks.py writes: each notebook's cells, and the release of the kernel they ran on. */
+export interface RunnerResult {
+  release: string;
+  notebooks: {
+    path: string;
+    kernelPid: number | null;
+    kernelStartSeconds?: number;
+    runs: { cells: { index: number; status: 'ok' | 'error' | 'timeout'; message: string; source: string; stdout: string; stderr: string; html: string[]; png: number; seconds: number }[]; seconds: number }[];
+    leftovers: { bpfFds: string[]; children: string[] };
+    failure?: string;
+  }[];
+}
+
+/**
+ * Runs `files` once each through Jupyter in a VM on `kernel` (one boot; each notebook in its own tslab kernel,
+ * the next one started while one runs), and brings back the runner's result and every executed notebook (by file
+ * name). The VM and the notebook tests share this path.
+ */
+export async function runNotebooksInVm(kernel: string, files: string[], o: { stderr?: NodeJS.WritableStream; signal?: AbortSignal; log?: (line: string) => void } = {}): Promise<{ result: RunnerResult; executed: Map<string, Notebook>; exitCode: number; consoleLog?: string; accel?: string }> {
+  const { qemuTarget } = await import('./targets.js');
+  const target = qemuTarget(kernel);
+  await target.prepare(o.log ?? (() => {}));
+  const run = await target.run(
+    (out) => [
+      'env',
+      `PATH=${path.join(projectRoot, 'node_modules', '.bin')}:/usr/sbin:/usr/bin:/sbin:/bin`,
+      'JUPYTER_RUNTIME_DIR=/tmp/jupyter-runtime',
+      JUPYTER_PYTHON,
+      RUNNER,
+      '--out', path.join(out, 'notebooks.json'),
+      '--executed', out,
+      '--runs', '1',
+      '--timeout', '600',
+      ...files,
+    ],
+    { stderr: o.stderr, signal: o.signal },
+  );
+  const text = run.files.get('notebooks.json');
+  const result: RunnerResult = text ? JSON.parse(text) : { release: '', notebooks: [] };
+  const executed = new Map<string, Notebook>();
+  for (const [name, content] of run.files) if (name.endsWith('.ipynb')) executed.set(name, JSON.parse(content) as Notebook);
+  return { result, executed, exitCode: run.exitCode, consoleLog: run.log, accel: run.info.accel };
+}
+
+/** `./lab notebook --render`: see USAGE. */
+async function render(kernel: string, files: string[], signal: AbortSignal): Promise<number> {
+  const started = Date.now();
+  const say = (l: string) => process.stderr.write(`lab notebook: ${l}\n`);
+  say(`running ${files.length} notebooks in a VM on ${kernel} (under TCG a tslab kernel takes ~40 s to start)`);
+  const { result, executed, exitCode, consoleLog } = await runNotebooksInVm(kernel, files, { stderr: process.stderr, signal, log: say });
+  if (exitCode !== 0 || result.notebooks.length !== files.length) {
+    say(`the notebooks' runner failed in the VM (exit code ${exitCode}; console log: ${consoleLog}): nothing saved`);
+    return 1;
+  }
+  let failed = 0;
+  for (const [i, rec] of result.notebooks.entries()) {
+    const file = files[i]!;
+    const name = path.basename(file);
+    const cells = rec.runs[0]?.cells ?? [];
+    const bad = cells.filter((c) => c.status !== 'ok');
+    const ran = executed.get(name);
+    if (rec.failure || bad.length > 0 || !ran) {
+      failed++;
+      say(`${name}: not saved: ${rec.failure ?? (bad.length ? bad.map((c) => `cell ${c.index} ${c.status}: ${c.stderr.trim().split('\n').slice(-3).join(' / ') || c.message}`).join('; ') : 'no executed copy came back')}`);
+      continue;
+    }
+    const saved = JSON.parse(await readFile(file, 'utf8')) as Notebook;
+    await writeFile(file, notebookJson(withOutputs(saved, ran, result.release)));
+    say(`${name}: saved the outputs of ${cells.length} cells (Linux ${result.release}, ${rec.runs[0]!.seconds} s)`);
+  }
+  say(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  return failed > 0 ? 1 : 0;
+}
+
 export async function notebookCommand(argv: string[]): Promise<number> {
   const opts = parseNotebookArgs(argv);
+  if (opts.render) {
+    (await import('../vm/kernels.js')).kernelSpec(opts.kernel!);
+    await registerTslab();
+    const files = opts.render;
+    return interruptible((signal) => render(opts.kernel!, files, signal));
+  }
   if (opts.kernel) (await import('../vm/kernels.js')).kernelSpec(opts.kernel); // an unknown kernel is bad usage, before anything starts
   if (await registerTslab()) process.stderr.write(`lab notebook: registered the TypeScript kernel (tslab) with ${JUPYTER_PYTHON}'s Jupyter\n`);
   const port = opts.port ?? (await freePort());

@@ -21,7 +21,7 @@ import { benchHere } from './run.js';
 import type { BenchReport } from './types.js';
 
 export { benchCharts, chartSpecs, type Chart } from './charts.js';
-export { formatBench, benchCsv } from './report.js';
+export { formatBench, benchRows, benchCsv } from './report.js';
 export type { BenchReport, VariantBench, Footprint } from './types.js';
 export type { Spread, StormAccount, ProgCost } from './measure.js';
 

@@ -20,15 +20,12 @@ function loss(v: VariantBench): string {
   return parts.join(', ');
 }
 
-export function formatBench(r: BenchReport): string {
-  const head = ['variant', 'ready ms', 'first event ms', 'RSS MB', 'kernel KB', `storm ${r.storm}: seen`, 'ns/exec (BPF)', 'exec rate', 'on disk MB', 'LoC'];
-  const t = new Table({ head, style: { head: [], border: [] } });
-  for (const v of r.variants) {
-    if (v.status === 'skip' || !v.startup) {
-      t.push([v.name, { colSpan: head.length - 1, content: `${v.status}: ${v.reason ?? ''}`.slice(0, 110) }]);
-      continue;
-    }
-    t.push([
+/** The bench's table as rows (the columns of formatBench's table), for an HTML table in a notebook. */
+export function benchRows(r: BenchReport): Record<string, string>[] {
+  const head = benchHead(r);
+  return r.variants.map((v) => {
+    if (v.status === 'skip' || !v.startup) return { [head[0]!]: v.name, [head[1]!]: `${v.status}: ${v.reason ?? ''}`.slice(0, 110) };
+    const cells = [
       v.name + (v.status === 'fail' ? ' FAIL' : ''),
       ms(v.startup.readyMs),
       ms(v.startup.firstEventMs),
@@ -39,11 +36,25 @@ export function formatBench(r: BenchReport): string {
       v.storm ? `${Math.round(v.storm.rate)}/s ${pct(v.storm.ratio)}` : '',
       mb(v.footprint?.bytes),
       String(v.loc),
-    ]);
+    ];
+    return Object.fromEntries(head.map((h, i) => [h, cells[i]!]));
+  });
+}
+
+const benchHead = (r: BenchReport): string[] => ['variant', 'ready ms', 'first event ms', 'RSS MB', 'kernel KB', `storm ${r.storm}: seen`, 'ns/exec (BPF)', 'exec rate', 'on disk MB', 'LoC'];
+
+/** The bench as text: the table, then what it means; `table: false` leaves the table out (a notebook shows it as HTML). */
+export function formatBench(r: BenchReport, opts: { table?: boolean } = {}): string {
+  const head = benchHead(r);
+  const t = new Table({ head, style: { head: [], border: [] } });
+  for (const [i, row] of benchRows(r).entries()) {
+    const v = r.variants[i]!;
+    if (v.status === 'skip' || !v.startup) t.push([v.name, { colSpan: head.length - 1, content: row[head[1]!]! }]);
+    else t.push(head.map((h) => row[h]!));
   }
   const lines = [
     `target: ${describeTarget(r.target)}; ${r.repeats} starts per variant (median, min–max), storm of ${r.storm} execs; ${(r.durationMs / 1000).toFixed(0)} s`,
-    t.toString(),
+    ...(opts.table === false ? [] : [t.toString()]),
   ];
   if (r.untracedRate) lines.push(`untraced exec rate (the ceiling): ${Math.round(r.untracedRate.median)}/s (${Math.round(r.untracedRate.min)}–${Math.round(r.untracedRate.max)}), one run before each traced one; "exec rate" is traced, and its share of the run before it`);
   if (r.build) lines.push(`libbpf build: BPF object ${r.build.objectMs} ms, skeleton ${r.build.skeletonMs} ms, binary ${r.build.binaryMs} ms`);

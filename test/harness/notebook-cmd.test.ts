@@ -28,6 +28,16 @@ t.test('arguments: --kernel, --port and --dir parse; bad ones are usage errors',
   }
   t.throws(() => parseNotebookArgs(['--dir', '/no/such/dir']), { constructor: UsageError, message: /--dir \/no\/such\/dir: not a directory/ });
   t.throws(() => parseNotebookArgs(['--bogus']), { constructor: UsageError, message: /Unknown option '--bogus'[\s\S]*usage: \.\/lab notebook/ });
+  // --render: every notebook by default, on the reference kernel; a notebook named must be one
+  const all = parseNotebookArgs(['--render']);
+  t.equal(all.kernel, '6.1', 'the reference kernel by default');
+  t.ok(all.render!.length >= 6 && all.render!.every((f) => /\/notebooks\/\d-[\w-]+\.ipynb$/.test(f)), all.render!.join(', '));
+  const one = path.join(notebooksDir, '2-maps.ipynb');
+  t.same(parseNotebookArgs(['--render', '--kernel', '6.12', one]).render, [one]);
+  t.throws(() => parseNotebookArgs(['--render', path.join(notebooksDir, 'README.md')]), { constructor: UsageError, message: /not a notebook file/ });
+  t.throws(() => parseNotebookArgs(['--render', '--kernel', 'host']), { constructor: UsageError, message: /--kernel host is not one/ });
+  t.throws(() => parseNotebookArgs(['--render', '--port', '8888']), { constructor: UsageError, message: /no --port or --dir/ });
+  t.throws(() => parseNotebookArgs([one]), { constructor: UsageError, message: /only with --render/ });
 });
 
 t.test('Jupyter listens where it is told, on that port or not at all, without a browser', async (t) => {

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { projectRoot } from '../../harness/paths.js';
-import { CHECKS, NOTEBOOKS, NOTEBOOK_DIR, PYTHON, cellFailure, jupyterEnv, runOnHost, shown, type NotebookRecord } from './notebooks.js';
+import { CHECKS, NOTEBOOKS, NOTEBOOK_DIR, PYTHON, answeredNotebook, cellFailure, checkLines, exerciseIds, jupyterEnv, runOnHost, shown } from './notebooks.js';
 
 t.setTimeout(20 * 60_000);
 
@@ -40,6 +40,27 @@ t.test('every notebook runs top to bottom twice in one kernel, shows its outputs
   const mapsLeft = [...(await bpftoolIds('map'))].filter((id) => !mapsBefore.has(id));
   t.same(progsLeft, [], 'no BPF program loaded by the notebooks remains (bpftool prog show)');
   t.same(mapsLeft, [], 'no BPF map made by the notebooks remains (bpftool map show)');
+});
+
+t.test("every exercise's check passes on the instructor's answer (test/fixtures/notebooks/answers/)", async (t) => {
+  // only the cells the exercises need: the first code cell, those tagged exercise-setup, the exercises and their checks
+  const answered: { path: string; ids: string[] }[] = [];
+  for (const f of NOTEBOOKS) {
+    const ids = await exerciseIds(f);
+    if (ids.length > 0) answered.push(await answeredNotebook(f));
+  }
+  t.ok(answered.length >= 4, `notebooks with exercises: ${answered.map((a) => path.basename(a.path)).join(', ')}`);
+  const records = await runOnHost(answered.map((a) => a.path), 1, { cwd: NOTEBOOK_DIR });
+  for (const [i, rec] of records.entries()) {
+    t.test(path.basename(rec.path), async (t) => {
+      t.notOk(rec.failure, `the notebook ran: ${rec.failure ?? ''}`);
+      const run = rec.runs[0]!;
+      for (const c of run.cells) t.equal(c.status, 'ok', c.status === 'ok' ? `cell ${c.index}` : cellFailure(c));
+      const lines = checkLines(shown(run).stdout);
+      for (const id of answered[i]!.ids) t.equal(lines.get(id), 'PASS', `exercise ${id}: the instructor's answer passes its check`);
+      t.same(rec.leftovers, { bpfFds: [], children: [] }, 'no BPF fd open in the kernel, no child process left');
+    });
+  }
 });
 
 t.test('the leak check sees a map a notebook keeps open', async (t) => {

@@ -4,9 +4,11 @@
 // Then the same with Jupyter inside a 6.1 VM (--kernel 6.1), reached through the forwarded port.
 // Costs ~15-30 s on the host (Jupyter 1 s, Chromium 2 s, tslab's first cell ~8 s), and VM_COST in the VM.
 //
-// The notebook on the host: LAB_UI_NOTEBOOK (a path in the project), default notebooks/5-across-kernels.ipynb
-// (the one with charts: a small ./lab bench, drawn as PNG); it must print text and show a PNG. Its folder is
-// what `./lab notebook --dir` serves. The VM runs the scratch notebook (test/fixtures/notebooks/ui-scratch.ipynb):
+// The notebook on the host: LAB_UI_NOTEBOOK (a path in the project), default notebooks/1-raw-bpf-insn.ipynb (its
+// saved outputs cleared first, as a student may, so that Run All is seen to produce them): after Run All, its
+// exercise 1.1's check says "not yet" on the page; the instructor's answer (test/fixtures/notebooks/answers/1.1.cell)
+// is typed into the exercise cell, that cell and its check run again, and the check says PASS. A notebook with
+// charts (notebooks/5-across-kernels.ipynb) must show a PNG instead. Its folder is what `./lab notebook --dir` serves. The VM runs the scratch notebook (test/fixtures/notebooks/ui-scratch.ipynb):
 // one kernel start, one chart — notebook 5's bench under TCG would take minutes (test/notebooks/vm.notebook.test.ts
 // runs every notebook in the VM through nbclient).
 
@@ -25,7 +27,8 @@ t.comment(`timeout=${TIMEOUT_MS}`);
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const lab = path.join(root, 'lab');
 const scratch = path.join(root, 'test/fixtures/notebooks/ui-scratch.ipynb');
-const notebook = path.resolve(root, process.env.LAB_UI_NOTEBOOK ?? 'notebooks/5-across-kernels.ipynb');
+const notebook = path.resolve(root, process.env.LAB_UI_NOTEBOOK ?? 'notebooks/1-raw-bpf-insn.ipynb');
+const answers = path.join(root, 'test/fixtures/notebooks/answers');
 const CHROMIUM = '/usr/bin/chromium';
 
 /** Every process below `pid` (through parent links), with its command line, as of now. */
@@ -140,6 +143,14 @@ async function studentSession(t: Test, o: RunOptions): Promise<{ urlMs: number; 
     // on the host the kernel is ours to see; in a VM it is inside QEMU, which is ours
     t.ok([...seen.values()].some((c) => (o.args.includes('--kernel') ? /qemu-system/ : /tslab kernel/).test(c)), 'the kernel runs under ./lab notebook');
 
+    // Saved outputs cleared, prompts back to [ ]: what Run All shows next is this run's
+    await page.evaluate(() => {
+      type Cell = { cell_type: string; clear_output(): void; set_input_prompt(n?: number | null): void };
+      const nb = (window as unknown as { Jupyter: { notebook: { get_cells(): Cell[] } } }).Jupyter.notebook;
+      for (const c of nb.get_cells()) if (c.cell_type === 'code') (c.clear_output(), c.set_input_prompt(null));
+    });
+    t.same(await page.$$eval('.code_cell .output_subarea', (a) => a.length), 0, 'no output on the page before Run All');
+
     // Cell → Run All, as a student clicks it
     const run = Date.now();
     await page.click('#celllink');
@@ -160,7 +171,29 @@ async function studentSession(t: Test, o: RunOptions): Promise<{ urlMs: number; 
       t.match(line, o.release, `the first cell printed its line, from the kernel it should run on (${o.release.source})`);
       t.ok(texts.some((o) => /chart: \d+ bytes of PNG/.test(o.text)), 'the chart cell printed its size');
     }
-    t.ok(outputs.some((o) => o.pngs > 0), 'a PNG chart is shown as an <img> that the browser decoded');
+    if (notebook === scratch || /5-across-kernels/.test(notebook)) t.ok(outputs.some((o) => o.pngs > 0), 'a PNG chart is shown as an <img> that the browser decoded');
+    // the notebook's first exercise: its first cell tagged `exercise`
+    const cells = (JSON.parse(original.toString('utf8')) as { cells: { metadata: { tags?: string[] }; source: string | string[] }[] }).cells;
+    const first = cells.find((c) => c.metadata.tags?.includes('exercise'));
+    const exercise = first && /^\/\/ Exercise (\d\.\d)/.exec([first.source].flat().join(''))?.[1];
+    if (exercise) {
+      // The exercise from the UI: its check said "not yet" on the starter; the instructor's answer typed in passes
+      const notYet = texts.map((o) => o.text).find((x) => x.includes(`check ${exercise}: `));
+      t.match(notYet, new RegExp(`check ${exercise.replace('.', '\\.')}: not yet — .{10,}`), `exercise ${exercise}: the check on the page says "not yet" and why`);
+      const answer = await readFile(path.join(answers, `${exercise}.cell`), 'utf8');
+      const ran = await page.evaluate((id: string, text: string) => {
+        type Cell = { cell_type: string; get_text(): string; set_text(s: string): void };
+        const nb = (window as unknown as { Jupyter: { notebook: { get_cells(): Cell[]; execute_cells(i: number[]): void } } }).Jupyter.notebook;
+        const i = nb.get_cells().findIndex((c) => c.cell_type === 'code' && c.get_text().startsWith(`// Exercise ${id}`));
+        if (i < 0) return false;
+        nb.get_cells()[i]!.set_text(text);
+        nb.execute_cells([i, i + 1]); // the exercise and its check
+        return true;
+      }, exercise, answer);
+      t.ok(ran, `the cell of exercise ${exercise} was found and run with the answer`);
+      await page.waitForFunction((id: string) => document.body.innerText.includes(`check ${id}: PASS`), { timeout: 60_000, polling: 250 }, exercise);
+      t.pass(`exercise ${exercise}: with the instructor's answer typed in, the check on the page says PASS`);
+    }
 
     // The notebook scrolls inside #site, not the document: grow the window to its height for the picture.
     const height = await page.$eval('#notebook-container', (e) => e.getBoundingClientRect().height + 200);
@@ -198,7 +231,7 @@ async function studentSession(t: Test, o: RunOptions): Promise<{ urlMs: number; 
   return { urlMs, kernelMs, runMs };
 }
 
-t.test(`a student runs ${path.relative(root, notebook)} from the Notebook UI in Chromium and sees its text and its chart`, async (t) => {
+t.test(`a student runs ${path.relative(root, notebook)} from the Notebook UI in Chromium: its outputs, and an exercise answered on the page`, async (t) => {
   await studentSession(t, { notebook, args: [], release: new RegExp(`ran on ${release().replace(/[.+]/g, '\\$&')}\\s*$`), shot: `ui-${path.basename(notebook, '.ipynb')}`, kernelMs: 120_000, runMs: 600_000 });
 });
 

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Execute notebooks through real Jupyter (nbclient, the tslab kernel), each `--runs` times in one kernel
-session, and write what every cell did as JSON for the tap tests to assert on.
+session, and write what every cell did as JSON (for the tap tests to assert on, and for `./lab notebook --render`,
+which takes the executed copies written to `--executed`).
 
 tslab reports a failing cell only by its execution status and stderr (no `error` output, and nbclient's
 CellExecutionError carries an almost empty message), so each cell's stderr and status are recorded here.
@@ -145,7 +146,7 @@ def main():
         finally:
             if current:
                 run_sync(current[0].shutdown_kernel)()
-    pathlib.Path(a.out).write_text(json.dumps({'notebooks': results}, indent=1))
+    pathlib.Path(a.out).write_text(json.dumps({'release': os.uname().release, 'notebooks': results}, indent=1))
 
 
 if __name__ == '__main__':
