@@ -40,12 +40,15 @@ export const VARIES_TAG = 'output-varies';
 const joined = (s: string | string[] | undefined): string => (Array.isArray(s) ? s.join('') : (s ?? ''));
 
 /**
- * One line as compared: the project's folder named `<project>`, hexadecimal addresses (0x…, and runs of four or
- * more hex digits: bytes shown in hex) and every run of digits made `#` (so 1.25 s and 13 ms differ only by
- * unit), blanks collapsed.
+ * One line as compared: a trace_pipe line's flags made `<flags>`, the project's folder named `<project>`,
+ * hexadecimal addresses (0x…, and runs of four or more hex digits: bytes shown in hex) and every run of digits
+ * made `#` (so 1.25 s and 13 ms differ only by unit), blanks collapsed.
  */
 export function normalizeLine(line: string, root = projectRoot): string {
   return line
+    // a trace_pipe line's latency flags (irqs-off, need-resched, hard/softirq, preempt depth: ".N.1", "d..2")
+    // say what the CPU was doing at that instant, which no two runs share
+    .replace(/^(\s*\S.*?-\d+\s+\[\d+\]\s+)[.a-zA-Z0-9]{4,5}(\s+\d+\.\d+:)/, '$1<flags>$2')
     .split(root)
     .join('<project>')
     .replace(/0x[0-9a-f]+/gi, '\u0001')

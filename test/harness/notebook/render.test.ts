@@ -12,6 +12,12 @@ const out = (text: string) => ({ output_type: 'stream', name: 'stdout', text });
 t.test('a line loses its numbers, addresses, blanks and the project path, nothing else', async (t) => {
   t.equal(normalizeLine('fd 7 at 0x7ffd12ab, 1.25 s   in /work/project/build/bpf', root), 'fd # at 0x#, # s in <project>/build/bpf');
   t.equal(normalizeLine('  PASS  counter/bcc', root), 'PASS counter/bcc');
+  // the trace pipe's latency flags change from run to run; the task, CPU and message stay compared
+  const pipe = (flags: string) => normalizeLine(`            node-4242    [001] ${flags}  1234.567890: bpf_trace_printk: Hello, World! execve pid=4243`, root);
+  t.equal(pipe('...1'), 'node-# [#] <flags> #.#: bpf_trace_printk: Hello, World! execve pid=#');
+  t.equal(pipe('.N.1'), pipe('...1'));
+  t.equal(pipe('d..21'), pipe('...1'));
+  t.not(normalizeLine('   sh-4242    [001] ...1  1234.567890: bpf_trace_printk: Hello, World! execve pid=4243', root), pipe('...1'), 'another task is another line');
   t.equal(normalizeLine('key 8 8 0x7f12 a0bba1 78563412 face', root), 'key # # 0x# # # face', 'bytes in hex too, not a word');
   t.same(normalizeText('a 1\na 2\n\nb\na 3\n', root), ['a #', 'b', 'a #'], 'a line repeated right after itself is kept once');
 });
