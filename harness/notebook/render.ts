@@ -37,6 +37,13 @@ export interface Notebook {
  */
 export const VARIES_TAG = 'output-varies';
 
+/**
+ * A cell tagged so shows what this machine kept from an earlier command (the last `./lab matrix` in
+ * build/matrix/): a machine that never ran it gets a sentence saying how, instead of the saved table. Only
+ * that it ran without an error is compared.
+ */
+export const LOCAL_TAG = 'output-local';
+
 const joined = (s: string | string[] | undefined): string => (Array.isArray(s) ? s.join('') : (s ?? ''));
 
 /**
@@ -118,9 +125,15 @@ export function compareOutputs(saved: Notebook, ran: Notebook, root = projectRoo
       diffs.push(`${where}: its source changed since the outputs were saved (./lab notebook --render)`);
       continue;
     }
-    const linesToo = !(cell.metadata.tags ?? []).includes(VARIES_TAG);
+    const tags = cell.metadata.tags ?? [];
+    const linesToo = !tags.includes(VARIES_TAG);
     const x = outputShapes(cell.outputs ?? [], { linesToo, root });
     const y = outputShapes(other.outputs ?? [], { linesToo, root });
+    if (tags.includes(LOCAL_TAG)) {
+      const bad = y.find((o) => o.kind === 'error' || o.kind === 'stderr');
+      if (bad) diffs.push(`${where}: it wrote to ${bad.kind}`);
+      continue;
+    }
     const kinds = (s: OutputShape[]) => s.map((o) => o.kind).join(', ') || 'none';
     if (kinds(x) !== kinds(y)) {
       diffs.push(`${where}: saved outputs ${kinds(x)}; now ${kinds(y)}`);

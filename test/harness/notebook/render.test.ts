@@ -2,7 +2,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { notebookFiles, RENDER_KERNEL } from '../../../harness/notebook-cmd.js';
-import { compareOutputs, normalizeLine, normalizeText, outputShapes, withOutputs, VARIES_TAG, type NbCell, type Notebook } from '../../../harness/notebook/render.js';
+import { compareOutputs, LOCAL_TAG, normalizeLine, normalizeText, outputShapes, withOutputs, VARIES_TAG, type NbCell, type Notebook } from '../../../harness/notebook/render.js';
 
 const root = '/work/project';
 const code = (source: string, outputs: NbCell['outputs'], tags?: string[]): NbCell => ({ cell_type: 'code', source, metadata: tags ? { tags } : {}, outputs, execution_count: 1 });
@@ -56,6 +56,12 @@ t.test(`a cell tagged ${VARIES_TAG} is compared by the kinds of its outputs only
   const saved = nb(code('trace()', [out('bash-1 hello\n')], [VARIES_TAG]));
   t.same(compareOutputs(saved, nb(code('trace()', [out('sshd-2 hello\nmore\n')])), root), []);
   t.equal(compareOutputs(saved, nb(code('trace()', [{ output_type: 'stream', name: 'stderr', text: 'boom' }])), root).length, 1);
+});
+
+t.test(`a cell tagged ${LOCAL_TAG} (what this machine kept) is held only to running without an error`, async (t) => {
+  const saved = nb(code('lastMatrix()', [out('the last ./lab matrix: 6.1\n'), { output_type: 'display_data', data: { 'text/markdown': '| a |' }, metadata: {} }], [LOCAL_TAG]));
+  t.same(compareOutputs(saved, nb(code('lastMatrix()', [out('No matrix kept here yet: run ./lab matrix\n')])), root), [], 'no matrix here: another output, as it should be');
+  t.match(compareOutputs(saved, nb(code('lastMatrix()', [{ output_type: 'error', ename: 'Error', evalue: 'boom', traceback: [] }])), root), [/it wrote to error/]);
 });
 
 t.test('withOutputs takes the outputs and counts, not the timing metadata, and says where they came from', async (t) => {
