@@ -18,6 +18,23 @@ export function runExecs(n: number, marker = 'ebpf-lab-notebook'): number[] {
 /** Resolves after ms milliseconds (the trace pipe and perf buffers deliver a moment after the event). */
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Resolves once the kernel lists `want` programs attached by process `pid` (bpftool perf show: tracepoints,
+ * kprobes, uprobes), or after `maxMs` whatever it lists: the caller runs its execs either way.
+ */
+export async function attachedProbes(pid: number, want: number, maxMs = 5000): Promise<void> {
+  const until = performance.now() + maxMs;
+  while (performance.now() < until) {
+    const r = await execa('bpftool', ['-j', 'perf', 'show'], { reject: false });
+    try {
+      if ((JSON.parse(String(r.stdout)) as { pid: number }[]).filter((p) => p.pid === pid).length >= want) return;
+    } catch {
+      return; // no bpftool, or no JSON: nothing to wait on
+    }
+    await sleep(50);
+  }
+}
+
 export interface ToolRun {
   stdout: string;
   stderr: string;
@@ -37,9 +54,12 @@ export async function runTool(argv: string[], ready: RegExp, during: () => void 
       const timer = setTimeout(() => reject(new Error(`${argv.join(' ')}: not ready after ${timeoutMs} ms`)), timeoutMs);
       child.stdout!.on('data', (d: Buffer) => {
         seen += d.toString();
-        if (ready.test(seen)) {
+        const m = ready.exec(seen);
+        if (m) {
           clearTimeout(timer);
-          resolve();
+          // bpftrace prints "Attaching N probes..." before it attaches them: wait for the kernel to list them
+          const probes = /^Attaching (\d+) probe/m.exec(m[0]);
+          (probes ? attachedProbes(child.pid!, Number(probes[1])) : Promise.resolve()).then(resolve, resolve);
         }
       });
       child.once('exit', () => {
