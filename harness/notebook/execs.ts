@@ -1,6 +1,7 @@
 // Execs a notebook starts itself, so that what a tracer reports can be checked against what happened.
 
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { execa } from 'execa';
 import { projectRoot } from '../paths.js';
 
@@ -24,7 +25,7 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
  */
 export async function attachedProbes(pid: number, want: number, maxMs = 5000): Promise<void> {
   const until = performance.now() + maxMs;
-  while (performance.now() < until) {
+  while (performance.now() < until && existsSync(`/proc/${pid}`)) {
     const r = await execa('bpftool', ['-j', 'perf', 'show'], { reject: false });
     try {
       if ((JSON.parse(String(r.stdout)) as { pid: number }[]).filter((p) => p.pid === pid).length >= want) return;
@@ -52,16 +53,19 @@ export async function runTool(argv: string[], ready: RegExp, during: () => void 
     await new Promise<void>((resolve, reject) => {
       let seen = '';
       const timer = setTimeout(() => reject(new Error(`${argv.join(' ')}: not ready after ${timeoutMs} ms`)), timeoutMs);
-      child.stdout!.on('data', (d: Buffer) => {
+      const onData = (d: Buffer): void => {
         seen += d.toString();
         const m = ready.exec(seen);
         if (m) {
+          // once: a later line would start another bpftool poll that could outlive the tool
+          child.stdout!.off('data', onData);
           clearTimeout(timer);
           // bpftrace prints "Attaching N probes..." before it attaches them: wait for the kernel to list them
           const probes = /^Attaching (\d+) probe/m.exec(m[0]);
           (probes ? attachedProbes(child.pid!, Number(probes[1])) : Promise.resolve()).then(resolve, resolve);
         }
-      });
+      };
+      child.stdout!.on('data', onData);
       child.once('exit', () => {
         clearTimeout(timer);
         reject(new Error(`${argv.join(' ')} exited before it was ready`));
