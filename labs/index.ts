@@ -1,8 +1,7 @@
 // The labs the grader knows, by folder name, each with its hidden checks; `./lab grade 1` finds 1-maps
 // too. A handout bundles labs/visible.ts instead: the same labs without what hidden.ts holds.
 
-import { UsageError } from '../lib/errors.js';
-import type { Lab } from '../harness/grade/lab.js';
+import { labNamed, type Lab } from '../harness/grade/lab.js';
 import { makeLab as maps } from './1-maps/checks.js';
 import { hidden as mapsHidden } from './1-maps/hidden.js';
 import { makeLab as counter } from './2-counter/checks.js';
@@ -18,8 +17,4 @@ import { hidden as findTheBugHidden } from './6-find-the-bug/hidden.js';
 
 export const LABS: Lab<any>[] = [maps(mapsHidden), counter(counterHidden), bpftrace(bpftraceHidden), ppid(ppidHidden), longArgs(longArgsHidden), findTheBug(findTheBugHidden)];
 
-export function findLab(name: string, labs: Lab<any>[] = LABS): Lab<any> {
-  const lab = labs.find((l) => l.id === name || l.id.split('-')[0] === name);
-  if (!lab) throw new UsageError(`no lab "${name}" (labs: ${labs.map((l) => l.id).join(', ')})`);
-  return lab;
-}
+export const findLab = (name: string, labs: Lab<any>[] = LABS): Lab<any> => labNamed(labs, name);

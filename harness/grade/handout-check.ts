@@ -12,7 +12,7 @@ import { EnvironmentError, UsageError } from '../../lib/errors.js';
 import { Interrupted, interruptible } from '../../lib/process.js';
 import { VISIBLE_LABS } from '../../labs/visible.js';
 import { buildDir, projectRoot } from '../paths.js';
-import type { CheckResult, Lab } from './lab.js';
+import { labNamed, type CheckResult, type Lab } from './lab.js';
 import { total } from './outputs.js';
 import { gradeHere, missingFiles } from './run.js';
 
@@ -22,13 +22,15 @@ const usage = (lab: string) => `usage: ./check [FOLDER] [--kernel K]
   --kernel K (5.10, 6.1, 6.12, 7.2) in a QEMU guest booted on that Debian kernel. The grader also has
   hidden checks: a full score here is the visible part of your grade.`;
 
+/** How the workload's helper is built, as bpf/Makefile builds it: static (copies of it exec in a VM, where loading libc over 9p is slow), not PIE. */
+export const EXEC_HELPER_CC = ['cc', '-O2', '-Wall', '-static', '-no-pie', '-pthread'];
+
 /** What the kit takes from build/bpf, made on this machine the first time: the workload's helper, vmlinux.h. */
 async function prepareBuild(): Promise<void> {
   await mkdir(buildDir, { recursive: true });
   const helper = path.join(buildDir, 'exec_helper');
   if (!existsSync(helper)) {
-    // as bpf/Makefile builds it: static (copies of it exec in a VM, where loading libc over 9p is slow), not PIE
-    const r = await execa('cc', ['-O2', '-Wall', '-static', '-no-pie', '-pthread', '-o', helper, path.join(projectRoot, 'src', 'exec_helper.c')], { reject: false });
+    const r = await execa(EXEC_HELPER_CC[0]!, [...EXEC_HELPER_CC.slice(1), '-o', helper, path.join(projectRoot, 'src', 'exec_helper.c')], { reject: false });
     if (r.exitCode !== 0) throw new EnvironmentError(`build the workload's helper (cc): ${String(r.stderr).trim() || r.shortMessage} (install a C compiler: apt install build-essential)`);
   }
   const header = path.join(buildDir, 'vmlinux.h');
@@ -48,8 +50,7 @@ function show(lab: Lab<unknown>, results: CheckResult[]): string {
 
 export async function checkMain(argv: string[]): Promise<number> {
   const [labId, ...args] = argv;
-  const lab = VISIBLE_LABS.find((l) => l.id === labId) as Lab<unknown> | undefined;
-  if (!lab) throw new UsageError(`check: no lab "${labId}"`);
+  const lab = labNamed(VISIBLE_LABS, labId ?? '') as Lab<unknown>;
   const { values, positionals } = parseOptions({ args, options: { kernel: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true }, usage(lab.id));
   if (values.help) {
     process.stdout.write(`${usage(lab.id)}\n`);

@@ -16,8 +16,9 @@ import { LIBBPF_BUILD } from '../../labs/tracer.js';
 import { writeLabFiles } from '../../labs/sources.js';
 import { VISIBLE_LABS } from '../../labs/visible.js';
 import { projectRoot } from '../paths.js';
-import { agentBundle, PREBUILT_AGENTS } from './kit.js';
-import type { Lab } from './lab.js';
+import { EXEC_HELPER_CC } from './handout-check.js';
+import { agentBundle, bundleEsm, PREBUILT_AGENTS } from './kit.js';
+import { labNamed, type Lab } from './lab.js';
 import { BUILD_DIR, EVENT_DUMP } from './tracer-collect.js';
 
 export const USAGE = `usage: ./lab handout LAB... | --all [--out DIR] [--solutions]
@@ -33,20 +34,9 @@ const GRADER = '.grader';
 const TS_PACKAGES = ['esbuild', `@esbuild/${process.platform}-${process.arch}`];
 const KOFFI = ['koffi', `@koromix/koffi-${process.platform}-${process.arch}`];
 
+/** `entry` bundled into `outfile`; koffi (native) and esbuild (what a TypeScript lab's prepare() runs) stay packages in .grader/node_modules. */
 async function bundle(entry: string, outfile: string): Promise<void> {
-  const esbuild = await importPackage<typeof import('esbuild')>('esbuild');
-  await esbuild.build({
-    stdin: { contents: entry, resolveDir: projectRoot, loader: 'ts', sourcefile: path.basename(outfile) },
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
-    outfile,
-    // koffi is native, esbuild is what a TypeScript lab's prepare() runs: both are packages in .grader/node_modules
-    external: ['koffi', 'esbuild'],
-    logLevel: 'silent',
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  });
+  await writeFile(outfile, await bundleEsm(entry, path.basename(outfile), ['koffi', 'esbuild']));
 }
 
 /**
@@ -84,7 +74,7 @@ vmlinux.h:
 
 # the workload's helper: exec_helper thread PROG ARG... execs from a second thread
 exec_helper: ../${GRADER}/src/exec_helper.c
-\tcc -O2 -Wall -static -no-pie -pthread -o $@ $<
+\t${EXEC_HELPER_CC.join(' ')} -o $@ $<
 
 clean:
 \trm -rf .grade exec_helper
@@ -175,11 +165,7 @@ export async function handoutCommand(argv: string[]): Promise<number> {
   if (values.all === (positionals.length > 0)) throw new UsageError(`handout: name the labs, or --all\n${USAGE}`);
   const labs = values.all
     ? VISIBLE_LABS
-    : positionals.map((name) => {
-        const lab = VISIBLE_LABS.find((l) => l.id === name || l.id.split('-')[0] === name);
-        if (!lab) throw new UsageError(`handout: no lab "${name}" (labs: ${VISIBLE_LABS.map((l) => l.id).join(', ')})`);
-        return lab;
-      });
+    : positionals.map((name) => labNamed(VISIBLE_LABS, name));
   const out = path.resolve(values.out);
   // never wipe a folder that is not an earlier handout
   if (existsSync(out) && !existsSync(path.join(out, GRADER)) && (await readdir(out)).length > 0) throw new UsageError(`handout: ${out} exists and is not a handout: give an empty or new folder`);

@@ -34,6 +34,25 @@ const bundles = new Map<string, Promise<string>>();
 /** Where a handout (handout.ts) keeps its agents, bundled beforehand: it has no sources to bundle them from. */
 export const PREBUILT_AGENTS = 'agents';
 
+/** `contents` (TypeScript importing the project by path or as ebpf-lab/…) as one ES module for Node, `external` left as imports. */
+export async function bundleEsm(contents: string, sourcefile: string, external: string[]): Promise<string> {
+  const esbuild = await importPackage<typeof import('esbuild')>('esbuild');
+  const r = await esbuild.build({
+    stdin: { contents, resolveDir: projectRoot, loader: 'ts', sourcefile },
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    write: false,
+    external,
+    alias: { 'ebpf-lab': projectRoot },
+    logLevel: 'silent',
+    // CommonJS packages bundled into ESM call require()
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  });
+  return r.outputFiles[0]!.text;
+}
+
 /** The agent with `lab`'s collector, bundled once per lab and process. */
 export function agentBundle(lab: Lab<unknown>): Promise<string> {
   let b = bundles.get(lab.id);
@@ -41,26 +60,7 @@ export function agentBundle(lab: Lab<unknown>): Promise<string> {
     const prebuilt = path.join(projectRoot, PREBUILT_AGENTS, `${lab.id}.mjs`);
     b = (async () => {
       if (existsSync(prebuilt)) return readFile(prebuilt, 'utf8');
-      const esbuild = await importPackage<typeof import('esbuild')>('esbuild');
-      const r = await esbuild.build({
-        stdin: {
-          contents: `import { collect } from ${JSON.stringify(lab.collector)};\nimport { agentMain } from ${JSON.stringify(AGENT)};\nawait agentMain(collect);\n`,
-          resolveDir: projectRoot,
-          loader: 'ts',
-          sourcefile: `agent-${lab.id}.ts`,
-        },
-        bundle: true,
-        platform: 'node',
-        target: 'node20',
-        format: 'esm',
-        write: false,
-        external: ['koffi'],
-        alias: { 'ebpf-lab': projectRoot },
-        logLevel: 'silent',
-        // CommonJS packages bundled into ESM call require()
-        banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-      });
-      return r.outputFiles[0]!.text;
+      return bundleEsm(`import { collect } from ${JSON.stringify(lab.collector)};\nimport { agentMain } from ${JSON.stringify(AGENT)};\nawait agentMain(collect);\n`, `agent-${lab.id}.ts`, ['koffi']);
     })();
     bundles.set(lab.id, b);
     b.catch(() => bundles.delete(lab.id));

@@ -4,6 +4,8 @@
 // the report into points. Nothing that scores runs beside the student's code. Judges and checks are pure
 // functions, so they are unit-tested without a kernel.
 
+import { UsageError } from '../../lib/errors.js';
+
 /** The student's code failed in a way that is its own result (no compile, verifier, crash, timeout…). */
 export class StudentFailure extends Error {
   override name = 'StudentFailure';
@@ -106,6 +108,13 @@ export const defineLab = <R, E = any, S = any>(lab: Lab<R, E, S>): Lab<R, E, S> 
  */
 export interface HiddenPart<R> {
   checks: (Check<R> & { hidden: true })[];
+}
+
+/** The lab named `name` (its folder name, or its number: "1" finds 1-maps) among `labs`; bad usage otherwise. */
+export function labNamed<L extends { id: string }>(labs: readonly L[], name: string): L {
+  const lab = labs.find((l) => l.id === name || l.id.split('-')[0] === name);
+  if (!lab) throw new UsageError(`no lab "${name}" (labs: ${labs.map((l) => l.id).join(', ')})`);
+  return lab;
 }
 
 /** The lab with its hidden checks added after the visible ones. */

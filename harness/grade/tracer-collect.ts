@@ -137,6 +137,13 @@ async function countEntries(name: string): Promise<number> {
   }
 }
 
+/** A failed build's first `n` lines that say error (or its first lines, when none does). */
+function compilerErrors(r: { stdout: string; stderr: string }, n: number): string[] {
+  const lines = `${r.stdout}\n${r.stderr}`.split('\n').filter(Boolean);
+  const errors = lines.filter((l) => /\berror\b/i.test(l));
+  return (errors.length > 0 ? errors : lines).slice(0, n);
+}
+
 /**
  * The grader's event dump: built against the student's skeleton, started jailed (in `cgroup`) until it
  * says ready; `stop()` ends it with SIGINT and gives what it printed.
@@ -146,8 +153,7 @@ async function startDump(ctx: CollectContext<TracerSettings>, wrap: (argv: strin
   await cp(path.join(ctx.kit, EVENT_DUMP), path.join(ctx.dir, '.grade', EVENT_DUMP));
   const built = await ctx.run('cc', ['-g', '-O2', '-Wall', '-I.grade', '-I.', path.join('.grade', EVENT_DUMP), '-lbpf', '-o', '.grade/event-dump']);
   if (built.exitCode !== 0) {
-    const lines = `${built.stdout}\n${built.stderr}`.split('\n').filter((l) => /\berror\b/i.test(l));
-    return none(`the grader's event dump (${EVENT_DUMP}) does not build against your skeleton: it needs the perf event array called events`, lines.slice(0, 3));
+    return none(`the grader's event dump (${EVENT_DUMP}) does not build against your skeleton: it needs the perf event array called events`, compilerErrors(built, 3));
   }
   const [file, ...args] = wrap(ctx.jailed(['.grade/event-dump']));
   const child = execa(...diesWithUs(file!, args), { cwd: ctx.dir, reject: false, stdin: 'ignore', buffer: false, cleanup: true });
@@ -187,9 +193,7 @@ export async function collect(ctx: CollectContext<TracerSettings>): Promise<void
     const r = await ctx.run(cmd[0]!, cmd.slice(1));
     const abnormal = abnormalEnd(r, ctx.limits);
     if (r.exitCode !== 0 || abnormal) {
-      const lines = `${r.stdout}\n${r.stderr}`.split('\n').filter(Boolean);
-      const errors = lines.filter((l) => /\berror\b/i.test(l));
-      ctx.emit('build', { ok: false, command: cmd[0], exit: String(r.exitCode ?? r.signal), output: (errors.length > 0 ? errors : lines).slice(0, 5), ...(abnormal ? { abnormal } : {}) } satisfies BuildEvidence);
+      ctx.emit('build', { ok: false, command: cmd[0], exit: String(r.exitCode ?? r.signal), output: compilerErrors(r, 5), ...(abnormal ? { abnormal } : {}) } satisfies BuildEvidence);
       return;
     }
   }
