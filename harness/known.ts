@@ -1,15 +1,17 @@
-// Known incompatibilities, as data: a variant that fails in a way explained here, on the kernels named
-// here, is reported as a skip that carries the explanation (which feature, since which kernel) next to
-// the tool's own first error line. Anything that fails otherwise stays a failure.
+// Known incompatibilities, as data: a variant of one of the tools named here that failed before it attached,
+// on the kernels named here, with the tool's own words named here in its output, is reported as a skip that
+// carries the explanation (which feature, since which kernel) next to that line. Matched on the result's data
+// (tool, kernel, whether it attached, what the tool printed), never on the harness's sentences. Anything that
+// fails otherwise stays a failure.
 
 import type { SkipKind, VariantResult } from './types.js';
 
 export interface KnownIncompatibility {
-  /** Variant names it applies to (example/tool). */
-  variants: string[];
+  /** The tools it applies to, in every example ("bcc": the compiler is the tool's, whatever it traces). */
+  tools: string[];
   /** Kernel releases it applies to: a test on the release string (uname -r). */
   kernels: (release: string) => boolean;
-  /** The failure's own words that identify it (searched in the reason and the output). */
+  /** The tool's own words that identify it, in its output (stdout and stderr). */
   symptom: RegExp;
   kind: SkipKind;
   /** What breaks, since when, and what would fix it. */
@@ -23,7 +25,7 @@ const atLeast = (major: number, minor: number) => (release: string) => {
 
 export const KNOWN: KnownIncompatibility[] = [
   {
-    variants: ['execsnoop/bcc', 'counter/bcc', 'execsnoop/upstream-bcc'],
+    tools: ['bcc', 'upstream-bcc'],
     // seen on 7.2, not on 6.12: the first kernel in between that builds with -fms-extensions is not pinned
     kernels: atLeast(6, 13),
     symptom: /static_assert failed.*sizeof\(struct filename\)/,
@@ -39,9 +41,8 @@ export const KNOWN: KnownIncompatibility[] = [
 
 /** The explanation for a failed result, when it is a known incompatibility on this kernel. */
 export function knownIncompatibility(r: VariantResult, release: string): KnownIncompatibility | undefined {
-  if (r.status !== 'fail') return undefined;
-  const text = `${r.reason ?? ''}\n${r.output ?? ''}`;
-  return KNOWN.find((k) => k.variants.includes(r.name) && k.kernels(release) && k.symptom.test(text));
+  if (r.status !== 'fail' || r.startupMs !== undefined) return undefined; // it attached: not a build failure
+  return KNOWN.find((k) => k.tools.includes(r.tool) && k.kernels(release) && k.symptom.test(r.output ?? ''));
 }
 
 /** Turns failures that are known incompatibilities into skips that say so. */
@@ -49,7 +50,7 @@ export function applyKnown(results: VariantResult[], release: string): VariantRe
   return results.map((r) => {
     const k = knownIncompatibility(r, release);
     if (!k) return r;
-    const symptom = `${r.reason ?? ''}\n${r.output ?? ''}`.split('\n').find((l) => k.symptom.test(l))?.replace(/^std(out|err): /, '').trim();
+    const symptom = (r.output ?? '').split('\n').find((l) => k.symptom.test(l))?.replace(/^std(out|err): /, '').trim();
     return { ...r, status: 'skip', skipKind: k.kind, reason: `known incompatibility: ${k.explanation} (${symptom ?? r.reason})` };
   });
 }

@@ -244,7 +244,7 @@ function columnsOfRecord(record: MatrixRecord): RanColumn[] {
     const reruns = new Map<string, VariantResult[]>();
     const asResult = (c: ClassifiedCell, r: CellRun): VariantResult => {
       const [example, tool] = c.variant.split('/');
-      return { name: c.variant, example, tool, status: r.status, reason: r.reason, expected: 0, matched: 0, differences: [], details: (r.failingCases ?? []).map((cs) => ({ case: cs, level: 'failure', kind: 'recorded', text: r.reason ?? '' })) };
+      return { name: c.variant, example, tool, status: r.status, reason: r.reason, expected: 0, matched: 0, details: (r.failingCases ?? []).map((cs) => ({ case: cs, level: 'failure', kind: 'recorded', text: r.reason ?? '' })) };
     };
     if (k.error || !k.target) return { kernel: k.kernel, error: k.error ?? 'no report', info: k, reruns };
     const cells = record.cells.filter((c) => c.kernel === k.kernel && c.runs.length > 0);

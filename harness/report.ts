@@ -86,9 +86,13 @@ export function formatFailureDetails(results: VariantResult[]): string {
   return out.join('\n');
 }
 
-/** The JSON of docs/CONTRACT.md, schema 1. */
+/**
+ * The JSON of docs/CONTRACT.md, schema 1: each variant's differences as the lines a person reads
+ * (`differences`), and as data (`details`), which is what a host reading a guest's report back uses.
+ */
 export function toJson(report: CompareReport): string {
-  return JSON.stringify(report, null, 2) + '\n';
+  const variants = report.variants.map(({ details, ...v }) => ({ ...v, differences: details.map(renderDifference), details }));
+  return JSON.stringify({ ...report, variants }, null, 2) + '\n';
 }
 
 export const CSV_COLUMNS = [
@@ -98,7 +102,7 @@ export const CSV_COLUMNS = [
 export function csvRows(report: CompareReport): (string | number)[][] {
   return report.variants.map((v) => [
     report.target.kind, report.target.kernel, report.target.accel, v.name, v.example, v.tool, v.status,
-    v.skipKind ?? '', v.reason ?? '', v.expected, v.matched, v.startupMs ?? '', v.differences.join('; '),
+    v.skipKind ?? '', v.reason ?? '', v.expected, v.matched, v.startupMs ?? '', v.details.map(renderDifference).join('; '),
   ]);
 }
 

@@ -113,9 +113,10 @@ export interface VariantResult {
   expected: number;
   matched: number;
   startupMs?: number;
-  /** Each difference as one line (renderDifference): the JSON contract's strings. */
-  differences: string[];
-  /** The same differences as data: what the table, the CSV and the matrix read. */
+  /**
+   * Every difference from the truth, as data, from the grade to the edge: the table, the CSV, the matrix and the
+   * JSON's `differences` strings (report.ts: toJson) render it there.
+   */
   details: Difference[];
   /** Per-case detail for the table; not part of the JSON contract but kept there for debugging. */
   cases?: CaseOutcome[];

@@ -4,7 +4,7 @@ import type { CompareReport, VariantResult } from '../../harness/types.js';
 
 const result = (name: string, status: VariantResult['status'], reason?: string): VariantResult => {
   const [example, tool] = name.split('/');
-  return { name, example, tool, status, reason, expected: 10, matched: status === 'pass' ? 10 : 7, differences: [], details: [] };
+  return { name, example, tool, status, reason, expected: 10, matched: status === 'pass' ? 10 : 7, details: [] };
 };
 const report = (kernel: string, kind: 'host' | 'qemu', variants: VariantResult[]): CompareReport => ({
   schema: 1,

@@ -4,7 +4,6 @@ import type { CompareReport, VariantResult } from '../../harness/types.js';
 
 const pass: VariantResult = {
   name: 'execsnoop/libbpf', example: 'execsnoop', tool: 'libbpf', status: 'pass', expected: 2, matched: 2, startupMs: 120,
-  differences: ['many-args: 20 arguments dropped: MAX_ARGS is 20 (expected)'],
   details: [{ case: 'many-args', level: 'expected', kind: 'maxArgs', text: '20 arguments dropped: MAX_ARGS is 20' }],
   cases: [
     { id: 'plain', verdict: 'matched', notes: [] },
@@ -13,7 +12,6 @@ const pass: VariantResult = {
 };
 const fail: VariantResult = {
   name: 'execsnoop/ts', example: 'execsnoop', tool: 'ts', status: 'fail', reason: 'plain: no event for pid 7', expected: 2, matched: 1,
-  differences: ['plain: no event for pid 7'],
   details: [{ case: 'plain', level: 'failure', kind: 'missed', text: 'no event for pid 7' }],
   cases: [
     { id: 'plain', verdict: 'missed', notes: ['no event for pid 7'] },
@@ -22,7 +20,7 @@ const fail: VariantResult = {
 };
 const skip: VariantResult = {
   name: 'execsnoop/bcc', example: 'execsnoop', tool: 'bcc', status: 'skip', skipKind: 'no-kernel-headers',
-  reason: 'bcc: no kernel headers for 6.18.44 — install linux-headers-6.18.44', expected: 0, matched: 0, differences: [], details: [],
+  reason: 'bcc: no kernel headers for 6.18.44 — install linux-headers-6.18.44', expected: 0, matched: 0, details: [],
 };
 const report: CompareReport = { schema: 1, target: { kind: 'host', kernel: '6.18.44', accel: 'none', btf: true }, variants: [pass, fail, skip] };
 
@@ -51,6 +49,9 @@ t.test('JSON is schema 1 with the target and every variant', async (t) => {
   t.equal(json.schema, 1);
   t.same(json.target, report.target);
   t.same(json.variants.map((v: VariantResult) => [v.name, v.status]), [['execsnoop/libbpf', 'pass'], ['execsnoop/ts', 'fail'], ['execsnoop/bcc', 'skip']]);
+  // rendered only here, at the edge: the contract's lines beside the data they come from
+  t.same(json.variants.map((v: { differences: string[] }) => v.differences), [['many-args: 20 arguments dropped: MAX_ARGS is 20 (expected)'], ['plain: no event for pid 7'], []]);
+  t.same(json.variants[1].details, fail.details);
 });
 
 t.test('CSV has one row per variant, the skip kind beside its reason', async (t) => {
@@ -58,6 +59,7 @@ t.test('CSV has one row per variant, the skip kind beside its reason', async (t)
   t.equal(lines[0], 'target,kernel,accel,variant,example,tool,status,skip_kind,reason,expected,matched,startup_ms,differences');
   t.equal(lines.length, 4);
   t.same(csvRows(report)[2].slice(6, 9), ['skip', 'no-kernel-headers', skip.reason]);
+  t.equal(csvRows(report)[0].at(-1), 'many-args: 20 arguments dropped: MAX_ARGS is 20 (expected)');
 });
 
 t.test('the exit code is 1 when anything failed, 0 when only skips', async (t) => {
