@@ -3,7 +3,7 @@
 // truth. Each example is one module in harness/examples/, registered in harness/examples/index.ts; the
 // session, compare, trace, report and matrix code never names one.
 
-import type { CaseOutcome, Difference, WorkloadRun } from './types.js';
+import type { CaseOutcome, Difference } from './types.js';
 
 export type { Difference };
 import type { KernelFacts, Variant } from './variant.js';
@@ -34,18 +34,30 @@ export interface OutputReader<Item> {
   end(): Item[];
 }
 
-export interface Example<Item = unknown, Expect = unknown> {
+/** What every workload run carries, whatever its truth: the id its markers start with. */
+export interface RunBase {
+  runId: string;
+}
+
+export interface Example<Item = unknown, Expect = unknown, Run extends RunBase = RunBase> {
   /** The name on the command line and in variant names: "execsnoop". */
   name: string;
   /** One line for `--help` and the README. */
   description: string;
   variants: Variant<Expect>[];
-  /** The workload whose truth the variants are graded against (the exec workload, for now every example's). */
-  workload: (runId?: string) => Promise<WorkloadRun>;
+  /**
+   * What its workload's truth is about ("exec", "open"). The session runs the variants of examples with the same
+   * truth together, against one run of the first one's workload; each kind of truth gets rounds of its own.
+   */
+  truth: string;
+  /** The workload whose truth the variants are graded against. */
+  workload: (runId?: string) => Promise<Run>;
+  /** A run in a few words, for the progress lines: "41 execs". */
+  summary(run: Run): string;
   reader(v: Variant<Expect>): OutputReader<Item>;
   /** Whether the tracer has printed all it owes for this run, so the drain need not wait longer. */
-  complete(items: readonly Item[], run: WorkloadRun, v: Variant<Expect>): boolean;
-  grade(run: WorkloadRun, items: readonly Item[], v: Variant<Expect>, facts: KernelFacts): Grade;
+  complete(items: readonly Item[], run: Run, v: Variant<Expect>): boolean;
+  grade(run: Run, items: readonly Item[], v: Variant<Expect>, facts: KernelFacts): Grade;
   /** One item as `./lab trace` prints it. */
   format(item: Item, format: 'text' | 'jsonl'): string;
   /** What `./lab bench` needs to know of the example's output; without it, only start-up and cost are measured. */
@@ -66,7 +78,7 @@ export interface BenchPart<Item> {
 }
 
 /** Declares an example with its types checked, for the registry's list of examples of mixed types. */
-export const defineExample = <Item, Expect>(e: Example<Item, Expect>): Example<Item, Expect> => e;
+export const defineExample = <Item, Expect, Run extends RunBase>(e: Example<Item, Expect, Run>): Example<Item, Expect, Run> => e;
 
 // ---- grading helpers the examples share ----
 

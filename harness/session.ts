@@ -8,9 +8,9 @@
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
-import { failures, renderDifference, type Difference, type Example, type OutputReader } from './example.js';
+import { failures, renderDifference, type Difference, type Example, type OutputReader, type RunBase } from './example.js';
 import { exampleOf } from './examples/index.js';
-import type { SkipKind, VariantResult, WorkloadRun } from './types.js';
+import type { SkipKind, VariantResult } from './types.js';
 import { DOCUMENTED_KERNEL, variantName, type KernelFacts, type Variant } from './variant.js';
 import { diesWithUs } from '../lib/process.js';
 
@@ -35,9 +35,8 @@ export interface SessionOptions {
   onProgress?: (message: string) => void;
   /** Kernel facts some expectations depend on (compare.ts); the documented behaviour when not given. */
   facts?: KernelFacts;
-  /** A workload to run instead of the standard one (tests use it). */
   /** A workload to run instead of the examples' own; it is told which tracers are attached (tests use it). */
-  workload?: (attached: readonly { name: string; pid?: number }[]) => Promise<WorkloadRun>;
+  workload?: (attached: readonly { name: string; pid?: number }[]) => Promise<RunBase>;
   signal?: AbortSignal;
 }
 
@@ -233,29 +232,28 @@ async function processState(pid: number | undefined): Promise<string | undefined
   }
 }
 
-const base = (v: Variant): Pick<VariantResult, 'name' | 'example' | 'tool' | 'description' | 'expected' | 'matched' | 'differences' | 'details'> => ({
+const base = (v: Variant): Pick<VariantResult, 'name' | 'example' | 'tool' | 'description' | 'expected' | 'matched' | 'details'> => ({
   name: variantName(v),
   example: v.example,
   tool: v.tool,
   description: v.description,
   expected: 0,
   matched: 0,
-  differences: [],
   details: [],
 });
 
 /** True when this tracer has printed all it owes for the run (its example knows what that is). */
-const complete = (t: Tracer, run: WorkloadRun): boolean => t.example.complete(t.items, run, t.variant);
+const complete = (t: Tracer, run: RunBase): boolean => t.example.complete(t.items, run, t.variant);
 
 /** Waits until every tracer has printed what it owes, or `maxMs`; returns the names of those still owing. */
-async function drain(tracers: Tracer[], run: WorkloadRun, maxMs: number): Promise<string[]> {
+async function drain(tracers: Tracer[], run: RunBase, maxMs: number): Promise<string[]> {
   const deadline = performance.now() + maxMs;
   const owing = () => tracers.filter((t) => !t.exited && !complete(t, run)).map((t) => t.name);
   while (performance.now() < deadline && owing().length > 0) await new Promise((r) => setTimeout(r, 50));
   return owing();
 }
 
-function verdict(t: Tracer, run: WorkloadRun, stoppedCleanly: boolean, stopMs: number, facts?: KernelFacts): VariantResult {
+function verdict(t: Tracer, run: RunBase, stoppedCleanly: boolean, stopMs: number, facts?: KernelFacts): VariantResult {
   const v = t.variant;
   const result: VariantResult = { ...base(v), status: 'pass', startupMs: t.startupMs, command: v.command };
   const details: Difference[] = [];
@@ -283,22 +281,30 @@ function verdict(t: Tracer, run: WorkloadRun, stoppedCleanly: boolean, stopMs: n
     details.push({ case: '', level: 'failure', kind: 'exit', text });
     fail(text); // the crash explains the missing events better than the first missing event does
   }
-  return { ...result, details, differences: details.map(renderDifference) };
+  return { ...result, details };
 }
 
 /**
- * Rounds of variants that may run together: everything at once, except that of the variants needing one
- * exclusive resource (the trace pipe) each round takes only one.
+ * Rounds of variants that may run together: those whose examples share a kind of truth (one workload run
+ * grades them all) at once, except that of the variants needing one exclusive resource (the trace pipe)
+ * each round takes only one. Each kind of truth gets rounds of its own, in the order the variants come.
  */
 export function rounds(variants: Variant[]): Variant[][] {
-  const out: Variant[][] = [];
-  const placed = new Map<string, number>(); // resource → rounds already holding one of its users
+  const byTruth = new Map<string, Variant[]>();
   for (const v of variants) {
-    const i = v.exclusive ? (placed.get(v.exclusive) ?? 0) : 0;
-    if (v.exclusive) placed.set(v.exclusive, i + 1);
-    (out[i] ??= []).push(v);
+    const truth = exampleOf(v).truth;
+    byTruth.set(truth, [...(byTruth.get(truth) ?? []), v]);
   }
-  return out;
+  return [...byTruth.values()].flatMap((group) => {
+    const out: Variant[][] = [];
+    const placed = new Map<string, number>(); // resource → rounds already holding one of its users
+    for (const v of group) {
+      const i = v.exclusive ? (placed.get(v.exclusive) ?? 0) : 0;
+      if (v.exclusive) placed.set(v.exclusive, i + 1);
+      (out[i] ??= []).push(v);
+    }
+    return out;
+  });
 }
 
 /** Runs tracers against the workload and returns one result per variant, in the order given. */
@@ -349,12 +355,13 @@ async function runRound(variants: Variant[], opts: SessionOptions): Promise<Vari
     if (attached.length > 0) {
       const seconds = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
       let phase = performance.now();
-      // one run for the round: the workload of the first example in the registry's order (each grades
-      // against the run that happened, so a lighter workload of a later example never replaces a fuller one)
+      // one run for the round, whose examples share one kind of truth (rounds()): the workload of the first
+      // example in the registry's order (each grades against the run that happened, so a lighter workload of a
+      // later example never replaces a fuller one)
       const run = opts.workload
         ? await opts.workload(attached.map((t) => ({ name: t.name, pid: t.child.pid })))
         : await attached[0].example.workload();
-      opts.onProgress?.(`workload: ${run.execs.length} execs in ${seconds(phase)}`);
+      opts.onProgress?.(`workload: ${attached[0].example.summary(run)} in ${seconds(phase)}`);
       phase = performance.now();
       const owing = await drain(attached, run, DRAIN_MS * slow);
       const drained = owing.length ? `waited ${seconds(phase)} for events (${owing.join(', ')} still owed some)` : `drained in ${seconds(phase)}`;

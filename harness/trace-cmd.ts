@@ -77,7 +77,9 @@ export async function traceCommand(argv: string[]): Promise<number> {
   // every item as the example formats it, as soon as it is read (a counter's counts come when it stops)
   const example = exampleOf(variant);
   const print = (item: unknown) => process.stdout.write(example.format(item, format) + '\n');
-  return variant.tool === 'ts' ? traceInProcess(variant, print) : traceChild(variant, print);
+  // a tool that is a bundle of ours (`node build/js/NAME.cjs`, bpf/ts/tool.ts) runs in this process
+  const bundle = variant.command[0] === 'node' && /^build\/js\/[\w-]+\.cjs$/.test(variant.command[1] ?? '');
+  return bundle ? traceInProcess(variant, print) : traceChild(variant, print);
 }
 
 /** The tool as a child process (session.ts's Tracer), stopped with SIGINT. */

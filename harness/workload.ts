@@ -378,6 +378,9 @@ export const CASES: Record<string, Case> = {
   'after-storm': withArgs('after-storm', () => ['still-seen']),
 };
 
+/** What the exec workload gives the examples graded against it: their kind of truth, and a run summed up. */
+export const EXEC_TRUTH = { truth: 'exec', summary: (run: WorkloadRun): string => `${run.execs.length} execs` } as const;
+
 /**
  * Runs every case once (or only those named), in order, and returns the truth about each exec.
  * Call it only after the tracer under test says its probes are attached.

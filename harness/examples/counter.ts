@@ -7,7 +7,7 @@ import { addMember, defineExample, emptyGrade, recordCase, type CaseMember, type
 import { SYSTEM_PYTHON } from '../tools.js';
 import type { WorkloadRun } from '../types.js';
 import { ATTACH_MS, type Variant } from '../variant.js';
-import { runWorkload, WHY_COURSE_DOORS } from '../workload.js';
+import { EXEC_TRUTH, runWorkload, WHY_COURSE_DOORS } from '../workload.js';
 
 /** The per-process execve counts a counter variant reports when it stops. */
 export interface CounterSnapshot {
@@ -233,10 +233,11 @@ function snapshotReader(name: CounterParserName) {
   };
 }
 
-export const counter = defineExample<CounterSnapshot, CounterExpectations>({
+export const counter = defineExample<CounterSnapshot, CounterExpectations, WorkloadRun>({
   name: 'counter',
   description: 'count execve calls in BPF maps: a total in an array, a count per process in a hash',
   variants: VARIANTS,
+  ...EXEC_TRUTH,
   workload: runWorkload,
   reader: (v) => snapshotReader(v.parser as CounterParserName),
   complete: () => true, // nothing to wait for: the counts come when it stops

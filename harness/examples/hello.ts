@@ -12,7 +12,7 @@ import { addMember, defineExample, emptyGrade, recordCase, type CaseMember, type
 import { SYSTEM_PYTHON } from '../tools.js';
 import type { WorkloadRun } from '../types.js';
 import { ATTACH_MS, type Variant } from '../variant.js';
-import { CASES, runWorkload, WHY_COURSE_DOORS } from '../workload.js';
+import { CASES, EXEC_TRUTH, runWorkload, WHY_COURSE_DOORS } from '../workload.js';
 
 /** One hello line: the process that called execve. */
 export interface HelloLine {
@@ -139,10 +139,11 @@ export function gradeHello(run: WorkloadRun, lines: readonly HelloLine[], e: Hel
  */
 const HELLO_CASES = Object.keys(CASES).filter((id) => id !== 'thread-storm' && id !== 'after-storm');
 
-export const hello = defineExample<HelloLine, HelloExpectations>({
+export const hello = defineExample<HelloLine, HelloExpectations, WorkloadRun>({
   name: 'hello',
   description: 'the course\'s first program: "Hello, World!" on every execve, through the trace pipe',
   variants: VARIANTS,
+  ...EXEC_TRUTH,
   workload: (runId) => runWorkload(runId, HELLO_CASES),
   reader: helloReader,
   complete(lines, run, v) {

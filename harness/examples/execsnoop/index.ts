@@ -4,7 +4,8 @@
 
 import { formatArgBytes } from '../../../bpf/execsnoop/format.js';
 import { defineExample } from '../../example.js';
-import { runWorkload } from '../../workload.js';
+import type { WorkloadRun } from '../../types.js';
+import { EXEC_TRUTH, runWorkload } from '../../workload.js';
 import { expectedAbsence, gradeExecsnoop, shownPid } from './grade.js';
 import { createParser, UNREADABLE, unescapeArg, type ExecEvent } from './parse.js';
 import { VARIANTS, type ExecsnoopExpectations } from './variants.js';
@@ -26,10 +27,11 @@ export function formatTraceEvent(e: ExecEvent, format: 'text' | 'jsonl'): string
   return `${e.comm.padEnd(16)} ${String(e.pid).padEnd(7)} ${opt(e.ppid).padEnd(7)} ${opt(e.ret).padStart(3)} ${doorColumn(e)} ${args}`;
 }
 
-export const execsnoop = defineExample<ExecEvent, ExecsnoopExpectations>({
+export const execsnoop = defineExample<ExecEvent, ExecsnoopExpectations, WorkloadRun>({
   name: 'execsnoop',
   description: 'trace every execve: PID, PPID, COMM, RET, ARGS',
   variants: VARIANTS,
+  ...EXEC_TRUTH,
   workload: runWorkload,
   reader: (v) => createParser(v.parser as Parameters<typeof createParser>[0]),
   // every exec due (by the pid the tool shows) has its event
