@@ -10,7 +10,7 @@ import { applyPatch, parsePatch } from 'diff';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { projectRoot } from '../harness/paths.js';
+import { projectRoot } from '../harness/engine/paths.js';
 
 export type Side = 'starter' | 'solution';
 

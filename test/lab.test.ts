@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { execa } from 'execa';
-import { projectRoot } from '../harness/paths.js';
+import { projectRoot } from '../harness/engine/paths.js';
 
 t.test('a second ./lab start runs none of the checks the first one made', async (t) => {
   const dir = await mkdtemp(path.join(tmpdir(), 'lab-shims-'));
@@ -44,5 +44,5 @@ t.test('inside a VM ./lab starts the bundled CLI at once: it runs no check and r
   const r = await execa(path.join(projectRoot, 'lab'), ['--help'], { cwd: tmpdir(), env: { PATH: `${dir}:${PATH}`, LAB_IN_VM: '1' }, reject: false });
   t.equal(r.exitCode, 0, r.stderr);
   t.match(r.stdout, /^usage: \.\/lab COMMAND/);
-  t.equal(await readFile(log, 'utf8'), `node ${path.join(projectRoot, 'harness/cli-start.cjs')} --help\n`, 'one process: node, on the bundle (through its code cache)');
+  t.equal(await readFile(log, 'utf8'), `node ${path.join(projectRoot, 'harness/commands/cli-start.cjs')} --help\n`, 'one process: node, on the bundle (through its code cache)');
 });

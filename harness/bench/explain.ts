@@ -2,7 +2,7 @@
 // measured loss (./lab bench on the host 6.18 and in a 6.1 guest). A loss with no sentence here is reported as
 // unexplained, so a new one is seen rather than hidden.
 
-import type { Variant } from '../variant.js';
+import type { Variant } from '../engine/variant.js';
 
 const WHY: Record<string, string> = {
   'execsnoop/upstream-bpftrace':

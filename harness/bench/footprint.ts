@@ -7,9 +7,9 @@ import { createRequire } from 'node:module';
 import { release } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { projectRoot } from '../paths.js';
-import { SYSTEM_PYTHON } from '../tools.js';
-import type { Variant } from '../variant.js';
+import { projectRoot } from '../engine/paths.js';
+import { SYSTEM_PYTHON } from '../engine/tools.js';
+import type { Variant } from '../engine/variant.js';
 import type { Footprint } from './types.js';
 
 /** libc's own files: every tool has them, so none is charged for them. */

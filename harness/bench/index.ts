@@ -14,9 +14,9 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { UsageError, EnvironmentError } from '../../lib/errors.js';
 import { exampleOf, findVariant, VARIANTS } from '../examples/index.js';
-import { buildDir, projectRoot } from '../paths.js';
-import { targetFor } from '../targets.js';
-import { variantName, type Variant } from '../variant.js';
+import { buildDir, projectRoot } from '../engine/paths.js';
+import { targetFor } from '../engine/targets.js';
+import { variantName, type Variant } from '../engine/variant.js';
 import { benchHere } from './run.js';
 import type { BenchReport } from './types.js';
 

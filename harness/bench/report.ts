@@ -3,7 +3,7 @@
 
 import Table from 'cli-table3';
 import { stringify } from 'csv-stringify/sync';
-import { describeTarget } from '../report.js';
+import { describeTarget } from '../engine/report.js';
 import type { Spread } from './measure.js';
 import type { BenchReport, VariantBench } from './types.js';
 

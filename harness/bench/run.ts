@@ -3,11 +3,11 @@
 // an untraced storm and a traced one back to back, with the kernel's counter and its run-time statistics on.
 
 import { execa } from 'execa';
-import { projectRoot } from '../paths.js';
-import { checkVariant, hostTarget, slowdownFor } from '../requirements.js';
+import { projectRoot } from '../engine/paths.js';
+import { checkVariant, hostTarget, slowdownFor } from '../engine/requirements.js';
 import { exampleOf } from '../examples/index.js';
-import { Tracer } from '../session.js';
-import { variantName, type Variant } from '../variant.js';
+import { Tracer } from '../engine/session.js';
+import { variantName, type Variant } from '../engine/variant.js';
 import { enableStats, type RunStats } from '../../bpf/ts/prog.js';
 import { account, kernelMemlock, parsePhases, rate, reportedLost, spread, statsDelta } from './measure.js';
 import { bpfObjects, processTree, RssSampler } from './proc.js';
@@ -53,7 +53,7 @@ async function start(v: Variant, bin: StormBinary, slow: number, run: number): P
   let resolveSeen: () => void = () => {};
   const seen = new Promise<void>((r) => (resolveSeen = r));
   const isCanary = exampleOf(v).bench?.isCanary;
-  const tracer = new Tracer(v, projectRoot, undefined, (item) => {
+  const tracer = new Tracer(v, exampleOf(v), projectRoot, undefined, (item) => {
     if (seenAt === undefined && isCanary?.(item, marker)) {
       seenAt = performance.now();
       resolveSeen();

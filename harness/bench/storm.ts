@@ -13,7 +13,7 @@ import { asm, assemble, R0, R1, R2, R6, R10 } from '../../bpf/ts/insn.js';
 import { createMap, type BpfMap } from '../../bpf/ts/map.js';
 import { loadProgram, type Program } from '../../bpf/ts/prog.js';
 import { attachTracepoint, tracepointFormat, type Link } from '../../bpf/ts/tracepoint.js';
-import { HELPER } from '../workload.js';
+import { HELPER } from '../examples/exec-workload.js';
 
 const TASK_COMM_LEN = 16;
 

@@ -1,7 +1,7 @@
 // What ./lab bench reports (`--json`, and runBench() for notebook 5): one record per variant, every figure
 // taken in the same run, so that ratios between variants mean something on a shared machine.
 
-import type { TargetInfo } from '../types.js';
+import type { TargetInfo } from '../engine/types.js';
 import type { ProgCost, Spread, StormAccount } from './measure.js';
 import type { Published } from './published.js';
 

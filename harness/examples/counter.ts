@@ -3,11 +3,11 @@
 // variants, the reader of each tool's printout and its grading are here; bpf/counter/ holds the tools.
 
 import { formatCounts } from '../../bpf/counter/format.js';
-import { addMember, defineExample, emptyGrade, recordCase, type CaseMember, type Grade } from '../example.js';
-import { SYSTEM_PYTHON } from '../tools.js';
-import type { WorkloadRun } from '../types.js';
-import { ATTACH_MS, type Variant } from '../variant.js';
-import { EXEC_TRUTH, runWorkload, WHY_COURSE_DOORS } from '../workload.js';
+import { addMember, defineExample, emptyGrade, recordCase, type CaseMember, type Grade } from '../engine/example.js';
+import { SYSTEM_PYTHON } from '../engine/tools.js';
+import type { WorkloadRun } from './exec-workload.js';
+import { ATTACH_MS, type Variant } from '../engine/variant.js';
+import { EXEC_TRUTH, runWorkload, WHY_COURSE_DOORS } from './exec-workload.js';
 
 /** The per-process execve counts a counter variant reports when it stops. */
 export interface CounterSnapshot {

@@ -8,11 +8,11 @@
 // 6.18). So the variants that read it are marked `exclusive: 'trace-pipe'` and the session runs them one
 // after the other — the reason bpf_printk is for debugging, and real tools use perf or ring buffers.
 
-import { addMember, defineExample, emptyGrade, recordCase, type CaseMember, type Grade } from '../example.js';
-import { SYSTEM_PYTHON } from '../tools.js';
-import type { WorkloadRun } from '../types.js';
-import { ATTACH_MS, type Variant } from '../variant.js';
-import { CASES, EXEC_TRUTH, runWorkload, WHY_COURSE_DOORS } from '../workload.js';
+import { addMember, defineExample, emptyGrade, recordCase, type CaseMember, type Grade } from '../engine/example.js';
+import { SYSTEM_PYTHON } from '../engine/tools.js';
+import type { WorkloadRun } from './exec-workload.js';
+import { ATTACH_MS, type Variant } from '../engine/variant.js';
+import { CASES, EXEC_TRUTH, runWorkload, WHY_COURSE_DOORS } from './exec-workload.js';
 
 /** One hello line: the process that called execve. */
 export interface HelloLine {

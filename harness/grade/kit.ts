@@ -9,7 +9,7 @@ import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { importPackage } from '../../lib/import-package.js';
-import { buildDir, projectRoot } from '../paths.js';
+import { buildDir, projectRoot } from '../engine/paths.js';
 import type { AgentConfig } from './agent.js';
 import { BPF_CAPS } from './jail.js';
 import type { Lab } from './lab.js';
@@ -74,7 +74,7 @@ export async function buildKit(lab: Lab<unknown>, submission: string, opts: { sl
   const dir = await mkdtemp(path.join(KIT_PARENT, 'ebpf-lab-kit-'));
   const remove = () => rm(dir, { recursive: true, force: true });
   try {
-    // harness/paths.ts finds the project's root by these two files: in the kit, the kit is the root
+    // harness/engine/paths.ts finds the project's root by these two files: in the kit, the kit is the root
     await writeFile(path.join(dir, 'lab'), '# a grading kit (harness/grade/kit.ts), not the project\n');
     await writeFile(path.join(dir, 'package.json'), '{ "name": "ebpf-lab-grading-kit", "private": true, "type": "module" }\n');
     await writeFile(path.join(dir, 'agent.mjs'), await agentBundle(lab));

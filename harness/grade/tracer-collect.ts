@@ -10,12 +10,13 @@ import { cp, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { diesWithUs } from '../../lib/process.js';
-import { buildDir } from '../paths.js';
+import { buildDir } from '../engine/paths.js';
 import type { ExecsnoopExpectations, ExecsnoopParserName } from '../examples/execsnoop/variants.js';
-import { runSession } from '../session.js';
-import type { WorkloadRun } from '../types.js';
-import type { Variant } from '../variant.js';
-import { runWorkload } from '../workload.js';
+import { runSession } from '../engine/session.js';
+import type { WorkloadRun } from '../examples/exec-workload.js';
+import type { Variant } from '../engine/variant.js';
+import { runWorkload } from '../examples/exec-workload.js';
+import { exampleOf } from '../examples/index.js';
 import type { CollectContext } from './lab.js';
 import { abnormalEnd, openCgroup } from './sandbox.js';
 
@@ -30,7 +31,7 @@ export interface TracerSettings {
   /** How the session reads its lines while it runs (to know when every event has arrived). */
   parser: ExecsnoopParserName;
   attachTimeoutMs: number;
-  /** Workload cases (harness/workload.ts CASES and OPTIONAL_CASES). */
+  /** Workload cases (harness/examples/exec-workload.ts CASES and OPTIONAL_CASES). */
   cases: string[];
   /** A map of the student's whose entries are counted after the workload, while the tracer still runs. */
   countMap?: string;
@@ -221,6 +222,7 @@ export async function collect(ctx: CollectContext<TracerSettings>): Promise<void
     const dump = s.eventDump ? await startDump(ctx, cgroup.wrap) : undefined;
     const [result] = await runSession([variant], {
       root: ctx.dir,
+      exampleOf,
       check: async () => undefined,
       slowdown: ctx.slowdown,
       onLine: (_v, stream, line) => {

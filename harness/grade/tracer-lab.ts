@@ -6,11 +6,11 @@
 
 import { cp } from 'node:fs/promises';
 import path from 'node:path';
-import { projectRoot } from '../paths.js';
+import { projectRoot } from '../engine/paths.js';
 import { gradeExecsnoop } from '../examples/execsnoop/grade.js';
 import { parseExecsnoop } from '../examples/execsnoop/parse.js';
 import type { ExecsnoopExpectations } from '../examples/execsnoop/variants.js';
-import type { WorkloadRun } from '../types.js';
+import type { WorkloadRun } from '../examples/exec-workload.js';
 import { fromTally, tally, type Tally } from './tally.js';
 import { StudentFailure, type HiddenPart, type JudgeContext, type Lab, type Outcome } from './lab.js';
 import { BUILD_DIR, EVENT_DUMP, TRACER_EVIDENCE, type TracerLabEvidence, type TracerSettings } from './tracer-collect.js';

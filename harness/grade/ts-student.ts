@@ -6,7 +6,7 @@
 
 import path from 'node:path';
 import { importPackage } from '../../lib/import-package.js';
-import { projectRoot } from '../paths.js';
+import { projectRoot } from '../engine/paths.js';
 import { StudentFailure } from './lab.js';
 
 const LIBRARY = path.join(projectRoot, 'bpf', 'ts') + path.sep;

@@ -7,7 +7,7 @@
 // run is.
 
 import { Writable } from 'node:stream';
-import { slowdownFor } from '../requirements.js';
+import { slowdownFor } from '../engine/requirements.js';
 import { buildKit, type Kit } from './kit.js';
 import { failAll, StudentFailure, type CheckResult, type Lab } from './lab.js';
 import { failureFeedback, judgeEvidence } from './run.js';

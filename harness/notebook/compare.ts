@@ -1,8 +1,8 @@
 // `./lab compare`, from a cell: the same session, workload and graders, on the kernel the notebook runs on.
 
-import { compareHere } from '../compare-cmd.js';
-import { formatTables } from '../report.js';
-import type { CompareReport } from '../types.js';
+import { compareHere } from '../commands/compare.js';
+import { formatTables } from '../engine/report.js';
+import type { CompareReport } from '../engine/types.js';
 
 export interface NotebookCompare {
   report: CompareReport;

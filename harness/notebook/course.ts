@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { projectRoot } from '../paths.js';
+import { projectRoot } from '../engine/paths.js';
 
 export interface CourseRun {
   /** bpf/course/NAME.c */

@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
-import { projectRoot } from '../paths.js';
+import { projectRoot } from '../engine/paths.js';
 
 /** Runs `/bin/true` n times, one after the other, and returns the pid of each. */
 export function runExecs(n: number, marker = 'ebpf-lab-notebook'): number[] {

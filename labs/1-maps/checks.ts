@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fromTally, tally, type Tally } from '../../harness/grade/tally.js';
 import { defineLab, StudentFailure, withHidden, type HiddenPart, type Lab } from '../../harness/grade/lab.js';
 import { bundleStudent } from '../../harness/grade/ts-student.js';
-import { projectRoot } from '../../harness/paths.js';
+import { projectRoot } from '../../harness/engine/paths.js';
 import { RPC_LINE, type Answer, type MapsEvidence, type MapsGroup } from './shared.js';
 
 export type Report = Record<MapsGroup, Tally | undefined>;

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type * as TS from 'typescript';
 import { HELPERS, type HelperName } from '../../bpf/ts/helpers.js';
 import { UpdateFlag } from '../../bpf/ts/attr.js';
-import { projectRoot } from '../../harness/paths.js';
+import { projectRoot } from '../../harness/engine/paths.js';
 import { ALLOWED_HELPERS } from './shared.js';
 
 // required when called, not imported: the CLI bundle (./lab's esbuild) would otherwise carry the whole compiler

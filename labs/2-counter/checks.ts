@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fromTally, tally, type Tally } from '../../harness/grade/tally.js';
 import { defineLab, StudentFailure, withHidden, type HiddenPart, type Lab } from '../../harness/grade/lab.js';
 import { bundleStudent } from '../../harness/grade/ts-student.js';
-import { projectRoot } from '../../harness/paths.js';
+import { projectRoot } from '../../harness/engine/paths.js';
 import { PROGRAM_LINE, type CounterEvidence, type CounterSettings } from './shared.js';
 
 export interface Report {

@@ -13,8 +13,8 @@ import { loadProgram } from '../../bpf/ts/prog.js';
 import { attachTracepoint } from '../../bpf/ts/tracepoint.js';
 import type { CollectContext } from '../../harness/grade/lab.js';
 import { abnormalEnd } from '../../harness/grade/sandbox.js';
-import { explainRejection } from '../../harness/notebook/verifier.js';
-import { HELPER } from '../../harness/workload.js';
+import { explainRejection } from '../../bpf/ts/explain.js';
+import { HELPER } from '../../harness/examples/exec-workload.js';
 import { ALLOWED_HELPERS, PROGRAM_LINE, type CounterEvidence, type CounterSettings, type Workload } from './shared.js';
 
 /** The instruction fields a program may carry: nothing else is taken from the student's output. */

@@ -1,5 +1,5 @@
 // Lab 6's checks: the course's libbpf execsnoop, fixed. Built and run as lab 4's; the workload's thread
-// execs and its storm of 600 of them (harness/workload.ts, exec_helper) must all be printed, and after the
+// execs and its storm of 600 of them (harness/examples/exec-workload.ts, exec_helper) must all be printed, and after the
 // storm the `execs` map, counted with bpftool while the tracer still runs, must hold nothing.
 
 import type { Lab } from '../../harness/grade/lab.js';

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { classify, classifiedExitCode, entriesFor, formatBaseline, kernelMatches, parseBaseline, updateBaseline, type Baseline, type Cell, type KernelInfo } from '../../harness/baseline.js';
+import { classify, classifiedExitCode, entriesFor, formatBaseline, kernelMatches, parseBaseline, updateBaseline, type Baseline, type Cell, type KernelInfo } from '../../harness/commands/baseline.js';
 
 const kernels: KernelInfo[] = [
   { kernel: '6.1', release: '6.1.0-50-amd64', package: 'linux-image-6.1.0-50-amd64 6.1.176-1' },
@@ -164,10 +164,10 @@ t.test('--update-baseline writes what ran, keeps reasons, links and expiry dates
 t.test("the project's own matrix-baseline.yaml parses and names only variants and kernels that exist", async (t) => {
   const { readFile } = await import('node:fs/promises');
   const path = await import('node:path');
-  const { projectRoot } = await import('../../harness/paths.js');
+  const { projectRoot } = await import('../../harness/engine/paths.js');
   const { VARIANTS } = await import('../../harness/examples/index.js');
-  const { variantName } = await import('../../harness/variant.js');
-  const { MATRIX_KERNELS } = await import('../../harness/matrix.js');
+  const { variantName } = await import('../../harness/engine/variant.js');
+  const { MATRIX_KERNELS } = await import('../../harness/commands/matrix.js');
   const b = await parseBaseline(await readFile(path.join(projectRoot, 'matrix-baseline.yaml'), 'utf8'), 'matrix-baseline.yaml');
   const names = VARIANTS.map(variantName);
   for (const e of b.entries) {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import t from 'tap';
 import { execa } from 'execa';
 import { VARIANTS } from '../../harness/examples/index.js';
-import { projectRoot } from '../../harness/paths.js';
+import { projectRoot } from '../../harness/engine/paths.js';
 
 t.test('the ts variants run the bundle, not the TypeScript', async (t) => {
   const ts = VARIANTS.filter((v) => v.tool === 'ts');

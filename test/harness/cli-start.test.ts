@@ -1,4 +1,4 @@
-// ./lab starts its CLI through harness/cli-start.cjs: the bundle, compiled from the V8 code cache ./lab writes
+// ./lab starts its CLI through harness/commands/cli-start.cjs: the bundle, compiled from the V8 code cache ./lab writes
 // when it bundles. Checked: the cache is current and this Node accepts it, and a bundle started this way runs as
 // if node had started it, its import() included, with no warning on stderr.
 import { readFileSync, statSync } from 'node:fs';
@@ -9,9 +9,9 @@ import path from 'node:path';
 import vm from 'node:vm';
 import t from 'tap';
 import { execa } from 'execa';
-import { projectRoot } from '../../harness/paths.js';
+import { projectRoot } from '../../harness/engine/paths.js';
 
-const startScript = path.join(projectRoot, 'harness/cli-start.cjs');
+const startScript = path.join(projectRoot, 'harness/commands/cli-start.cjs');
 
 t.test("the CLI bundle's code cache is as new as the bundle, and this Node takes it", async (t) => {
   const bundle = path.join(projectRoot, 'build/js/cli.cjs');

@@ -3,10 +3,10 @@
 
 import t from 'tap';
 import { execa } from 'execa';
-import { projectRoot } from '../../harness/paths.js';
+import { projectRoot } from '../../harness/engine/paths.js';
 
 const lab = (...args: string[]) =>
-  execa('node', ['--import', 'tsx', 'harness/cli.ts', ...args], { cwd: projectRoot, reject: false, env: { LAB_IN_VM: '1' } });
+  execa('node', ['--import', 'tsx', 'harness/commands/cli.ts', ...args], { cwd: projectRoot, reject: false, env: { LAB_IN_VM: '1' } });
 
 t.test('./lab --help lists every command and exits 0; no command is bad usage', async (t) => {
   const help = await lab('--help');

@@ -3,9 +3,9 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { projectRoot } from '../../harness/paths.js';
+import { projectRoot } from '../../harness/engine/paths.js';
 import { stderrShows } from '../lib/child.js';
-import type { CompareReport } from '../../harness/types.js';
+import type { CompareReport } from '../../harness/engine/types.js';
 
 const lab = path.join(projectRoot, 'lab');
 

@@ -1,6 +1,6 @@
 import t from 'tap';
-import { applyKnown } from '../../harness/known.js';
-import type { VariantResult } from '../../harness/types.js';
+import { applyKnown } from '../../harness/engine/known.js';
+import type { VariantResult } from '../../harness/engine/types.js';
 
 const bccFail: VariantResult = {
   name: 'execsnoop/bcc', example: 'execsnoop', tool: 'bcc', status: 'fail', expected: 0, matched: 0, details: [],

@@ -2,8 +2,8 @@ import t from 'tap';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { ClassifiedCell } from '../../harness/baseline.js';
-import { formatHistory, historyRows, loadRecords, saveRecord, type MatrixRecord } from '../../harness/matrix-history.js';
+import type { ClassifiedCell } from '../../harness/commands/baseline.js';
+import { formatHistory, historyRows, loadRecords, saveRecord, type MatrixRecord } from '../../harness/commands/matrix-history.js';
 
 const cell = (kernel: string, variant: string, klass: ClassifiedCell['class'], statuses: ClassifiedCell['status'][]): ClassifiedCell => ({
   kernel,

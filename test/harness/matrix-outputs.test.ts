@@ -1,8 +1,8 @@
 import t from 'tap';
 import { junitSchemaErrors } from '../lib/junit.js';
-import { classify, type Baseline } from '../../harness/baseline.js';
-import { matrixJunit, matrixSummaryMarkdown, xmlEscape } from '../../harness/matrix-outputs.js';
-import type { MatrixRecord } from '../../harness/matrix-history.js';
+import { classify, type Baseline } from '../../harness/commands/baseline.js';
+import { matrixJunit, matrixSummaryMarkdown, xmlEscape } from '../../harness/commands/matrix-outputs.js';
+import type { MatrixRecord } from '../../harness/commands/matrix-history.js';
 
 const kernels = [
   { kernel: '6.1', release: '6.1.0-50-amd64', package: 'linux-image-6.1.0-50-amd64 6.1.176-1' },
@@ -66,7 +66,7 @@ t.test('the Markdown summary leads with the verdict and lists each change with i
 });
 
 t.test('without a baseline a kernel that did not run fails the run; with one it does not', async (t) => {
-  const { recordFailed } = await import('../../harness/matrix-outputs.js');
+  const { recordFailed } = await import('../../harness/commands/matrix-outputs.js');
   const notRun = classify([{ kernel: '7.2', variant: 'hello/ts', runs: [], notRun: 'fetch kernel 7.2: no network' }], [kernels[1]], undefined, '2026-12-07');
   const bare: MatrixRecord = { ...record, baseline: undefined, kernels: [kernels[1]], cells: notRun };
   t.equal(recordFailed(bare), true);

@@ -1,6 +1,6 @@
 import t from 'tap';
-import { matrixCsv, matrixMarkdown, matrixTable, type Column } from '../../harness/matrix.js';
-import type { CompareReport, VariantResult } from '../../harness/types.js';
+import { matrixCsv, matrixMarkdown, matrixTable, type Column } from '../../harness/commands/matrix.js';
+import type { CompareReport, VariantResult } from '../../harness/engine/types.js';
 
 const result = (name: string, status: VariantResult['status'], reason?: string): VariantResult => {
   const [example, tool] = name.split('/');
@@ -50,8 +50,8 @@ t.test('--merge joins compare reports and matrix records, classifies them agains
   const { mkdtemp, readFile, rm, writeFile } = await import('node:fs/promises');
   const { tmpdir } = await import('node:os');
   const path = await import('node:path');
-  const { matrixCommand } = await import('../../harness/matrix.js');
-  const { loadRecords } = await import('../../harness/matrix-history.js');
+  const { matrixCommand } = await import('../../harness/commands/matrix.js');
+  const { loadRecords } = await import('../../harness/commands/matrix-history.js');
   const { junitSchemaErrors } = await import('../lib/junit.js');
   const dir = await mkdtemp(path.join(tmpdir(), 'matrix-merge-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));

@@ -3,8 +3,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { projectRoot } from '../../harness/paths.js';
-import { MATRIX_KERNELS } from '../../harness/matrix.js';
+import { projectRoot } from '../../harness/engine/paths.js';
+import { MATRIX_KERNELS } from '../../harness/commands/matrix.js';
 
 const lab = path.join(projectRoot, 'lab');
 

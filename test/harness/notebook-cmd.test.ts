@@ -9,8 +9,8 @@ import { createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { UsageError } from '../../lib/errors.js';
-import { freePort, jupyterArgs, notebookUrl, notebooksDir, parseNotebookArgs, processesMentioning, pruneRuntimeDirs, waitForJupyter } from '../../harness/notebook-cmd.js';
-import { projectRoot } from '../../harness/paths.js';
+import { freePort, jupyterArgs, notebookUrl, notebooksDir, parseNotebookArgs, processesMentioning, pruneRuntimeDirs, waitForJupyter } from '../../harness/commands/notebook.js';
+import { projectRoot } from '../../harness/engine/paths.js';
 
 const never = new Promise<never>(() => {});
 

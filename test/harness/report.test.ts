@@ -1,6 +1,6 @@
 import t from 'tap';
-import { csvRows, exitCodeFor, formatTables, summaryLine, toCsv, toJson } from '../../harness/report.js';
-import type { CompareReport, VariantResult } from '../../harness/types.js';
+import { csvRows, exitCodeFor, formatTables, summaryLine, toCsv, toJson } from '../../harness/engine/report.js';
+import type { CompareReport, VariantResult } from '../../harness/engine/types.js';
 
 const pass: VariantResult = {
   name: 'execsnoop/libbpf', example: 'execsnoop', tool: 'libbpf', status: 'pass', expected: 2, matched: 2, startupMs: 120,

@@ -1,8 +1,8 @@
 import t from 'tap';
-import { checkVariant } from '../../harness/requirements.js';
-import { tool } from '../../harness/tools.js';
+import { checkVariant } from '../../harness/engine/requirements.js';
+import { tool } from '../../harness/engine/tools.js';
 import { VARIANTS } from '../../harness/examples/index.js';
-import type { Variant } from '../../harness/variant.js';
+import type { Variant } from '../../harness/engine/variant.js';
 
 const goVariant = (command: string[]): Variant => ({ ...VARIANTS.find((v) => v.tool === 'cilium-go')!, requires: ['build:go'], command });
 

@@ -1,10 +1,10 @@
 import t from 'tap';
 import { execa } from 'execa';
-import { runSession, type SessionOptions } from '../../harness/session.js';
-import { checkVariant, kernelFacts } from '../../harness/requirements.js';
-import { projectRoot } from '../../harness/paths.js';
-import { VARIANTS } from '../../harness/examples/index.js';
-import type { Variant } from '../../harness/variant.js';
+import { runSession, type SessionOptions } from '../../harness/engine/session.js';
+import { checkVariant, kernelFacts } from '../../harness/engine/requirements.js';
+import { projectRoot } from '../../harness/engine/paths.js';
+import { exampleOf, VARIANTS } from '../../harness/examples/index.js';
+import type { Variant } from '../../harness/engine/variant.js';
 import { goneFromKernel, requireFeature, requireRoot } from '../lib/kernel.js';
 
 const variant = (name: string): Variant => {
@@ -15,6 +15,7 @@ const variant = (name: string): Variant => {
 
 const options = (over: Partial<SessionOptions> = {}): SessionOptions => ({
   root: projectRoot,
+  exampleOf,
   check: checkVariant,
   facts: kernelFacts(),
   ...over,

@@ -11,13 +11,13 @@
 import { readdir, readFile } from 'node:fs/promises';
 import t from 'tap';
 import { execa } from 'execa';
-import { checkVariant, kernelFacts } from '../../harness/requirements.js';
-import { projectRoot } from '../../harness/paths.js';
-import { runSession } from '../../harness/session.js';
-import { DOORS_EXECS, runWorkload, STORM_EXECS } from '../../harness/workload.js';
-import { VARIANTS } from '../../harness/examples/index.js';
-import { variantName } from '../../harness/variant.js';
-import type { WorkloadRun } from '../../harness/types.js';
+import { checkVariant, kernelFacts } from '../../harness/engine/requirements.js';
+import { projectRoot } from '../../harness/engine/paths.js';
+import { runSession } from '../../harness/engine/session.js';
+import { DOORS_EXECS, runWorkload, STORM_EXECS } from '../../harness/examples/exec-workload.js';
+import { exampleOf, VARIANTS } from '../../harness/examples/index.js';
+import { variantName } from '../../harness/engine/variant.js';
+import type { WorkloadRun } from '../../harness/examples/exec-workload.js';
 import { requireFeature, requireRoot } from '../lib/kernel.js';
 
 const OURS = ['bpftrace', 'bcc', 'libbpf', 'libbpf-static', 'cilium-go', 'cilium-go-kprobe', 'ts'];
@@ -70,7 +70,7 @@ t.test(`after ${STORM_EXECS} execs from non-main threads every variant still see
     }
     return run;
   };
-  const results = await runSession(variants, { root: projectRoot, check: checkVariant, facts: kernelFacts(), slowdown: 3, workload });
+  const results = await runSession(variants, { root: projectRoot, exampleOf, check: checkVariant, facts: kernelFacts(), slowdown: 3, workload });
   t.equal(doors, DOORS_EXECS, 'the doors storm ran every exec');
   for (const r of results) {
     t.test(r.name, async (t) => {

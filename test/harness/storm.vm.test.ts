@@ -3,7 +3,7 @@
 import t from 'tap';
 import path from 'node:path';
 import { execa } from 'execa';
-import { projectRoot } from '../../harness/paths.js';
+import { projectRoot } from '../../harness/engine/paths.js';
 
 t.setTimeout(10 * 60_000);
 

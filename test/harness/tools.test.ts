@@ -1,6 +1,6 @@
 import t from 'tap';
-import { detectTool, probeTimeoutMs, tool, TOOL_NAMES, TOOLS, tools, type Probe } from '../../harness/tools.js';
-import { slowdownFor } from '../../harness/requirements.js';
+import { detectTool, probeTimeoutMs, tool, TOOL_NAMES, TOOLS, tools, type Probe } from '../../harness/engine/tools.js';
+import { slowdownFor } from '../../harness/engine/requirements.js';
 
 /** A machine described by its answers: commands → output, files that exist, executables on PATH. */
 function machine(opts: { outputs?: Record<string, { exitCode?: number; stdout?: string; stderr?: string }>; files?: string[]; path?: Record<string, string> }): Probe {
@@ -26,9 +26,9 @@ const debian = machine({
     '/usr/bin/pkg-config --variable=libdir libbpf': { stdout: '/usr/lib/x86_64-linux-gnu\n' },
     '/usr/bin/python3 --version': { stdout: 'Python 3.11.2\n' },
     '/usr/bin/python3 -c import bcc; print(bcc.__version__); print(bcc.__file__)': { stdout: '0.26.0\n/usr/lib/python3/dist-packages/bcc/__init__.py\n' },
-    'dpkg-query -W -f=${Version} bpfcc-tools': { stdout: '0.26.0+ds-1' },
-    'dpkg-query -W -f=${Version} bpftrace': { stdout: '0.17.0-1' },
-    'dpkg-query -W -f=${Version} libbpf-tools': { stdout: '0.26.0+ds-1' },
+    'dpkg-query -W -f=${Status}\t${Version} bpfcc-tools': { stdout: 'install ok installed\t0.26.0+ds-1' },
+    'dpkg-query -W -f=${Status}\t${Version} bpftrace': { stdout: 'install ok installed\t0.17.0-1' },
+    'dpkg-query -W -f=${Status}\t${Version} libbpf-tools': { stdout: 'install ok installed\t0.26.0+ds-1' },
     '/usr/bin/go version': { stdout: 'go version go1.19.8 linux/amd64\n' },
     'dpkg-query -W -f=${Version} golang-github-cilium-ebpf-dev': { stdout: '0.9.1-1' },
   },
@@ -64,7 +64,9 @@ t.test('a missing tool says so and how to install it', async (t) => {
     installed: false,
     reason: 'bpftrace: not installed (bpftrace is not on PATH) — apt-get install bpftrace',
   });
-  t.equal((await detectTool('upstream-bcc', bare)).reason, 'upstream-bcc: not installed (/usr/sbin/execsnoop-bpfcc does not exist) — apt-get install bpfcc-tools');
+  t.equal((await detectTool('upstream-bcc', bare)).reason, 'upstream-bcc: not installed (dpkg says bpfcc-tools is not installed) — apt-get install bpfcc-tools');
+  const removed = machine({ outputs: { 'dpkg-query -W -f=${Status}\t${Version} libbpf-tools': { stdout: 'deinstall ok config-files\t0.26.0+ds-1' } } });
+  t.equal((await detectTool('upstream-libbpf-tools', removed)).reason, 'upstream-libbpf-tools: not installed (dpkg says libbpf-tools is not installed) — apt-get install libbpf-tools');
   t.equal((await detectTool('libbpf', bare)).reason, 'libbpf: not installed (pkg-config is not on PATH) — apt-get install libbpf-dev pkg-config');
   t.equal(
     (await detectTool('cilium-go', bare)).reason,

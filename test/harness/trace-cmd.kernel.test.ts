@@ -1,7 +1,7 @@
 import t from 'tap';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { projectRoot } from '../../harness/paths.js';
+import { projectRoot } from '../../harness/engine/paths.js';
 import { formatTraceEvent } from '../../harness/examples/execsnoop/index.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadedNames, requireFeature, requireRoot } from '../lib/kernel.js';

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { CASES, LONG_ARG_LEN, MANY_ARGS, STORM_EXECS, commFor, runWorkload } from '../../harness/workload.js';
+import { CASES, LONG_ARG_LEN, MANY_ARGS, STORM_EXECS, commFor, runWorkload } from '../../harness/examples/exec-workload.js';
 import { ARGSIZE, MAX_ARGS } from '../../bpf/execsnoop/limits.js';
 
 t.test('commFor gives the file’s basename cut to 15 bytes, as the kernel sets comm', async (t) => {

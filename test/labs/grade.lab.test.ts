@@ -12,7 +12,7 @@ import { appendFile, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from
 import { existsSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
-import { projectRoot } from '../../harness/paths.js';
+import { projectRoot } from '../../harness/engine/paths.js';
 import { writeLabFiles } from '../../labs/sources.js';
 
 const lab = path.join(projectRoot, 'lab');

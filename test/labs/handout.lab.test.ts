@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { projectRoot } from '../../harness/paths.js';
+import { projectRoot } from '../../harness/engine/paths.js';
 import { LABS } from '../../labs/index.js';
 import { labFiles, writeLabFiles } from '../../labs/sources.js';
 

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { LABS } from '../../labs/index.js';
 import { labFiles, patched } from '../../labs/sources.js';
-import { projectRoot } from '../../harness/paths.js';
+import { projectRoot } from '../../harness/engine/paths.js';
 
 const lab = (id: string) => {
   const l = LABS.find((x) => x.id === id);

@@ -1,6 +1,6 @@
 // A made-up run of the exec workload, as the real one reports it (pids invented): the cases the graders'
 // unit tests share (test/harness/examples/).
-import type { ExecTruth, WorkloadRun } from '../../harness/types.js';
+import type { ExecTruth, WorkloadRun } from '../../harness/examples/exec-workload.js';
 
 /** One exec's truth, with every field a plain exec from the workload would have unless given. */
 export const truth = (over: Partial<ExecTruth> & Pick<ExecTruth, 'id' | 'pid'>): ExecTruth => ({

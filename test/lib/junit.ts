@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { validateXML } from 'xmllint-wasm';
-import { projectRoot } from '../../harness/paths.js';
+import { projectRoot } from '../../harness/engine/paths.js';
 
 export const JUNIT_XSD = path.join(projectRoot, 'test', 'fixtures', 'junit', 'junit-10.xsd');
 

@@ -6,7 +6,7 @@ import t from 'tap';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { projectRoot } from '../../harness/paths.js';
+import { projectRoot } from '../../harness/engine/paths.js';
 import { CHECKS, NOTEBOOKS, NOTEBOOK_DIR, PYTHON, answeredNotebook, cellFailure, checkLines, exerciseIds, jupyterEnv, runOnHost, shown } from './notebooks.js';
 
 t.setTimeout(20 * 60_000);

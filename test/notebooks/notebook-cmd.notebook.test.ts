@@ -99,7 +99,7 @@ t.test('./lab notebook killed with SIGKILL takes Jupyter and its kernel with it'
 
 t.test('the tslab kernel Jupyter starts dies with Jupyter: its kernelspec runs it under a parent-death signal', async (t) => {
   // ./lab notebook registered it above; a kernel orphaned by a Jupyter that could not shut it down once held up a run
-  const { JUPYTER_PYTHON, TSLAB_ARGV } = await import('../../harness/notebook-cmd.js');
+  const { JUPYTER_PYTHON, TSLAB_ARGV } = await import('../../harness/commands/notebook.js');
   const r = await execa(JUPYTER_PYTHON, ['-c', "import json; from jupyter_client.kernelspec import KernelSpecManager as M; print(json.dumps(M().get_kernel_spec('tslab').argv))"]);
   t.same(JSON.parse(r.stdout), TSLAB_ARGV);
   t.same(TSLAB_ARGV.slice(0, 4), ['setpriv', '--pdeathsig', 'KILL', '--']);

@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { Test } from 'tap';
-import { projectRoot } from '../../harness/paths.js';
+import { projectRoot } from '../../harness/engine/paths.js';
 
 export const NOTEBOOK_DIR = path.join(projectRoot, 'notebooks');
 export const NOTEBOOKS = readdirSync(NOTEBOOK_DIR).filter((f) => /^\d-.*\.ipynb$/.test(f)).sort();
-import { RUNNER } from '../../harness/notebook-cmd.js';
+import { RUNNER } from '../../harness/commands/notebook.js';
 export { RUNNER };
 export const PYTHON = '/usr/bin/python3'; // Debian's, which has Jupyter (PATH may hold another python3)
 

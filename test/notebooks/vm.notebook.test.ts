@@ -2,15 +2,15 @@
 // headers and kprobes exist): what a student sees with `./lab notebook --kernel 6.1`, and what the committed
 // notebooks carry as their saved outputs (`./lab notebook --render` ran this same path). Once each (the host
 // test runs each twice and checks for leftovers); the leftovers are checked here too. Then each cell's saved
-// outputs are compared with the ones it produced now, by structure (harness/notebook/render.ts): an output
+// outputs are compared with the ones it produced now, by structure (harness/commands/notebook-render.ts): an output
 // added, lost or changed in kind, or a line that differs by more than its numbers, fails.
 
 import t from 'tap';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { RENDER_KERNEL, runNotebooksInVm } from '../../harness/notebook-cmd.js';
-import { compareOutputs, type Notebook } from '../../harness/notebook/render.js';
+import { RENDER_KERNEL, runNotebooksInVm } from '../../harness/commands/notebook.js';
+import { compareOutputs, type Notebook } from '../../harness/commands/notebook-render.js';
 import { CHECKS, NOTEBOOKS, NOTEBOOK_DIR, cellFailure, shown, type NotebookRecord } from './notebooks.js';
 
 t.setTimeout(25 * 60_000);

@@ -2,7 +2,7 @@
 
 import t from 'tap';
 import { execa } from 'execa';
-import { projectRoot } from '../../harness/paths.js';
+import { projectRoot } from '../../harness/engine/paths.js';
 import { guestPackages } from '../../vm/vagrant-box.js';
 
 t.test('the box has every Debian package ./lab installs on a host, but QEMU and Chromium, plus the kernel headers, sshd and Jupyter', async (t) => {

@@ -2,10 +2,10 @@
 // is either an expected difference the variant declared (with its reason) or a failure. Pure functions:
 // no processes, no kernel — so every rule here has a unit test.
 
-import { addMember, emptyGrade, recordCase, type CaseMember, type Grade } from '../../example.js';
-import type { ExecTruth, WorkloadRun } from '../../types.js';
-import { DOCUMENTED_KERNEL, type KernelFacts } from '../../variant.js';
-import { WHY_EXECVE_32, WHY_FAILED_32 } from '../../workload.js';
+import { addMember, emptyGrade, recordCase, type CaseMember, type Grade } from '../../engine/example.js';
+import type { ExecTruth, WorkloadRun } from '../exec-workload.js';
+import { DOCUMENTED_KERNEL, type KernelFacts } from '../../engine/variant.js';
+import { WHY_EXECVE_32, WHY_FAILED_32 } from '../exec-workload.js';
 import { UNREADABLE, unescapeArg, type ExecEvent } from './parse.js';
 import type { ExecsnoopExpectations } from './variants.js';
 

@@ -3,9 +3,9 @@
 // grading (grade.ts) are here; bpf/execsnoop/ holds the tools themselves.
 
 import { formatArgBytes } from '../../../bpf/execsnoop/format.js';
-import { defineExample } from '../../example.js';
-import type { WorkloadRun } from '../../types.js';
-import { EXEC_TRUTH, runWorkload } from '../../workload.js';
+import { defineExample } from '../../engine/example.js';
+import type { WorkloadRun } from '../exec-workload.js';
+import { EXEC_TRUTH, runWorkload } from '../exec-workload.js';
 import { expectedAbsence, gradeExecsnoop, shownPid } from './grade.js';
 import { createParser, UNREADABLE, unescapeArg, type ExecEvent } from './parse.js';
 import { VARIANTS, type ExecsnoopExpectations } from './variants.js';

@@ -5,7 +5,7 @@
 
 import { isUtf8, utf8SequenceAt } from '../../../bpf/execsnoop/format.js';
 import { ARGSIZE, CUT_MARK, MAX_ARGS, UNREADABLE_MARK } from '../../../bpf/execsnoop/limits.js';
-import type { OutputReader } from '../../example.js';
+import type { OutputReader } from '../../engine/example.js';
 import type { ExecsnoopParserName } from './variants.js';
 
 export { ARGSIZE, CUT_MARK, MAX_ARGS };

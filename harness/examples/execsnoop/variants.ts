@@ -4,9 +4,9 @@
 // host (6.18) and in the VM matrix against the exec workload (bpf/execsnoop, test/fixtures/parse).
 
 import { ARGSIZE, MAX_ARGS } from '../../../bpf/execsnoop/limits.js';
-import { SYSTEM_PYTHON } from '../../tools.js';
-import { ATTACH_MS, type Variant } from '../../variant.js';
-import { WHY_EXECVE_32, WHY_EXECVEAT } from '../../workload.js';
+import { SYSTEM_PYTHON } from '../../engine/tools.js';
+import { ATTACH_MS, type Variant } from '../../engine/variant.js';
+import { WHY_EXECVE_32, WHY_EXECVEAT } from '../exec-workload.js';
 
 /** Names of execsnoop's output readers (parse.ts). */
 export type ExecsnoopParserName =

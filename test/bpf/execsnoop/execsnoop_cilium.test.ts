@@ -7,8 +7,8 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { projectRoot } from '../../../harness/paths.js';
-import { tool } from '../../../harness/tools.js';
+import { projectRoot } from '../../../harness/engine/paths.js';
+import { tool } from '../../../harness/engine/tools.js';
 
 const built = path.join(projectRoot, 'build/bpf/go');
 

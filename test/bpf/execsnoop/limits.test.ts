@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { ARGSIZE, MAX_ARGS, MAX_EXECS_IN_FLIGHT, TASK_COMM_LEN, UNREADABLE_MARK } from '../../../bpf/execsnoop/limits.js';
-import { projectRoot } from '../../../harness/paths.js';
+import { projectRoot } from '../../../harness/engine/paths.js';
 
 // The limits are defined once in TypeScript (limits.ts); each other language spells them itself.
 const source = (name: string) => readFileSync(path.join(projectRoot, 'bpf', 'execsnoop', name), 'utf8');

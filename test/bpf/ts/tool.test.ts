@@ -1,7 +1,7 @@
 import t from 'tap';
 import path from 'node:path';
 import { execa } from 'execa';
-import { projectRoot } from '../../../harness/paths.js';
+import { projectRoot } from '../../../harness/engine/paths.js';
 
 const fixture = path.join(projectRoot, 'test/bpf/ts/fixtures/many-lines-tool.ts');
 

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { failures, renderDifference, type Grade } from '../../../harness/example.js';
+import { failures, renderDifference, type Grade } from '../../../harness/engine/example.js';
 import { gradeCounter as grade, parseCounter, type CounterExpectations, type CounterParserName } from '../../../harness/examples/counter.js';
-import type { ExecTruth, WorkloadRun } from '../../../harness/types.js';
+import type { ExecTruth, WorkloadRun } from '../../../harness/examples/exec-workload.js';
 import { run, truth } from '../../lib/exec-truth.js';
 
 /** The grade with its differences as the lines a report shows, which the assertions below compare. */

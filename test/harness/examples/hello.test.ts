@@ -1,8 +1,9 @@
 import t from 'tap';
-import { failures, renderDifference } from '../../../harness/example.js';
+import { failures, renderDifference } from '../../../harness/engine/example.js';
 import { gradeHello, hello, VARIANTS } from '../../../harness/examples/hello.js';
-import { rounds } from '../../../harness/session.js';
-import type { ExecTruth, WorkloadRun } from '../../../harness/types.js';
+import { exampleOf } from '../../../harness/examples/index.js';
+import { rounds } from '../../../harness/engine/session.js';
+import type { ExecTruth, WorkloadRun } from '../../../harness/examples/exec-workload.js';
 
 const truth = (over: Partial<ExecTruth> & Pick<ExecTruth, 'id' | 'pid'>): ExecTruth => ({
   marker: '', syscall: 'execve', tid: over.pid, ppid: 1, filename: '/bin/true', argv: ['/bin/true'], ret: 0, commBefore: 'node', commAfter: 'true', ...over,
@@ -43,7 +44,7 @@ t.test('a missing or doubled hello fails its case with the pid and the counts', 
 });
 
 t.test('the variants reading the trace pipe run one per round; the others share the first', async (t) => {
-  const r = rounds(VARIANTS);
+  const r = rounds(VARIANTS, exampleOf);
   t.same(r.map((group) => group.map((v) => v.tool)), [['bpftrace', 'bcc'], ['libbpf'], ['ts']]);
   t.ok(VARIANTS.filter((v) => v.tool !== 'bpftrace').every((v) => v.exclusive === 'trace-pipe'), 'as data on the variants');
 });

@@ -5,8 +5,8 @@ import t from 'tap';
 import { build } from 'esbuild';
 import { EXAMPLES, VARIANTS, exampleOf, findVariant } from '../../../harness/examples/index.js';
 import { formatTraceEvent } from '../../../harness/examples/execsnoop/index.js';
-import { projectRoot } from '../../../harness/paths.js';
-import { variantName } from '../../../harness/variant.js';
+import { projectRoot } from '../../../harness/engine/paths.js';
+import { variantName } from '../../../harness/engine/variant.js';
 
 /** The project files a module pulls in, as esbuild resolves its imports (packages left out). */
 async function inputsOf(entry: string): Promise<string[]> {

@@ -2,7 +2,7 @@ import t from 'tap';
 import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { safeStudentId } from '../../../harness/grade/cmd.js';
+import { safeStudentId } from '../../../harness/commands/grade.js';
 import { openJournal, parseJournal, type JournalHeader } from '../../../harness/grade/journal.js';
 
 const header: JournalHeader = { schema: 1, lab: '1-maps', checksVersion: 3, target: 'host' };

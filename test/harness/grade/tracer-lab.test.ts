@@ -5,7 +5,7 @@ import t from 'tap';
 import { eventFieldTallies, headerCaps, judgeTracer, libbpfRejection, viewTally, type TracerLabConfig } from '../../../harness/grade/tracer-lab.js';
 import { StudentFailure } from '../../../harness/grade/lab.js';
 import { COURSE_EXECSNOOP } from '../../../harness/examples/execsnoop/variants.js';
-import type { WorkloadRun } from '../../../harness/types.js';
+import type { WorkloadRun } from '../../../harness/examples/exec-workload.js';
 
 // libbpf's output for a rejected program, as it was (lab 4's solution without the NULL check after
 // bpf_map_lookup_elem, loaded on the host's 6.18 kernel with libbpf 1.1)

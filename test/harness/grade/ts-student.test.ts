@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { bundleStudent } from '../../../harness/grade/ts-student.js';
 import { StudentFailure } from '../../../harness/grade/lab.js';
-import { projectRoot } from '../../../harness/paths.js';
+import { projectRoot } from '../../../harness/engine/paths.js';
 
 const ENTRY = 'import { counterProgram } from STUDENT;\nconsole.log(counterProgram().length);\n';
 const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e);

@@ -1,8 +1,8 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { notebookFiles, RENDER_KERNEL } from '../../../harness/notebook-cmd.js';
-import { compareOutputs, LOCAL_TAG, normalizeLine, normalizeText, outputShapes, withOutputs, VARIES_TAG, type NbCell, type Notebook } from '../../../harness/notebook/render.js';
+import { notebookFiles, RENDER_KERNEL } from '../../../harness/commands/notebook.js';
+import { compareOutputs, LOCAL_TAG, normalizeLine, normalizeText, outputShapes, withOutputs, VARIES_TAG, type NbCell, type Notebook } from '../../../harness/commands/notebook-render.js';
 
 const root = '/work/project';
 const code = (source: string, outputs: NbCell['outputs'], tags?: string[]): NbCell => ({ cell_type: 'code', source, metadata: tags ? { tags } : {}, outputs, execution_count: 1 });

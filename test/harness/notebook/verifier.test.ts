@@ -1,5 +1,5 @@
 import t from 'tap';
-import { explainRejection } from '../../../harness/notebook/verifier.js';
+import { explainRejection } from '../../../bpf/ts/explain.js';
 import { VerifierError } from '../../../bpf/ts/errors.js';
 import { asm, assemble, R0, R2 } from '../../../bpf/ts/insn.js';
 

@@ -1,9 +1,9 @@
 import t from 'tap';
-import { failures, renderDifference, type Grade } from '../../../../harness/example.js';
+import { failures, renderDifference, type Grade } from '../../../../harness/engine/example.js';
 import { expectedView, gradeExecsnoop as grade } from '../../../../harness/examples/execsnoop/grade.js';
 import type { ExecEvent } from '../../../../harness/examples/execsnoop/parse.js';
 import type { ExecsnoopExpectations } from '../../../../harness/examples/execsnoop/variants.js';
-import type { ExecTruth, WorkloadRun } from '../../../../harness/types.js';
+import type { ExecTruth, WorkloadRun } from '../../../../harness/examples/exec-workload.js';
 import { run, truth } from '../../../lib/exec-truth.js';
 
 /** The grade with its differences as the lines a report shows, which the assertions below compare. */

@@ -4,15 +4,15 @@
 // each start; from the cache it does not: ~20 ms on the host, ~0.2 s in a TCG guest, of every ./lab. A cache
 // V8 rejects (another Node) is ignored and the bundle compiles as usual.
 //
-//   node harness/cli-start.cjs ARGS…                     run the CLI
-//   LAB_CODE_CACHE=write node harness/cli-start.cjs      compile it and write its cache (./lab's build step)
+//   node harness/commands/cli-start.cjs ARGS…                     run the CLI
+//   LAB_CODE_CACHE=write node harness/commands/cli-start.cjs      compile it and write its cache (./lab's build step)
 
 const fs = require('node:fs');
 const path = require('node:path');
 const vm = require('node:vm');
 const Module = require('node:module');
 
-const CLI_BUNDLE = path.join(__dirname, '..', 'build', 'js', 'cli.cjs');
+const CLI_BUNDLE = path.join(__dirname, '..', '..', 'build', 'js', 'cli.cjs');
 
 /** The bundle as a script V8 compiled, from the cache when it has one it accepts. */
 function compile(bundle, cachedData) {

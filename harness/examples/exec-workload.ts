@@ -5,9 +5,72 @@ import { copyFile, mkdtemp, rm, writeFile, chmod, readFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { ARGSIZE, MAX_ARGS } from '../bpf/execsnoop/limits.js';
-import { buildDir } from './paths.js';
-import type { ExecTruth, WorkloadRun } from './types.js';
+import { ARGSIZE, MAX_ARGS } from '../../bpf/execsnoop/limits.js';
+import { buildDir } from '../engine/paths.js';
+
+/**
+ * Which door a workload exec went through: execve tracepoints do not see execveat, and no syscall
+ * tracepoint sees an exec through the 32-bit entry (int $0x80): 'execve-32'.
+ */
+export type ExecSyscall = 'execve' | 'execveat' | 'execve-32';
+
+
+/** One exec the workload performed, and everything true about it. */
+export interface ExecTruth {
+  /** Case name, a short kebab-case sentence: "plain", "failed-enoent", "from-thread". */
+  id: string;
+  /** Unique string carried in argv (where the case allows), so noise can be told apart. */
+  marker: string;
+  syscall: ExecSyscall;
+  /** tgid of the process that exec'd. */
+  pid: number;
+  /** Thread id that called exec (≠ pid for an exec from a non-main thread). */
+  tid: number;
+  ppid: number;
+  /** The path passed to exec; for execveat(fd, "", …, AT_EMPTY_PATH) the name the kernel gives it, /dev/fd/N. */
+  filename: string;
+  /** execveat with AT_EMPTY_PATH: the fd it ran. */
+  fd?: number;
+  /**
+   * argv exactly as passed, in the normalized events' form: when `escaped`, every argument is written with
+   * each byte that is not UTF-8 as \xHH and each backslash as \\ (harness/examples/execsnoop/parse.ts).
+   */
+  argv: string[];
+  /**
+   * argv's strings are the caller's own arguments, at the very top of its stack (env exec'ing its argv[1]):
+   * a tracer reading a fixed 128 bytes per string runs past the end of the stack mapping and faults.
+   */
+  argvAtStackTop?: boolean;
+  /** An argument holds bytes that are not UTF-8: argv is written escaped. */
+  escaped?: boolean;
+  /** The argc the new program got, measured by the program itself (an argv of size 0 runs with one "" on 5.18+). */
+  argcAfter?: number;
+  /**
+   * Indices of argv entries a tracer cannot read at sys_enter_execve: their strings sit in pages the
+   * process has not touched, and a BPF program cannot take the page fault that would bring them in.
+   */
+  unreadableAtEnter?: number[];
+  /** One of a burst of execs as fast as the machine goes (the thread storm): a tracer's buffers are tested too. */
+  burst?: boolean;
+  /** Return value as the tracepoint sees it: 0, or -errno (ENOENT → -2). */
+  ret: number;
+  /** comm of the calling thread before exec (what a tool reading comm at enter shows). */
+  commBefore: string;
+  /** comm after exec (basename of the file, cut to 15 bytes; unchanged when exec failed). */
+  commAfter: string;
+  /**
+   * A launcher exec is not a test case: it only starts a helper process (for the thread and
+   * execveat cases). Tools see it; the comparison accounts for it and does not grade it.
+   */
+  launcher?: boolean;
+}
+
+/** What the workload reports after running. */
+export interface WorkloadRun {
+  /** Unique per run; every marker starts with it. */
+  runId: string;
+  execs: ExecTruth[];
+}
 
 const TASK_COMM_LEN = 16; // include/linux/sched.h: comm holds 15 bytes and a NUL
 const ENOENT = 2;

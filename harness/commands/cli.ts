@@ -1,8 +1,8 @@
 // The `./lab` command line: one table of subcommands, each implemented in the module that owns the idea.
 // Exit codes (docs/CONTRACT.md): 0 nothing failed, 1 a variant or check failed, 2 bad usage or environment.
 
-import { UsageError, EnvironmentError } from '../lib/errors.js';
-import { Interrupted } from '../lib/process.js';
+import { UsageError, EnvironmentError } from '../../lib/errors.js';
+import { Interrupted } from '../../lib/process.js';
 
 type Command = { summary: string; usage?: string | (() => Promise<string>); run: (argv: string[]) => Promise<number> };
 
@@ -22,14 +22,14 @@ const commands: Record<string, Command> = {
   truth is known and report, per variant, pass / fail / skip with its reason and expected differences.
   Default: a QEMU VM on Debian kernel 6.1; --target host for the running kernel.
   Exit 0 nothing failed (skips allowed), 1 a variant failed, 2 bad usage or environment.`,
-    run: async (argv) => (await import('./compare-cmd.js')).compareCommand(argv),
+    run: async (argv) => (await import('./compare.js')).compareCommand(argv),
   },
   trace: {
     summary: 'attach one variant and stream its normalized events until SIGINT',
     usage: `usage: ./lab trace EXAMPLE --tool TOOL [--format text|jsonl] [--target host|qemu|vagrant] [--kernel K]
   attach one variant (e.g. ./lab trace execsnoop --tool libbpf) and print its events, normalized,
   until Ctrl-C; a counter prints its counts when stopped`,
-    run: async (argv) => (await import('./trace-cmd.js')).traceCommand(argv),
+    run: async (argv) => (await import('./trace.js')).traceCommand(argv),
   },
   matrix: {
     summary: 'compare on each kernel and print one compatibility table',
@@ -49,35 +49,35 @@ const commands: Record<string, Command> = {
   },
   vm: {
     summary: 'run a command inside a VM booted on a Debian kernel; list kernels',
-    usage: async () => (await import('../vm/cli.js')).USAGE,
-    run: async (argv) => (await import('../vm/cli.js')).vmCommand(argv),
+    usage: async () => (await import('../../vm/cli.js')).USAGE,
+    run: async (argv) => (await import('../../vm/cli.js')).vmCommand(argv),
   },
   test: {
     summary: 'the test suite, or one part of it: unit, kernel, vm, notebooks, labs',
     usage: `usage: ./lab test [unit|kernel|vm|notebooks|labs]... [TAP OPTIONS]
   the whole suite, or its parts: unit (no root), kernel (loads programs here), vm (boots QEMU);
   options starting with - go to tap (e.g. --grep)`,
-    run: async (argv) => (await import('./test-cmd.js')).testCommand(argv),
+    run: async (argv) => (await import('./test.js')).testCommand(argv),
   },
   notebook: {
     summary: 'start Jupyter with the TypeScript kernel on the host or inside a VM; print its URL',
-    usage: async () => (await import('./notebook-cmd.js')).USAGE,
-    run: async (argv) => (await import('./notebook-cmd.js')).notebookCommand(argv),
+    usage: async () => (await import('./notebook.js')).USAGE,
+    run: async (argv) => (await import('./notebook.js')).notebookCommand(argv),
   },
   grade: {
     summary: 'grade a folder of lab submissions, each in its own VM, into a CSV / Gradescope results',
-    usage: async () => (await import('./grade/cmd.js')).USAGE,
-    run: async (argv) => (await import('./grade/cmd.js')).gradeCommand(argv),
+    usage: async () => (await import('./grade.js')).USAGE,
+    run: async (argv) => (await import('./grade.js')).gradeCommand(argv),
   },
   handout: {
     summary: 'the labs as a student gets them: READMEs, starters and ./check (the visible checks), no solution',
-    usage: async () => (await import('./grade/handout.js')).USAGE,
-    run: async (argv) => (await import('./grade/handout.js')).handoutCommand(argv),
+    usage: async () => (await import('./handout.js')).USAGE,
+    run: async (argv) => (await import('./handout.js')).handoutCommand(argv),
   },
   bench: {
     summary: 'measure each variant side by side: startup, memory, loss under an exec storm, cost, footprint, boot',
-    usage: async () => (await import('./bench-cmd.js')).BENCH_USAGE,
-    run: async (argv) => (await import('./bench-cmd.js')).benchCommand(argv),
+    usage: async () => (await import('./bench.js')).BENCH_USAGE,
+    run: async (argv) => (await import('./bench.js')).benchCommand(argv),
   },
 };
 

@@ -7,20 +7,20 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import Table from 'cli-table3';
-import { compareHere, compareOn, selectVariants, type CompareOptions } from './compare-cmd.js';
+import { compareHere, compareOn, selectVariants, type CompareOptions } from './compare.js';
 import { classify, CLASS_LABEL, CLASSES, formatBaseline, parseBaseline, updateBaseline, type Baseline, type Cell, type CellRun, type ClassifiedCell, type KernelInfo } from './baseline.js';
 import { defaultHistoryDir, formatHistory, isRecord, loadRecords, saveRecord, type MatrixRecord } from './matrix-history.js';
 import { headline, matrixJunit, matrixSummaryMarkdown, recordFailed } from './matrix-outputs.js';
-import { variantName } from './variant.js';
-import type { CachedKernel } from '../vm/kernels.js';
-import { qemuTarget } from './targets.js';
-import { parseOptions } from '../lib/args.js';
-import { interruptible } from '../lib/process.js';
-import { EnvironmentError, UsageError } from '../lib/errors.js';
-import { describeTarget } from './report.js';
-import { ensureSetup } from './setup.js';
-import { projectRoot } from './paths.js';
-import type { CompareReport, VariantResult } from './types.js';
+import { variantName } from '../engine/variant.js';
+import type { CachedKernel } from '../../vm/kernels.js';
+import { qemuTarget } from '../engine/targets.js';
+import { parseOptions } from '../../lib/args.js';
+import { interruptible } from '../../lib/process.js';
+import { EnvironmentError, UsageError } from '../../lib/errors.js';
+import { describeTarget } from '../engine/report.js';
+import { ensureSetup } from '../engine/setup.js';
+import { projectRoot } from '../engine/paths.js';
+import type { CompareReport, VariantResult } from '../engine/types.js';
 
 export const MATRIX_KERNELS = ['5.10', '6.1', '6.12', '7.2', 'host'];
 
@@ -148,7 +148,7 @@ function kernelInfoOf(c: Column, pkg?: string): KernelInfo {
 /** The exact package a Debian kernel column booted: "linux-image-6.1.0-50-amd64 6.1.176-1". */
 async function debianPackage(kernel: string): Promise<string | undefined> {
   if (kernel === 'host') return undefined;
-  const { readCachedKernel } = await import('../vm/kernels.js');
+  const { readCachedKernel } = await import('../../vm/kernels.js');
   const cached = await readCachedKernel(kernel, { keepBroken: true }).catch(() => undefined);
   return cached ? `linux-image-${cached.release} ${cached.debianVersion}` : undefined;
 }
@@ -334,13 +334,13 @@ export async function matrixCommand(argv: string[]): Promise<number> {
     ({ cols, rerunsRun, reruns } = await mergeInputs(positionals));
   } else {
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (files go with --merge)`);
-    const { kernelSpec } = await import('../vm/kernels.js');
+    const { kernelSpec } = await import('../../vm/kernels.js');
     const kernels = (values.kernels ?? (values['kernel-image'] ? '' : MATRIX_KERNELS.join(','))).split(',').filter(Boolean);
     for (const k of kernels) if (k !== 'host') kernelSpec(k); // unknown names are bad usage now, not a column later
     const plans: ColumnPlan[] = kernels.map((kernel) => ({ kernel }));
     if (values['kernel-image']) {
       // checked before anything boots: no BTF, a missing option or modules end the command here (exit 2)
-      const { prepareKernelImage } = await import('../vm/custom-kernel.js');
+      const { prepareKernelImage } = await import('../../vm/custom-kernel.js');
       const files = await prepareKernelImage(values['kernel-image'], { modules: values.modules, onProgress: (l) => process.stderr.write(`lab matrix: ${l}\n`) });
       if (plans.some((p) => p.kernel === files.release)) throw new UsageError(`--kernel-image: a kernel named ${files.release} is already in --kernels`);
       plans.push({ kernel: files.release, files });

@@ -13,13 +13,13 @@ import { parseOptions } from '../../lib/args.js';
 import { UsageError } from '../../lib/errors.js';
 import { interruptible } from '../../lib/process.js';
 import { LABS, findLab } from '../../labs/index.js';
-import { ensureSetup } from '../setup.js';
-import type { Lab } from './lab.js';
-import { openJournal, type Journal } from './journal.js';
-import { csvRows, gradescopeResults, hashSubmission, mergeCsv, shardOf, toCsv, total } from './outputs.js';
-import { gradeHere, missingFiles } from './run.js';
-import { gradeInVm, type GradedSubmission } from './vm.js';
-import { similarGroups } from './similar.js';
+import { ensureSetup } from '../engine/setup.js';
+import type { Lab } from '../grade/lab.js';
+import { openJournal, type Journal } from '../grade/journal.js';
+import { csvRows, gradescopeResults, hashSubmission, mergeCsv, shardOf, toCsv, total } from '../grade/outputs.js';
+import { gradeHere, missingFiles } from '../grade/run.js';
+import { gradeInVm, type GradedSubmission } from '../grade/vm.js';
+import { similarGroups } from '../grade/similar.js';
 
 export const USAGE = `usage: ./lab grade LAB DIR [--csv FILE] [--gradescope DIR] [--json FILE] [--manifest FILE]
                    [--only STUDENT]... [--jobs N] [--shard i/n] [--similar] [--kernel K | --target host]

@@ -4,20 +4,20 @@
 
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseOptions } from '../lib/args.js';
-import { interruptible } from '../lib/process.js';
-import { EnvironmentError, UsageError } from '../lib/errors.js';
-import { applyKnown } from './known.js';
-import { exitCodeFor, formatFailureDetails, formatTables, toCsv, toJson } from './report.js';
-import { runSession } from './session.js';
-import { ensureSetup } from './setup.js';
-import { checkVariant, hostTarget, kernelFacts, slowdownFor } from './requirements.js';
-import { projectRoot } from './paths.js';
-import { targetFor, type Target } from './targets.js';
-import { EXAMPLES, findVariant, VARIANTS } from './examples/index.js';
-import { variantName } from './variant.js';
-import type { CompareReport } from './types.js';
-import type { Variant } from './variant.js';
+import { parseOptions } from '../../lib/args.js';
+import { interruptible } from '../../lib/process.js';
+import { EnvironmentError, UsageError } from '../../lib/errors.js';
+import { applyKnown } from '../engine/known.js';
+import { exitCodeFor, formatFailureDetails, formatTables, toCsv, toJson } from '../engine/report.js';
+import { runSession } from '../engine/session.js';
+import { ensureSetup } from '../engine/setup.js';
+import { checkVariant, hostTarget, kernelFacts, slowdownFor } from '../engine/requirements.js';
+import { projectRoot } from '../engine/paths.js';
+import { targetFor, type Target } from '../engine/targets.js';
+import { EXAMPLES, exampleOf, findVariant, VARIANTS } from '../examples/index.js';
+import { variantName } from '../engine/variant.js';
+import type { CompareReport } from '../engine/types.js';
+import type { Variant } from '../engine/variant.js';
 
 /** The default target (issue 4): Debian stable's kernel in a VM, where every variant, BCC included, can run. */
 export const DEFAULT_KERNEL = '6.1';
@@ -92,6 +92,7 @@ export async function compareHere(
   log(`${variants.length} variants on ${target.kind} ${target.kernel}${o.serial ? ', one at a time' : ', started together'}`);
   const results = await runSession(variants, {
     root: projectRoot,
+    exampleOf,
     check: checkVariant,
     slowdown: slowdownFor(target),
     serial: o.serial,

@@ -65,12 +65,16 @@ function versionedCommand(command: string, args: string[], re: RegExp): ToolSpec
   };
 }
 
-/** An upstream script at a fixed path, versioned by the Debian package that ships it. */
-function packagedScript(path: string, pkg: string): ToolSpec['detect'] {
+/**
+ * Upstream's tools as a Debian package ships them (each example's variants name their own scripts in it):
+ * installed when dpkg says so, versioned by the package.
+ */
+function debianPackage(pkg: string, dir: string): ToolSpec['detect'] {
   return async (p) => {
-    if (!(await p.exists(path))) return { missing: `${path} does not exist` };
-    const r = await p.run('dpkg-query', ['-W', '-f=${Version}', pkg]);
-    return { path, version: r.exitCode === 0 && r.stdout.trim() ? r.stdout.trim() : 'unknown' };
+    const r = await p.run('dpkg-query', ['-W', '-f=${Status}\t${Version}', pkg]);
+    const [status, version] = r.stdout.trim().split('\t');
+    if (r.exitCode !== 0 || status !== 'install ok installed' || !version) return { missing: `dpkg says ${pkg} is not installed` };
+    return { path: dir, version };
   };
 }
 
@@ -129,19 +133,19 @@ export const TOOLS: Record<ToolName, ToolSpec> = {
     },
   },
   'upstream-bcc': {
-    title: "BCC's execsnoop (execsnoop-bpfcc)",
+    title: "BCC's tools (*-bpfcc)",
     install: 'apt-get install bpfcc-tools',
-    detect: packagedScript('/usr/sbin/execsnoop-bpfcc', 'bpfcc-tools'),
+    detect: debianPackage('bpfcc-tools', '/usr/sbin'),
   },
   'upstream-bpftrace': {
-    title: "bpftrace's execsnoop.bt",
+    title: "bpftrace's tools (*.bt)",
     install: 'apt-get install bpftrace',
-    detect: packagedScript('/usr/sbin/execsnoop.bt', 'bpftrace'),
+    detect: debianPackage('bpftrace', '/usr/sbin'),
   },
   'upstream-libbpf-tools': {
-    title: "libbpf-tools' execsnoop",
+    title: 'libbpf-tools',
     install: 'apt-get install libbpf-tools',
-    detect: packagedScript('/usr/sbin/execsnoop', 'libbpf-tools'),
+    detect: debianPackage('libbpf-tools', '/usr/sbin'),
   },
   // What builds the cilium-go variants (the binaries themselves are static and need nothing): Go, and cilium/ebpf
   // with golang.org/x/sys as Debian packages them, since no module proxy is reachable. Versioned "go 1.19.8,

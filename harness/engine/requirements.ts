@@ -1,11 +1,11 @@
 // Can this variant run here? Each requirement a variant declares is answered by a feature probe
-// (bpf/ts/features.ts) or a tool check (harness/tools.ts). A missing one is a skip whose reason says what
+// (bpf/ts/features.ts) or a tool check (harness/engine/tools.ts). A missing one is a skip whose reason says what
 // is missing and how to get it — unless the kernel is new enough to have it, which is a failure
 // (features.ts: gateFeature), so a skip never hides a broken kernel or layer.
 
 import { access } from 'node:fs/promises';
 import path from 'node:path';
-import { gateFeature, kernelInfo, probeFeature, type FeatureName } from '../bpf/ts/features.js';
+import { gateFeature, kernelInfo, probeFeature, type FeatureName } from '../../bpf/ts/features.js';
 import { projectRoot } from './paths.js';
 import type { Unmet } from './session.js';
 import { tool, type ToolName } from './tools.js';

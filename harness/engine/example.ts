@@ -1,4 +1,4 @@
-// What an example is, to the harness: its variants (data, harness/variant.ts), how to read a variant's
+// What an example is, to the harness: its variants (data, harness/engine/variant.ts), how to read a variant's
 // output, when a tracer has printed all it owes, and how to grade what it printed against the workload's
 // truth. Each example is one module in harness/examples/, registered in harness/examples/index.ts; the
 // session, compare, trace, report and matrix code never names one.

@@ -7,9 +7,9 @@
 // The models: libbpf CI's per-kernel allow/deny lists (each entry with a reason), cilium/ebpf's "expected skip
 // vs. regression", BCC's @mayFail("reason"); what none of them has is a memory across runs and reruns.
 
-import { importPackage } from '../lib/import-package.js';
-import { UsageError } from '../lib/errors.js';
-import type { Status, TargetInfo } from './types.js';
+import { importPackage } from '../../lib/import-package.js';
+import { UsageError } from '../../lib/errors.js';
+import type { Status, TargetInfo } from '../engine/types.js';
 
 export type Expected = 'pass' | 'fail' | 'skip';
 

@@ -4,7 +4,7 @@
 // outputs with the new ones by their structure: which outputs, of which kind, and their lines with every
 // number, address and the project's path taken out — not timings, pids, fds or counts.
 
-import { projectRoot } from '../paths.js';
+import { projectRoot } from '../engine/paths.js';
 
 export interface NbOutput {
   output_type: string;

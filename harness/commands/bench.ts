@@ -4,12 +4,12 @@
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseOptions } from '../lib/args.js';
-import { EnvironmentError, UsageError } from '../lib/errors.js';
-import { interruptible } from '../lib/process.js';
-import { benchCharts, benchCsv, benchVariants, formatBench, runBench, DEFAULT_REPEATS, DEFAULT_STORM } from './bench/index.js';
-import { projectRoot } from './paths.js';
-import { ensureSetup } from './setup.js';
+import { parseOptions } from '../../lib/args.js';
+import { EnvironmentError, UsageError } from '../../lib/errors.js';
+import { interruptible } from '../../lib/process.js';
+import { benchCharts, benchCsv, benchVariants, formatBench, runBench, DEFAULT_REPEATS, DEFAULT_STORM } from '../bench/index.js';
+import { projectRoot } from '../engine/paths.js';
+import { ensureSetup } from '../engine/setup.js';
 
 export const BENCH_USAGE = `usage: ./lab bench [--target host|qemu] [--kernel K] [--storm N] [--repeats R] [--variant E/T]...
                    [--json FILE] [--csv FILE] [--charts DIR | --no-charts]

@@ -35,7 +35,7 @@ export const KNOWN: KnownIncompatibility[] = [
       'struct (struct filename { struct __filename_head; … }), which the kernel builds with -fms-extensions ' +
       'and BCC 0.26 does not pass, so clang drops the member and the header’s static_assert fails (6.12 ' +
       'headers have no such member). A tool of your own can pass BPF(..., cflags=["-fms-extensions"]) ' +
-      '(verified on 7.2); execsnoop-bpfcc has no option for it. CO-RE tools (libbpf, ts) are unaffected',
+      '(verified on 7.2); upstream’s *-bpfcc tools have no option for it. CO-RE tools (libbpf, ts) are unaffected',
   },
 ];
 

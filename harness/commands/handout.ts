@@ -15,11 +15,11 @@ import { importPackage } from '../../lib/import-package.js';
 import { LIBBPF_BUILD } from '../../labs/tracer.js';
 import { writeLabFiles } from '../../labs/sources.js';
 import { VISIBLE_LABS } from '../../labs/visible.js';
-import { projectRoot } from '../paths.js';
-import { EXEC_HELPER_CC } from './handout-check.js';
-import { agentBundle, bundleEsm, PREBUILT_AGENTS } from './kit.js';
-import { labNamed, type Lab } from './lab.js';
-import { BUILD_DIR, EVENT_DUMP } from './tracer-collect.js';
+import { projectRoot } from '../engine/paths.js';
+import { EXEC_HELPER_CC } from '../../labs/check.js';
+import { agentBundle, bundleEsm, PREBUILT_AGENTS } from '../grade/kit.js';
+import { labNamed, type Lab } from '../grade/lab.js';
+import { BUILD_DIR, EVENT_DUMP } from '../grade/tracer-collect.js';
 
 export const USAGE = `usage: ./lab handout LAB... | --all [--out DIR] [--solutions]
   a folder a student works in on their own Linux machine (and DIR.tar.gz): each lab's README, its starter
@@ -29,7 +29,7 @@ export const USAGE = `usage: ./lab handout LAB... | --all [--out DIR] [--solutio
   --out: default build/handout. --solutions: the instructor's copy, each lab's reference solution in
   LAB/solution/ (never hand that one out).`;
 
-/** The handout's grader, beside the labs: its root markers make it the project root the bundles find (harness/paths.ts). */
+/** The handout's grader, beside the labs: its root markers make it the project root the bundles find (harness/engine/paths.ts). */
 const GRADER = '.grader';
 const TS_PACKAGES = ['esbuild', `@esbuild/${process.platform}-${process.arch}`];
 const KOFFI = ['koffi', `@koromix/koffi-${process.platform}-${process.arch}`];
@@ -122,10 +122,10 @@ export async function makeHandout(labs: Lab<unknown>[], out: string, opts: { sol
   await rm(out, { recursive: true, force: true });
   const grader = path.join(out, GRADER);
   await mkdir(path.join(grader, PREBUILT_AGENTS), { recursive: true });
-  // what harness/paths.ts looks for: the handout's grader is its own project root
+  // what harness/engine/paths.ts looks for: the handout's grader is its own project root
   await writeFile(path.join(grader, 'lab'), '# the grader of an ebpf-lab handout (./lab handout), not the project\n');
   await writeFile(path.join(grader, 'package.json'), '{ "name": "ebpf-lab-handout-grader", "private": true, "type": "module" }\n');
-  await bundle(`import { runCheck } from ${JSON.stringify(path.join(projectRoot, 'harness', 'grade', 'handout-check.ts'))};\nrunCheck(process.argv.slice(2));\n`, path.join(grader, 'check.mjs'));
+  await bundle(`import { runCheck } from ${JSON.stringify(path.join(projectRoot, 'labs', 'check.ts'))};\nrunCheck(process.argv.slice(2));\n`, path.join(grader, 'check.mjs'));
   await mkdir(path.join(grader, 'harness', 'grade'), { recursive: true });
   // the jail, and the grader's event dump (lab 4's kernel side graded apart: tracer-lab.ts's eventField)
   for (const f of ['jail.sh', EVENT_DUMP]) await cp(path.join(projectRoot, 'harness', 'grade', f), path.join(grader, 'harness', 'grade', f));

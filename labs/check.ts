@@ -7,14 +7,14 @@ import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseOptions } from '../../lib/args.js';
-import { EnvironmentError, UsageError } from '../../lib/errors.js';
-import { Interrupted, interruptible } from '../../lib/process.js';
-import { VISIBLE_LABS } from '../../labs/visible.js';
-import { buildDir, projectRoot } from '../paths.js';
-import { labNamed, type CheckResult, type Lab } from './lab.js';
-import { total } from './outputs.js';
-import { gradeHere, missingFiles } from './run.js';
+import { parseOptions } from '../lib/args.js';
+import { EnvironmentError, UsageError } from '../lib/errors.js';
+import { Interrupted, interruptible } from '../lib/process.js';
+import { VISIBLE_LABS } from './visible.js';
+import { buildDir, projectRoot } from '../harness/engine/paths.js';
+import { labNamed, type CheckResult, type Lab } from '../harness/grade/lab.js';
+import { total } from '../harness/grade/outputs.js';
+import { gradeHere, missingFiles } from '../harness/grade/run.js';
 
 const usage = (lab: string) => `usage: ./check [FOLDER] [--kernel K]
   run lab ${lab}'s visible checks on FOLDER (default: this folder), as the grader runs them: your code
@@ -68,9 +68,9 @@ export async function checkMain(argv: string[]): Promise<number> {
   await prepareBuild();
   const results = await interruptible(async (signal) => {
     if (!values.kernel) return (await gradeHere(lab, folder, signal)).results;
-    const { ensureKernel } = await import('../../vm/kernels.js');
+    const { ensureKernel } = await import('../vm/kernels.js');
     await ensureKernel(values.kernel, { headers: true, onProgress: (line: string) => process.stderr.write(`check: ${line}\n`) });
-    const { gradeInVm } = await import('./vm.js');
+    const { gradeInVm } = await import('../harness/grade/vm.js');
     return (await gradeInVm(lab, folder, path.basename(folder), { kernel: values.kernel, signal })).results;
   });
   process.stdout.write(show(lab, results));

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { cacheDir } from '../vm/cache.js';
+import { cacheDir } from '../../vm/cache.js';
 import type { CellClass, ClassifiedCell, KernelInfo } from './baseline.js';
 
 export interface MatrixRecord {

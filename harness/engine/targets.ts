@@ -7,12 +7,12 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { EnvironmentError, UsageError } from '../lib/errors.js';
-import { diesWithUs } from '../lib/process.js';
+import { EnvironmentError, UsageError } from '../../lib/errors.js';
+import { diesWithUs } from '../../lib/process.js';
 import { projectRoot } from './paths.js';
 import { ensureSetup } from './setup.js';
 import type { TargetInfo } from './types.js';
-import type { CachedKernel } from '../vm/kernels.js';
+import type { CachedKernel } from '../../vm/kernels.js';
 
 export interface TargetRun {
   /** The command's own exit code. */
@@ -94,7 +94,7 @@ export const qemuTarget = (kernel: string, kernelFiles?: CachedKernel): Target =
     await ensureSetup({ kernels: kernelFiles ? [] : [kernel], log });
   },
   async run(command, opts = {}) {
-    const { runInVm } = await import('../vm/qemu.js');
+    const { runInVm } = await import('../../vm/qemu.js');
     const { result, files } = await withOutDir((dir) =>
       runInVm({ kernel, kernelFiles, command: command(dir), cwd: projectRoot, env: toolEnv(), writable: [dir], stdout: opts.stdout, stderr: opts.stderr, signal: opts.signal }),
     );
@@ -111,12 +111,12 @@ export const qemuTarget = (kernel: string, kernelFiles?: CachedKernel): Target =
  * the VM destroyed by stop(). The box's kernel is the box's: there is no --kernel.
  */
 export const vagrantTarget = (): Target => {
-  let vm: import('../vm/vagrant.js').VagrantVm | undefined;
+  let vm: import('../../vm/vagrant.js').VagrantVm | undefined;
   let accel: 'kvm' | 'tcg' = 'tcg';
   const prepare = async (log: (line: string) => void, signal?: AbortSignal) => {
     if (vm) return;
-    const { startVagrant } = await import('../vm/vagrant.js');
-    const { probeAccel } = await import('../vm/qemu.js');
+    const { startVagrant } = await import('../../vm/vagrant.js');
+    const { probeAccel } = await import('../../vm/qemu.js');
     const envAccel = process.env.LAB_ACCEL;
     if (envAccel && envAccel !== 'kvm' && envAccel !== 'tcg') throw new UsageError(`LAB_ACCEL=${envAccel} (use kvm or tcg)`);
     accel = (envAccel as 'kvm' | 'tcg' | undefined) ?? (await probeAccel()).accel;
@@ -128,8 +128,8 @@ export const vagrantTarget = (): Target => {
     label: 'vagrant',
     prepare: (log) => prepare(log),
     async run(command, opts = {}) {
-      const { GUEST_ROOT } = await import('../vm/vagrant.js');
-      const { shellQuote } = await import('../vm/qemu.js');
+      const { GUEST_ROOT } = await import('../../vm/vagrant.js');
+      const { shellQuote } = await import('../../vm/qemu.js');
       await prepare((l) => process.stderr.write(`lab vagrant: ${l}\n`), opts.signal);
       const out = `/tmp/ebpf-lab-out-${process.pid}`;
       const env = { LAB_IN_VM: '1', LAB_TARGET_KIND: 'vagrant', LAB_ACCEL: accel, LAB_BOOT_MS: String(vm!.upMs) };

@@ -4,13 +4,13 @@
 
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import type { RunningTool, Tool } from '../bpf/ts/tool.js';
-import { parseOptions } from '../lib/args.js';
-import { EnvironmentError, UsageError } from '../lib/errors.js';
-import { exampleOf, findVariant, VARIANTS } from './examples/index.js';
-import { projectRoot } from './paths.js';
-import { checkVariant, hostTarget, slowdownFor } from './requirements.js';
-import { variantName, type Variant } from './variant.js';
+import type { RunningTool, Tool } from '../../bpf/ts/tool.js';
+import { parseOptions } from '../../lib/args.js';
+import { EnvironmentError, UsageError } from '../../lib/errors.js';
+import { exampleOf, findVariant, VARIANTS } from '../examples/index.js';
+import { projectRoot } from '../engine/paths.js';
+import { checkVariant, hostTarget, slowdownFor } from '../engine/requirements.js';
+import { variantName, type Variant } from '../engine/variant.js';
 
 type Format = 'text' | 'jsonl';
 
@@ -54,13 +54,13 @@ export async function traceCommand(argv: string[]): Promise<number> {
   // building (`make -C bpf -q` alone cost 20-50 ms of a ts tool's start)
   const build = !inGuest && (target !== 'host' || variant.requires.includes('build:libbpf'));
   // imported only when needed: a trace starts in ~0.2 s on the host, and every module costs in a TCG guest
-  if (build || target === 'qemu') await (await import('./setup.js')).ensureSetup({ build, kernels: target === 'qemu' ? [kernel] : [] });
+  if (build || target === 'qemu') await (await import('../engine/setup.js')).ensureSetup({ build, kernels: target === 'qemu' ? [kernel] : [] });
 
   if (target !== 'host') {
     const stop = new AbortController();
     void interrupted().then(() => stop.abort());
     const inner = ['./lab', 'trace', variant.example, '--tool', variant.tool, '--format', format];
-    const where = (await import('./targets.js')).targetFor(target, kernel);
+    const where = (await import('../engine/targets.js')).targetFor(target, kernel);
     try {
       const r = await where.run(() => inner, { stdout: process.stdout, stderr: process.stderr, signal: stop.signal });
       return r.exitCode;
@@ -84,9 +84,9 @@ export async function traceCommand(argv: string[]): Promise<number> {
 
 /** The tool as a child process (session.ts's Tracer), stopped with SIGINT. */
 async function traceChild(variant: Variant, print: (item: unknown) => void): Promise<number> {
-  const { Tracer } = await import('./session.js');
+  const { Tracer } = await import('../engine/session.js');
   const slow = slowdownFor(await hostTarget());
-  const tracer = new Tracer(variant, projectRoot, undefined, print);
+  const tracer = new Tracer(variant, exampleOf(variant), projectRoot, undefined, print);
   const stopped = interrupted();
   const ready = await Promise.race([tracer.waitReady(variant.attachTimeoutMs * slow), stopped.then(() => false)]);
   if (!ready) {

@@ -12,11 +12,11 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { parseOptions } from '../lib/args.js';
-import { EnvironmentError, UsageError } from '../lib/errors.js';
-import { interruptible } from '../lib/process.js';
-import { projectRoot } from './paths.js';
-import { notebookJson, withOutputs, type Notebook } from './notebook/render.js';
+import { parseOptions } from '../../lib/args.js';
+import { EnvironmentError, UsageError } from '../../lib/errors.js';
+import { interruptible } from '../../lib/process.js';
+import { projectRoot } from '../engine/paths.js';
+import { notebookJson, withOutputs, type Notebook } from './notebook-render.js';
 
 /** The kernel whose outputs the committed notebooks carry (test/notebooks/vm.notebook.test.ts compares them). */
 export const RENDER_KERNEL = '6.1';
@@ -275,7 +275,7 @@ async function runOnHost(dir: string, port: number, token: string, signal: Abort
 
 /** Jupyter inside a VM on `kernel`, its port forwarded to 127.0.0.1:`port`. */
 async function runInGuest(kernel: string, dir: string, port: number, token: string, signal: AbortSignal, timeoutMs: number): Promise<number> {
-  const { runInVm } = await import('../vm/qemu.js');
+  const { runInVm } = await import('../../vm/qemu.js');
   const started = Date.now();
   const vm = runInVm({
     kernel,
@@ -338,7 +338,7 @@ export interface RunnerResult {
  * name). The VM and the notebook tests share this path.
  */
 export async function runNotebooksInVm(kernel: string, files: string[], o: { stderr?: NodeJS.WritableStream; signal?: AbortSignal; log?: (line: string) => void } = {}): Promise<{ result: RunnerResult; executed: Map<string, Notebook>; exitCode: number; consoleLog?: string; accel?: string }> {
-  const { qemuTarget } = await import('./targets.js');
+  const { qemuTarget } = await import('../engine/targets.js');
   const target = qemuTarget(kernel);
   await target.prepare(o.log ?? (() => {}));
   const run = await target.run(
@@ -396,12 +396,12 @@ async function render(kernel: string, files: string[], signal: AbortSignal): Pro
 export async function notebookCommand(argv: string[]): Promise<number> {
   const opts = parseNotebookArgs(argv);
   if (opts.render) {
-    (await import('../vm/kernels.js')).kernelSpec(opts.kernel!);
+    (await import('../../vm/kernels.js')).kernelSpec(opts.kernel!);
     await registerTslab();
     const files = opts.render;
     return interruptible((signal) => render(opts.kernel!, files, signal));
   }
-  if (opts.kernel) (await import('../vm/kernels.js')).kernelSpec(opts.kernel); // an unknown kernel is bad usage, before anything starts
+  if (opts.kernel) (await import('../../vm/kernels.js')).kernelSpec(opts.kernel); // an unknown kernel is bad usage, before anything starts
   if (await registerTslab()) process.stderr.write(`lab notebook: registered the TypeScript kernel (tslab) with ${JUPYTER_PYTHON}'s Jupyter\n`);
   const port = opts.port ?? (await freePort());
   if (opts.port) await checkPortFree(opts.port);

@@ -1,11 +1,10 @@
 // Installation and build: everything `./lab compare` and `./lab test` need, done once and skipped
-// when already in place. Debian and npm packages are installed by the ./lab script itself (it must
+// when already in place (`./lab setup` is commands/setup.ts). Debian and npm packages are installed by the ./lab script itself (it must
 // run before node_modules exists); this module builds the libbpf and Go variants, fetches the VM kernels,
 // and reports what it did.
 
 import { execa } from 'execa';
-import { parseOptions } from '../lib/args.js';
-import { EnvironmentError } from '../lib/errors.js';
+import { EnvironmentError } from '../../lib/errors.js';
 import { projectRoot } from './paths.js';
 
 export interface SetupNeeds {
@@ -41,24 +40,15 @@ export async function ensureSetup(needs: SetupNeeds): Promise<string[]> {
   if (process.env.LAB_INSTALLED_NPM) log('installed npm packages (npm ci)');
   if (needs.build) await buildBpf(log);
   for (const k of needs.kernels ?? []) {
-    const { ensureKernel } = await import('../vm/kernels.js');
+    const { ensureKernel } = await import('../../vm/kernels.js');
     const cached = await ensureKernel(k, { headers: true, onProgress: (line: string) => needs.log?.(line) });
     log(`kernel ${k}: ${cached.release} ready in ${cached.dir}`);
   }
   if (needs.kernels?.length) {
     // a guest under TCG needs a QEMU without the multi-threaded TCG race: fetched now, not mid-run
-    const { qemuVersion } = await import('../vm/qemu.js');
-    const { tcgPlan } = await import('../vm/qemu-build.js');
+    const { qemuVersion } = await import('../../vm/qemu.js');
+    const { tcgPlan } = await import('../../vm/qemu-build.js');
     log(`guests under TCG: ${(await tcgPlan(await qemuVersion(), (line: string) => needs.log?.(line))).why}`);
   }
   return done;
-}
-
-export async function setupCommand(argv: string[]): Promise<number> {
-  const { values } = parseOptions({ args: argv, options: { kernels: { type: 'string', default: '6.1' } } });
-  const kernels = values.kernels ? values.kernels.split(',').filter((k) => k && k !== 'host') : [];
-  const done = await ensureSetup({ build: true, kernels, log: (l) => process.stderr.write(`lab setup: ${l}\n`) });
-  const installed = done.filter((l) => /^(installed|building)/.test(l));
-  process.stdout.write(installed.length ? `${installed.join('\n')}\n` : 'nothing to install: everything is in place\n');
-  return 0;
 }

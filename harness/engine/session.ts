@@ -9,10 +9,9 @@ import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
 import { failures, renderDifference, type Difference, type Example, type OutputReader, type RunBase } from './example.js';
-import { exampleOf } from './examples/index.js';
 import type { SkipKind, VariantResult } from './types.js';
 import { DOCUMENTED_KERNEL, variantName, type KernelFacts, type Variant } from './variant.js';
-import { diesWithUs } from '../lib/process.js';
+import { diesWithUs } from '../../lib/process.js';
 
 export interface Unmet {
   kind: SkipKind;
@@ -21,9 +20,13 @@ export interface Unmet {
   fail?: boolean;
 }
 
+/** The example a variant belongs to: the registry's (harness/examples/index.ts), handed in by the caller. */
+export type ExampleOf = (v: Pick<Variant, 'example'>) => Example;
+
 export interface SessionOptions {
   /** Project root: variants' commands and sources are relative to it. */
   root: string;
+  exampleOf: ExampleOf;
   /** Returns why a variant cannot run here, or undefined when it can. */
   check: (v: Variant) => Promise<Unmet | undefined>;
   /** Multiplies every timeout: a TCG guest runs 5–20× slower than the host. */
@@ -56,7 +59,6 @@ export class Tracer {
   readonly items: unknown[] = [];
   /** The reader could not make sense of the output (a counter that printed no total). */
   readError?: Error;
-  readonly example: Example;
   private readonly reader: OutputReader<unknown>;
   readonly started = performance.now();
   readyAt?: number;
@@ -70,13 +72,13 @@ export class Tracer {
 
   constructor(
     readonly variant: Variant,
+    readonly example: Example,
     root: string,
     onLine: SessionOptions['onLine'],
     /** Each item as soon as it is read (`./lab trace`). */
     private readonly onItem?: (item: unknown) => void,
   ) {
     this.name = variantName(variant);
-    this.example = exampleOf(variant);
     this.reader = this.example.reader(variant);
     const [file, ...args] = variant.command;
     this.child = execa(...diesWithUs(file, args), {
@@ -289,7 +291,7 @@ function verdict(t: Tracer, run: RunBase, stoppedCleanly: boolean, stopMs: numbe
  * grades them all) at once, except that of the variants needing one exclusive resource (the trace pipe)
  * each round takes only one. Each kind of truth gets rounds of its own, in the order the variants come.
  */
-export function rounds(variants: Variant[]): Variant[][] {
+export function rounds(variants: Variant[], exampleOf: ExampleOf): Variant[][] {
   const byTruth = new Map<string, Variant[]>();
   for (const v of variants) {
     const truth = exampleOf(v).truth;
@@ -309,7 +311,7 @@ export function rounds(variants: Variant[]): Variant[][] {
 
 /** Runs tracers against the workload and returns one result per variant, in the order given. */
 export async function runSession(variants: Variant[], opts: SessionOptions): Promise<VariantResult[]> {
-  const groups = opts.serial ? variants.map((v) => [v]) : rounds(variants);
+  const groups = opts.serial ? variants.map((v) => [v]) : rounds(variants, opts.exampleOf);
   if (groups.length > 1) {
     const results = new Map<Variant, VariantResult>();
     for (const group of groups) (await runRound(group, opts)).forEach((r, i) => results.set(group[i], r));
@@ -331,7 +333,7 @@ async function runRound(variants: Variant[], opts: SessionOptions): Promise<Vari
     else runnable.push(v);
   });
 
-  const tracers = runnable.map((v) => new Tracer(v, opts.root, opts.onLine));
+  const tracers = runnable.map((v) => new Tracer(v, opts.exampleOf(v), opts.root, opts.onLine));
   const abort = () => tracers.forEach((t) => t.child.kill('SIGKILL'));
   opts.signal?.addEventListener('abort', abort, { once: true });
   try {

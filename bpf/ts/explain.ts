@@ -3,8 +3,8 @@
 // refuses, so the instruction it points at is the last one it printed; a complaint about the program's
 // shape (no exit at the end, a jump out of range) comes before any walk and points at no instruction.
 
-import { disasmLines, parseVerifierLog, type DisasmInput } from '../../bpf/ts/disasm.js';
-import { VerifierError } from '../../bpf/ts/errors.js';
+import { disasmLines, parseVerifierLog, type DisasmInput } from './disasm.js';
+import { VerifierError } from './errors.js';
 
 export interface Rejection {
   /** The verifier's complaint (the last log line before its statistics). */

@@ -9,11 +9,11 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { UsageError } from '../lib/errors.js';
-import { ensureSetup } from './setup.js';
-import { projectRoot } from './paths.js';
+import { UsageError } from '../../lib/errors.js';
+import { ensureSetup } from '../engine/setup.js';
+import { projectRoot } from '../engine/paths.js';
 import { MATRIX_KERNELS } from './matrix.js';
-import { registerTslab } from './notebook-cmd.js';
+import { registerTslab } from './notebook.js';
 
 interface Part {
   /** Which test files belong to the part. */
