@@ -45,6 +45,8 @@ export interface SessionOptions {
 
 /** Quiet time after the workload before tracers are stopped, unless every expected event arrived. */
 const DRAIN_MS = 1000;
+/** The longest a drain may go on while tracers still print what they owe (a storm a slow tool is printing). */
+const DRAIN_MAX_MS = 30_000;
 /** How long a tracer may take to exit after SIGINT before it is killed. */
 const STOP_MS = 5000;
 const OUTPUT_TAIL_LINES = 30;
@@ -204,7 +206,7 @@ async function cpuTicks(pid: number): Promise<number | undefined> {
 }
 
 /**
- * Whether a process sits idle over half a second: its main thread waits in epoll at nearly every look, or
+ * Whether a process sits idle over half a second: its main thread waits in epoll or poll at nearly every look, or
  * — where the kernel shows no wait channel (5.10 guests show none) — it used no CPU at all meanwhile. A
  * tracer printing its maps after SIGINT is doing neither.
  */
@@ -214,7 +216,8 @@ async function idleInEventLoop(pid: number | undefined): Promise<boolean> {
   const before = await cpuTicks(pid);
   for (let i = 0; i < 5; i++) {
     const wchan = await readFile(`/proc/${pid}/wchan`, 'utf8').catch(() => '');
-    if (/epoll|ep_poll/.test(wchan)) inEpoll++;
+    // epoll (libbpf, Node) or poll(2) (BCC's perf reader)
+    if (/epoll|ep_poll|do_sys_poll|poll_schedule/.test(wchan)) inEpoll++;
     await new Promise((r) => setTimeout(r, 100));
   }
   const after = await cpuTicks(pid);
@@ -247,12 +250,23 @@ const base = (v: Variant): Pick<VariantResult, 'name' | 'example' | 'tool' | 'de
 /** True when this tracer has printed all it owes for the run (its example knows what that is). */
 const complete = (t: Tracer, run: RunBase): boolean => t.example.complete(t.items, run, t.variant);
 
-/** Waits until every tracer has printed what it owes, or `maxMs`; returns the names of those still owing. */
-async function drain(tracers: Tracer[], run: RunBase, maxMs: number): Promise<string[]> {
+/**
+ * Waits until every tracer has printed what it owes, or until those still owing have printed nothing for
+ * `quietMs` (at most `maxMs` in all: a tool printing a storm slowly is given the time, a tool that lost events
+ * is not waited for); returns the names of those still owing.
+ */
+async function drain(tracers: Tracer[], run: RunBase, quietMs: number, maxMs: number): Promise<string[]> {
   const deadline = performance.now() + maxMs;
-  const owing = () => tracers.filter((t) => !t.exited && !complete(t, run)).map((t) => t.name);
-  while (performance.now() < deadline && owing().length > 0) await new Promise((r) => setTimeout(r, 50));
-  return owing();
+  const owing = () => tracers.filter((t) => !t.exited && !complete(t, run));
+  let printed = -1;
+  let quietSince = performance.now();
+  while (performance.now() < deadline && owing().length > 0) {
+    const n = owing().reduce((sum, t) => sum + t.items.length, 0);
+    if (n !== printed) [printed, quietSince] = [n, performance.now()];
+    if (performance.now() - quietSince > quietMs) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return owing().map((t) => t.name);
 }
 
 function verdict(t: Tracer, run: RunBase, stoppedCleanly: boolean, stopMs: number, facts?: KernelFacts): VariantResult {
@@ -365,7 +379,7 @@ async function runRound(variants: Variant[], opts: SessionOptions): Promise<Vari
         : await attached[0].example.workload();
       opts.onProgress?.(`workload: ${attached[0].example.summary(run)} in ${seconds(phase)}`);
       phase = performance.now();
-      const owing = await drain(attached, run, DRAIN_MS * slow);
+      const owing = await drain(attached, run, DRAIN_MS * slow, DRAIN_MAX_MS * slow);
       const drained = owing.length ? `waited ${seconds(phase)} for events (${owing.join(', ')} still owed some)` : `drained in ${seconds(phase)}`;
       phase = performance.now();
       const stopped = await Promise.all(attached.map((t) => t.stop(STOP_MS * slow)));
