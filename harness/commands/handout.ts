@@ -130,7 +130,7 @@ export async function makeHandout(labs: Lab<unknown>[], out: string, opts: { sol
   // the jail, and the grader's event dump (lab 4's kernel side graded apart: tracer-lab.ts's eventField)
   for (const f of ['jail.sh', EVENT_DUMP]) await cp(path.join(projectRoot, 'harness', 'grade', f), path.join(grader, 'harness', 'grade', f));
   await mkdir(path.join(grader, 'src'), { recursive: true });
-  await cp(path.join(projectRoot, 'harness', 'exec_helper.c'), path.join(grader, 'src', 'exec_helper.c'));
+  await cp(path.join(projectRoot, 'harness', 'examples', 'exec_helper.c'), path.join(grader, 'src', 'exec_helper.c'));
   const typescript = labs.some((l) => l.files.some((f) => f.endsWith('.ts')));
   for (const pkg of [...KOFFI, ...(typescript ? TS_PACKAGES : [])]) await cp(path.join(projectRoot, 'node_modules', pkg), path.join(grader, 'node_modules', pkg), { recursive: true });
 

@@ -102,7 +102,7 @@ const E2BIG = 7;
 /** The argument of the E2BIG case: longer than MAX_ARG_STRLEN (32 pages, 131,072 bytes), so execve fails. */
 export const E2BIG_ARG_LEN = 140_000;
 
-/** harness/exec_helper.c, built by `make -C bpf`: the execs Node cannot do itself. */
+/** harness/examples/exec_helper.c, built by `make -C bpf`: the execs Node cannot do itself. */
 export const HELPER = path.join(buildDir, 'exec_helper');
 
 /** How many arguments the many-args case passes: more than any course variant keeps (20). */

@@ -6,10 +6,11 @@ import { variantName, type Variant } from '../engine/variant.js';
 import { counter } from './counter.js';
 import { execsnoop } from './execsnoop/index.js';
 import { hello } from './hello.js';
+import { opensnoop } from './opensnoop/index.js';
 
 // Each example's item and expectation types are its own; the harness only passes them back to it.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const EXAMPLES: Example<any, any, any>[] = [execsnoop, counter, hello];
+export const EXAMPLES: Example<any, any, any>[] = [execsnoop, counter, hello, opensnoop];
 
 export const VARIANTS: Variant[] = EXAMPLES.flatMap((e) => e.variants);
 
