@@ -55,8 +55,11 @@ export interface Example<Item = unknown, Expect = unknown, Run extends RunBase =
   /** A run in a few words, for the progress lines: "41 execs". */
   summary(run: Run): string;
   reader(v: Variant<Expect>): OutputReader<Item>;
-  /** Whether the tracer has printed all it owes for this run, so the drain need not wait longer. */
-  complete(items: readonly Item[], run: Run, v: Variant<Expect>): boolean;
+  /**
+   * How many events the tracer still owes for this run: 0 when it has printed all it owes, so the drain need
+   * not wait longer; while the count falls, the tracer is still printing what the run made.
+   */
+  owed(items: readonly Item[], run: Run, v: Variant<Expect>): number;
   grade(run: Run, items: readonly Item[], v: Variant<Expect>, facts: KernelFacts): Grade;
   /** One item as `./lab trace` prints it. */
   format(item: Item, format: 'text' | 'jsonl'): string;

@@ -247,26 +247,25 @@ const base = (v: Variant): Pick<VariantResult, 'name' | 'example' | 'tool' | 'de
   details: [],
 });
 
-/** True when this tracer has printed all it owes for the run (its example knows what that is). */
-const complete = (t: Tracer, run: RunBase): boolean => t.example.complete(t.items, run, t.variant);
+/** How many events this tracer still owes for the run (its example knows what that is). */
+const owed = (t: Tracer, run: RunBase): number => (t.exited ? 0 : t.example.owed(t.items, run, t.variant));
 
 /**
- * Waits until every tracer has printed what it owes, or until those still owing have printed nothing for
- * `quietMs` (at most `maxMs` in all: a tool printing a storm slowly is given the time, a tool that lost events
- * is not waited for); returns the names of those still owing.
+ * Waits until every tracer has printed what it owes, or until what they owe has not fallen for `quietMs` (at
+ * most `maxMs` in all): a tool printing a storm slowly is given the time; a tool that lost events, or prints
+ * only other processes' events, is not waited for. Returns the names of those still owing.
  */
 async function drain(tracers: Tracer[], run: RunBase, quietMs: number, maxMs: number): Promise<string[]> {
   const deadline = performance.now() + maxMs;
-  const owing = () => tracers.filter((t) => !t.exited && !complete(t, run));
-  let printed = -1;
-  let quietSince = performance.now();
-  while (performance.now() < deadline && owing().length > 0) {
-    const n = owing().reduce((sum, t) => sum + t.items.length, 0);
-    if (n !== printed) [printed, quietSince] = [n, performance.now()];
-    if (performance.now() - quietSince > quietMs) break;
+  const total = () => tracers.reduce((sum, t) => sum + owed(t, run), 0);
+  let least = Infinity;
+  let since = performance.now();
+  for (let left = total(); left > 0 && performance.now() < deadline; left = total()) {
+    if (left < least) [least, since] = [left, performance.now()];
+    if (performance.now() - since > quietMs) break;
     await new Promise((r) => setTimeout(r, 50));
   }
-  return owing().map((t) => t.name);
+  return tracers.filter((t) => owed(t, run) > 0).map((t) => t.name);
 }
 
 function verdict(t: Tracer, run: RunBase, stoppedCleanly: boolean, stopMs: number, facts?: KernelFacts): VariantResult {
