@@ -81,7 +81,8 @@ export async function hostTarget(): Promise<TargetInfo> {
 
 /** The kernel facts expectations may depend on; an inconclusive probe assumes the documented behaviour. */
 export function kernelFacts(): KernelFacts {
-  return { strReadCountsNul: probeFeature('str_counts_nul').status !== 'unsupported' };
+  const major = Number(kernelInfo().release.split('.')[0]);
+  return { strReadCountsNul: probeFeature('str_counts_nul').status !== 'unsupported', syscallProgsPreemptible: major >= 7 };
 }
 
 /** How much slower than the host things run: timeouts are multiplied by it. */

@@ -46,6 +46,6 @@ export const opensnoop = defineExample<OpenEvent, OpensnoopExpectations, OpenRun
     }
     return [...due].reduce((sum, [k, n]) => sum + Math.max(0, n - (shown.get(k) ?? 0)), 0);
   },
-  grade: (run, events, v) => gradeOpensnoop(run, events, v.expect),
+  grade: (run, events, v, facts) => gradeOpensnoop(run, events, v.expect, facts),
   format: formatEvent,
 });

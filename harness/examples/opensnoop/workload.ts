@@ -63,6 +63,8 @@ export interface OpenTruth {
   count: number;
   /** Part of the storm: a tool's buffers are tested too. */
   burst?: boolean;
+  /** The first open after the storm: a tool that lost part of it may still have a full buffer. */
+  afterBurst?: boolean;
 }
 
 export interface OpenRun {
@@ -196,6 +198,7 @@ export async function runOpenWorkload(runId = newRunId(), only?: string[]): Prom
         ...(op.door === 'openat2' ? { resolve: op.resolve ?? 0 } : {}),
         ret: Number(ret), count: count === undefined ? 1 : Number(count),
         ...(op.who === 'storm' ? { burst: true } : {}),
+        ...(op.id === 'after-storm' ? { afterBurst: true } : {}),
       });
     }
     const missing = ops.filter((o) => !opens.some((t) => t.id === o.id));

@@ -130,3 +130,18 @@ t.test("our reader: bpftrace's own lines are not events, and a line it does not 
   t.same(read([ROWS[0]!, 'Lost 3 events', '', ROWS[2]!]).map((e) => e.path), ['/t/r-existing', '/t/r-missing']);
   t.throws(() => read([ROWS[0]!, 'WARNING: something']), /not an opensnoop row: "WARNING: something"/);
 });
+
+t.test('where syscall programs can be preempted, a lost part of a burst is expected of every tool; an ordinary open is not', async (t) => {
+  const rows = ROWS.filter((_, i) => i !== 10 && i !== 0);
+  const preemptible = gradeOpensnoop(run, read(rows), ours.expect, { syscallProgsPreemptible: true });
+  t.same(failures(preemptible.differences).map(renderDifference), ['existing: no event for openat("/t/r-existing") by 100/100']);
+  t.ok(preemptible.differences.some((d) => d.case === 'open-storm' && d.level === 'expected' && d.kind === 'recursion'), 'the storm: recursion misses, declared');
+  t.same(failures(gradeOpensnoop(run, read(rows), ours.expect, { syscallProgsPreemptible: false }).differences).map((d) => d.case), ['existing', 'open-storm']);
+});
+
+t.test('a tool that may lose a burst may also miss the open right after it; one that may not, may not', async (t) => {
+  const after: OpenRun = { runId: 'r', opens: [truth({ id: 'after-storm', path: '/t/r-after', afterBurst: true })] };
+  const mayLose: OpensnoopExpectations = { ...ours.expect, burst: 'may-lose', why: { burst: 'perf buffer full' } };
+  t.match(gradeOpensnoop(after, [], mayLose).cases, [{ id: 'after-storm', verdict: 'expected-missing' }]);
+  t.match(gradeOpensnoop(after, [], ours.expect).cases, [{ id: 'after-storm', verdict: 'missed' }]);
+});
