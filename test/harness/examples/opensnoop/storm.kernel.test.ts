@@ -36,12 +36,16 @@ async function leftInHashMaps(pid: number, tids: ReadonlySet<number>): Promise<s
   return left;
 }
 
-t.test(`${OPEN_STORM} opens from ${STORM_THREADS} threads: every variant sees each once and leaves no map entry`, async (t) => {
+// LAB_STORM_VARIANTS: only these (storm.vm.test.ts runs the BCC ones in a 6.1 guest, which has kernel headers)
+const asked = process.env.LAB_STORM_VARIANTS?.split(',');
+const variants = opensnoop.variants.filter((v) => !asked || asked.includes(variantName(v)));
+
+t.test(`a storm of opens from ${STORM_THREADS} threads (${OPEN_STORM} here, fewer under TCG): every variant sees each once and leaves no map entry`, async (t) => {
   if (!requireRoot(t) || !requireFeature(t, 'tracefs') || !requireFeature(t, 'btf')) return;
   const left = new Map<string, string[]>();
   const lines = new Map<string, string[]>();
   let storm: OpenRun | undefined;
-  const results = await runSession(opensnoop.variants, {
+  const results = await runSession(variants, {
     root: projectRoot,
     exampleOf,
     check: checkVariant,
@@ -57,7 +61,7 @@ t.test(`${OPEN_STORM} opens from ${STORM_THREADS} threads: every variant sees ea
   });
   const ran = results.filter((r) => r.status !== 'skip');
   // on this host: ours in bpftrace, libbpf and ts, and upstream's bpftrace and libbpf-tools (BCC needs kernel headers)
-  t.ok(ran.length >= 5, `ran: ${ran.map((r) => r.name).join(', ')}`);
+  t.ok(ran.length >= (asked ? variants.length : 5), `ran: ${ran.map((r) => r.name).join(', ')}`);
   for (const r of results) {
     if (r.status === 'skip') {
       t.comment(`${r.name}: skipped: ${r.reason}`);
@@ -72,11 +76,12 @@ t.test(`${OPEN_STORM} opens from ${STORM_THREADS} threads: every variant sees ea
     } else {
       // a tool that may lose a burst must say what it lost: what it printed and what it says it lost are the storm
       const out = lines.get(r.name) ?? [];
-      const path = storm!.opens.find((o) => o.id === 'open-storm')!.path;
-      const seen = out.filter((l) => l.endsWith(` ${path}`)).length;
-      t.equal(seen + reportedLost(out), OPEN_STORM, `${r.name}: ${seen} printed + ${reportedLost(out)} it says it lost = the storm`);
+      const made = storm!.opens.filter((o) => o.id === 'open-storm');
+      const seen = out.filter((l) => l.endsWith(` ${made[0]!.path}`)).length;
+      const total = made.reduce((n, o) => n + o.count, 0);
+      t.equal(seen + reportedLost(out), total, `${r.name}: ${seen} printed + ${reportedLost(out)} it says it lost = the storm's ${total}`);
     }
     t.same(left.get(r.name), [], `${r.name}: no entry left in its hash maps`);
   }
-  t.same(results.map((r) => variantName({ example: r.example, tool: r.tool })), opensnoop.variants.map(variantName), 'one result per variant');
+  t.same(results.map((r) => variantName({ example: r.example, tool: r.tool })), variants.map(variantName), 'one result per variant');
 });
