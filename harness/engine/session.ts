@@ -162,9 +162,13 @@ export class Tracer {
         });
       });
     let exitedInTime = await exited(timeoutMs / 5);
-    if (!exitedInTime && (await idleInEventLoop(this.child.pid))) {
-      this.resentSigint = true;
-      this.child.kill('SIGINT');
+    // looked at again until the deadline: a tool still printing at the first look can swallow the SIGINT later
+    // (one landing in a BCC Python callback is lost in ctypes; opensnoop-bpfcc after a storm on 5.10)
+    while (!exitedInTime && !this.resentSigint && performance.now() < deadline) {
+      if (await idleInEventLoop(this.child.pid)) {
+        this.resentSigint = true;
+        this.child.kill('SIGINT');
+      } else exitedInTime = await exited(Math.min(timeoutMs / 5, deadline - performance.now()));
     }
     if (!exitedInTime) exitedInTime = await exited(deadline - performance.now());
     if (!exitedInTime) {
